@@ -1,0 +1,118 @@
+"""Writes for accounts: profiles, tokens, notifications, blocking."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from opencall.accounts.models import ApiToken, Notification, Skill, User
+from opencall.core import audit
+from opencall.core.errors import InvalidInput, NotFound, PermissionDenied
+
+TOKEN_PREFIX = "oc_"
+
+
+def normalise_skills(names: Iterable[str]) -> list[Skill]:
+    wanted = sorted({n.strip().lower()[:60] for n in names if n and n.strip()})
+    if len(wanted) > 30:
+        raise InvalidInput("Too many skills.", errors={"skills": ["At most 30 skills."]})
+    existing = {s.name: s for s in Skill.objects.filter(name__in=wanted)}
+    for name in wanted:
+        if name not in existing:
+            existing[name] = Skill.objects.create(name=name)
+    return [existing[n] for n in wanted]
+
+
+def update_profile(*, user: User, by: User, display_name: str, bio: str, skills: Iterable[str],
+                   languages: str, timezone_name: str = "") -> User:
+    if by.pk != user.pk:
+        raise PermissionDenied("You can only edit your own profile.")
+    errors: dict[str, list[str]] = {}
+    if len(display_name) > 80:
+        errors["display_name"] = ["At most 80 characters."]
+    if len(bio) > 2000:
+        errors["bio"] = ["At most 2000 characters."]
+    if len(languages) > 200:
+        errors["languages"] = ["At most 200 characters."]
+    if errors:
+        raise InvalidInput("The profile has errors.", errors=errors)
+    with transaction.atomic():
+        user.display_name = display_name.strip()
+        user.bio = bio
+        user.languages = languages.strip()
+        user.timezone = timezone_name
+        user.save(update_fields=["display_name", "bio", "languages", "timezone"])
+        user.skills.set(normalise_skills(skills))
+        audit.record(actor=by, verb="profile.update", obj=user)
+    return user
+
+
+def issue_token(*, user: User, label: str) -> tuple[ApiToken, str]:
+    """Create a token; the clear text is returned once and never stored."""
+    label = label.strip()
+    if not label or len(label) > 80:
+        raise InvalidInput("A token needs a label of 1-80 characters.", errors={"label": ["1-80 characters."]})
+    clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(user=user, label=label, prefix=clear[:10],
+                                        digest=hashlib.sha256(clear.encode()).hexdigest())
+        audit.record(actor=user, verb="token.issue", obj=token)
+    return token, clear
+
+
+def revoke_token(*, token_id: int, by: User) -> None:
+    with transaction.atomic():
+        token = ApiToken.objects.filter(pk=token_id, user=by, revoked_at__isnull=True).first()
+        if token is None:
+            raise NotFound("No such token.")
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit.record(actor=by, verb="token.revoke", obj=token)
+
+
+def user_for_token(clear: str) -> User | None:
+    if not clear.startswith(TOKEN_PREFIX):
+        return None
+    digest = hashlib.sha256(clear.encode()).hexdigest()
+    token = ApiToken.objects.select_related("user").filter(digest=digest, revoked_at__isnull=True).first()
+    if token is None or not token.user.is_active or token.user.is_blocked:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user
+
+
+def notify(*, recipients: Iterable[User | int], kind: str, text: str, url: str = "",
+           exclude: User | None = None) -> int:
+    ids = {r if isinstance(r, int) else r.pk for r in recipients}
+    if exclude is not None:
+        ids.discard(exclude.pk)
+    Notification.objects.bulk_create(
+        [Notification(recipient_id=i, kind=kind, text=text[:300], url=url) for i in sorted(ids)]
+    )
+    return len(ids)
+
+
+def mark_notifications_read(*, user: User, ids: Iterable[int] | None = None) -> int:
+    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    return qs.update(read_at=timezone.now())
+
+
+def block_user(*, user: User, by: User, reason: str) -> None:
+    if not (by.is_moderator or by.is_staff):
+        raise PermissionDenied("Only moderators can block accounts.")
+    if user.pk == by.pk:
+        raise InvalidInput("You cannot block yourself.")
+    if not reason.strip():
+        raise InvalidInput("Give a reason.", errors={"reason": ["A reason is required."]})
+    with transaction.atomic():
+        user.is_blocked = True
+        user.is_active = False
+        user.blocked_reason = reason.strip()[:300]
+        user.save(update_fields=["is_blocked", "is_active", "blocked_reason"])
+        audit.record(actor=by, verb="user.block", obj=user, data={"reason": user.blocked_reason})

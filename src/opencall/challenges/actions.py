@@ -1,0 +1,255 @@
+"""Every write to challenges: checked, atomic, audited; jobs queued on commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from opencall.accounts.actions import notify
+from opencall.accounts.models import User
+from opencall.challenges.models import Category, Challenge, ChallengeRole, CustomField, FieldKind, Phase, Visibility
+from opencall.challenges.permissions import can_advance_phase, can_edit_challenge
+from opencall.challenges.phases import LABELS, PhaseKind, next_phase, validate_plan
+from opencall.challenges.queries import organiser_ids
+from opencall.core import audit
+from opencall.core.errors import Conflict, InvalidInput, PermissionDenied
+from opencall.core.money import CURRENCIES
+from opencall.organisations.models import Organisation
+from opencall.organisations.permissions import can_create_challenge
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    kind: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    key: str
+    label: str
+    kind: str = FieldKind.TEXT
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    help_text: str = ""
+
+
+def _unique_slug(title: str) -> str:
+    base = slugify(title)[:80] or "challenge"
+    slug, n = base, 2
+    while Challenge.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _check_fields(title: str, summary: str, description: str, terms: str, currency: str,
+                  budget_minor: int | None, visibility: str) -> None:
+    errors: dict[str, list[str]] = {}
+    if not title.strip() or len(title) > 160:
+        errors["title"] = ["A title of 1-160 characters is required."]
+    if not summary.strip() or len(summary) > 300:
+        errors["summary"] = ["A summary of 1-300 characters is required."]
+    if len(description) > 20000:
+        errors["description"] = ["At most 20,000 characters."]
+    if len(terms) > 20000:
+        errors["terms"] = ["At most 20,000 characters."]
+    if currency not in CURRENCIES:
+        errors["currency"] = [f"One of {', '.join(CURRENCIES)}."]
+    if budget_minor is not None and budget_minor < 0:
+        errors["budget_minor"] = ["The budget cannot be negative."]
+    if visibility not in Visibility.values:
+        errors["visibility"] = ["Unknown visibility."]
+    if errors:
+        raise InvalidInput("The challenge has errors.", errors=errors)
+
+
+def _check_plan(plan: Sequence[PhaseSpec]) -> None:
+    errors = validate_plan([p.kind for p in plan])
+    last_end: datetime | None = None
+    for p in plan:
+        if p.starts_at and p.ends_at and p.ends_at <= p.starts_at:
+            errors.append(f"Phase {p.kind} ends before it starts.")
+        if last_end and p.starts_at and p.starts_at < last_end:
+            errors.append(f"Phase {p.kind} starts before the previous phase ends.")
+        last_end = p.ends_at or last_end
+    if errors:
+        raise InvalidInput("The phase plan has errors.", errors={"phases": errors})
+
+
+def _check_custom_fields(fields: Sequence[FieldSpec]) -> None:
+    errors: list[str] = []
+    keys = [f.key for f in fields]
+    if len(set(keys)) != len(keys):
+        errors.append("Field keys must be unique.")
+    for f in fields:
+        if f.kind not in FieldKind.values:
+            errors.append(f"Field {f.key}: unknown kind {f.kind!r}.")
+        if f.kind == FieldKind.CHOICE and not f.choices:
+            errors.append(f"Field {f.key}: a choice field needs choices.")
+        if not f.key or slugify(f.key) != f.key or len(f.key) > 40:
+            errors.append(f"Field {f.key!r}: keys are lowercase slugs of at most 40 characters.")
+        if not f.label or len(f.label) > 120:
+            errors.append(f"Field {f.key}: a label of 1-120 characters is required.")
+    if len(fields) > 20:
+        errors.append("At most 20 custom fields.")
+    if errors:
+        raise InvalidInput("The custom fields have errors.", errors={"custom_fields": errors})
+
+
+def create_challenge(*, organisation: Organisation, by: User, title: str, summary: str,
+                     description: str = "", terms: str = "", budget_minor: int | None = None,
+                     currency: str = "EUR", visibility: str = Visibility.PUBLIC,
+                     categories: Iterable[str] = (), plan: Sequence[PhaseSpec] = (),
+                     custom_fields: Sequence[FieldSpec] = (), sponsors: Iterable[Organisation] = (),
+                     invited_organisations: Iterable[Organisation] = (),
+                     invited_users: Iterable[User] = ()) -> Challenge:
+    if not can_create_challenge(by, organisation):
+        raise PermissionDenied("Only the organisation's owners and organisers create challenges.")
+    _check_fields(title, summary, description, terms, currency, budget_minor, visibility)
+    plan = list(plan) or [PhaseSpec(k) for k in ("submission", "community", "review", "results")]
+    _check_plan(plan)
+    _check_custom_fields(custom_fields)
+    cats = sorted({c.strip()[:60] for c in categories if c.strip()})
+    with transaction.atomic():
+        ch = Challenge.objects.create(
+            organisation=organisation, title=title.strip(), slug=_unique_slug(title), summary=summary.strip(),
+            description=description, terms=terms, budget_minor=budget_minor, currency=currency,
+            visibility=visibility, created_by=by,
+        )
+        Category.objects.bulk_create([Category(challenge=ch, name=c) for c in cats])
+        Phase.objects.bulk_create([Phase(challenge=ch, kind=p.kind, starts_at=p.starts_at, ends_at=p.ends_at)
+                                   for p in plan])
+        CustomField.objects.bulk_create([
+            CustomField(challenge=ch, key=f.key, label=f.label, kind=f.kind, required=f.required,
+                        choices=list(f.choices), help_text=f.help_text, position=i)
+            for i, f in enumerate(custom_fields)
+        ])
+        ch.sponsors.set(list(sponsors))
+        ch.invited_organisations.set(list(invited_organisations))
+        ch.invited_users.set(list(invited_users))
+        audit.record(actor=by, verb="challenge.create", obj=ch, data={"title": ch.title})
+    return ch
+
+
+def update_challenge(*, challenge: Challenge, by: User, **changes: Any) -> Challenge:
+    if not can_edit_challenge(by, challenge):
+        raise PermissionDenied("Only organisers edit a challenge.")
+    editable = {"title", "summary", "description", "terms", "budget_minor", "currency", "visibility", "cover_image"}
+    unknown = set(changes) - editable - {"categories"}
+    if unknown:
+        raise InvalidInput(f"Cannot change: {', '.join(sorted(unknown))}.")
+    merged = {k: changes.get(k, getattr(challenge, k)) for k in editable - {"cover_image"}}
+    _check_fields(merged["title"], merged["summary"], merged["description"], merged["terms"],
+                  merged["currency"], merged["budget_minor"], merged["visibility"])
+    with transaction.atomic():
+        for key in editable:
+            if key in changes:
+                setattr(challenge, key, changes[key])
+        challenge.save()
+        if "categories" in changes:
+            names = sorted({c.strip()[:60] for c in changes["categories"] if c.strip()})
+            challenge.categories.exclude(name__in=names).delete()
+            have = set(challenge.categories.values_list("name", flat=True))
+            Category.objects.bulk_create([Category(challenge=challenge, name=n) for n in names if n not in have])
+        audit.record(actor=by, verb="challenge.update", obj=challenge,
+                     data={"fields": sorted(k for k in changes if k != "cover_image")})
+    return challenge
+
+
+def set_phase_plan(*, challenge: Challenge, by: User, plan: Sequence[PhaseSpec]) -> list[Phase]:
+    if not can_edit_challenge(by, challenge):
+        raise PermissionDenied("Only organisers change the phase plan.")
+    _check_plan(plan)
+    kinds = [p.kind for p in plan]
+    if challenge.phase not in (PhaseKind.DRAFT, PhaseKind.CLOSED) and challenge.phase not in kinds:
+        raise Conflict("The current phase cannot be removed from the plan.")
+    with transaction.atomic():
+        challenge.phases.all().delete()
+        phases = Phase.objects.bulk_create([Phase(challenge=challenge, kind=p.kind, starts_at=p.starts_at,
+                                                  ends_at=p.ends_at) for p in plan])
+        audit.record(actor=by, verb="challenge.plan", obj=challenge, data={"plan": kinds})
+        transaction.on_commit(lambda: schedule_phase_end(challenge))
+    return phases
+
+
+def schedule_phase_end(challenge: Challenge) -> None:
+    """Queue the job that advances the current phase when it ends (idempotent: the job re-checks)."""
+    from opencall.challenges.tasks import advance_due_phase
+
+    ends = Phase.objects.filter(challenge=challenge, kind=challenge.phase).values_list("ends_at", flat=True).first()
+    if ends is None:
+        return
+    if ends <= timezone.now():
+        advance_due_phase.enqueue(challenge.pk, challenge.phase)
+    else:
+        advance_due_phase.using(run_after=ends).enqueue(challenge.pk, challenge.phase)
+
+
+def advance_phase(*, challenge: Challenge, by: User | None, expected: str | None = None) -> Challenge:
+    """Move to the next planned phase. `by=None` is the scheduler, which passes `expected` so a
+    late job never skips a phase someone already advanced by hand."""
+    if by is not None and not can_advance_phase(by, challenge):
+        raise PermissionDenied("Only organisers advance the phase.")
+    with transaction.atomic():
+        locked = Challenge.objects.select_for_update().get(pk=challenge.pk)
+        if expected is not None and locked.phase != expected:
+            return locked
+        if locked.phase == PhaseKind.CLOSED:
+            raise Conflict("The challenge is closed.")
+        plan = [p.kind for p in sorted(locked.phases.all(), key=lambda p: p.position)]
+        before = locked.phase
+        locked.phase = next_phase(before, plan)
+        locked.save(update_fields=["phase", "updated_at"])
+        audit.record(actor=by, verb="challenge.advance", obj=locked, data={"from": before, "to": locked.phase})
+        _notify_phase_change(locked)
+        transaction.on_commit(lambda: schedule_phase_end(locked))
+    challenge.phase = locked.phase
+    return locked
+
+
+def _notify_phase_change(challenge: Challenge) -> None:
+
+    participant_ids = set(
+        Challenge.objects.filter(pk=challenge.pk).values_list("ideas__team__members__user_id", flat=True)
+    )
+    participant_ids.discard(None)
+    follower_ids = set(Challenge.objects.filter(pk=challenge.pk).values_list("followers__user_id", flat=True))
+    follower_ids.discard(None)
+    url = reverse("challenges:detail", args=[challenge.slug])
+    notify(recipients=participant_ids | follower_ids | set(organiser_ids(challenge)), kind="phase",
+           text=f"{challenge.title} is now in the {LABELS[PhaseKind(challenge.phase)]} phase", url=url)
+
+
+def assign_role(*, challenge: Challenge, user: User, kind: str, by: User) -> ChallengeRole:
+    if not can_edit_challenge(by, challenge):
+        raise PermissionDenied("Only organisers add judges and moderators.")
+    if kind not in ChallengeRole.Kind.values:
+        raise InvalidInput("Unknown role.", errors={"kind": ["judge or moderator"]})
+    with transaction.atomic():
+        role, created = ChallengeRole.objects.get_or_create(challenge=challenge, user=user, kind=kind)
+        if not created:
+            raise Conflict(f"{user} is already a {kind}.")
+        audit.record(actor=by, verb="challenge.role", obj=role, data={"user": user.pk, "kind": kind})
+    return role
+
+
+def invite_to_challenge(*, challenge: Challenge, by: User, users: Iterable[User] = (),
+                        organisations: Iterable[Organisation] = ()) -> None:
+    if not can_edit_challenge(by, challenge):
+        raise PermissionDenied("Only organisers invite.")
+    users, organisations = list(users), list(organisations)
+    with transaction.atomic():
+        challenge.invited_users.add(*users)
+        challenge.invited_organisations.add(*organisations)
+        audit.record(actor=by, verb="challenge.invite", obj=challenge,
+                     data={"users": [u.pk for u in users], "organisations": [o.pk for o in organisations]})
+        notify(recipients=users, kind="org_invite", text=f"You are invited to the challenge {challenge.title}",
+               url=reverse("challenges:detail", args=[challenge.slug]))

@@ -1,0 +1,124 @@
+"""Reads of challenges, always filtered to what the viewer may see."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from opencall.accounts.models import User
+from opencall.challenges.models import Challenge, ChallengeRole, Phase, Visibility
+from opencall.challenges.phases import PhaseKind
+from opencall.organisations.queries import member_org_ids, organiser_org_ids
+
+
+def challenge_roles(user: User) -> dict[int, set[str]]:
+    """challenge id → {'judge', 'moderator'} for this user, cached on the user object."""
+    if not user.is_authenticated:
+        return {}
+    cache: dict[int, set[str]] | None = getattr(user, "_challenge_roles", None)
+    if cache is None:
+        cache = {}
+        for cid, kind in ChallengeRole.objects.filter(user=user).values_list("challenge_id", "kind"):
+            cache.setdefault(cid, set()).add(kind)
+        user._challenge_roles = cache  # type: ignore[attr-defined]
+    return cache
+
+
+def visibility_filter(user: User, prefix: str = "") -> Q:
+    """A Q over challenges (or over a relation to them, with `prefix`) the user may see."""
+    p = prefix
+    if user.is_authenticated and user.is_staff:
+        return Q()
+    public = Q(**{f"{p}visibility": Visibility.PUBLIC}) & ~Q(**{f"{p}phase": PhaseKind.DRAFT})
+    if not user.is_authenticated:
+        return public
+    orgs = member_org_ids(user)
+    organised = organiser_org_ids(user)
+    roles = challenge_roles(user)
+    opened = ~Q(**{f"{p}phase": PhaseKind.DRAFT})
+    internal = Q(**{f"{p}visibility": Visibility.INTERNAL}) & (
+        Q(**{f"{p}organisation_id__in": orgs}) | Q(**{f"{p}sponsors__in": orgs})
+    )
+    invited = Q(**{f"{p}visibility": Visibility.INVITE_ONLY}) & (
+        Q(**{f"{p}organisation_id__in": orgs})
+        | Q(**{f"{p}sponsors__in": orgs})
+        | Q(**{f"{p}invited_organisations__in": orgs})
+        | Q(**{f"{p}invited_users": user})
+    )
+    return (
+        public
+        | (opened & (internal | invited))
+        | Q(**{f"{p}organisation_id__in": organised})
+        | Q(**{f"{p}pk__in": list(roles)})
+    )
+
+
+def visible_challenges(viewer: User) -> QuerySet[Challenge]:
+    return (
+        Challenge.objects.filter(visibility_filter(viewer))
+        .distinct()
+        .select_related("organisation")
+        .annotate(idea_count=Count("ideas", filter=~Q(ideas__status="draft"), distinct=True))
+    )
+
+
+def search_challenges(viewer: User, *, text: str = "", phase: str = "", organisation: str = "",
+                      category: str = "", visibility: str = "") -> QuerySet[Challenge]:
+    qs = visible_challenges(viewer)
+    if text:
+        qs = qs.filter(Q(title__icontains=text) | Q(summary__icontains=text))
+    if phase:
+        qs = qs.filter(phase=phase)
+    if organisation:
+        qs = qs.filter(organisation__slug=organisation)
+    if category:
+        qs = qs.filter(categories__name__iexact=category)
+    if visibility:
+        qs = qs.filter(visibility=visibility)
+    return qs.order_by("-created_at", "-id")
+
+
+def open_challenges(viewer: User) -> QuerySet[Challenge]:
+    return visible_challenges(viewer).exclude(phase__in=[PhaseKind.DRAFT, PhaseKind.CLOSED]).order_by("-created_at")
+
+
+def challenge_for(viewer: User, slug: str) -> Challenge | None:
+    return (
+        Challenge.objects.filter(visibility_filter(viewer), slug=slug)
+        .distinct()
+        .select_related("organisation")
+        .prefetch_related("categories", "phases", "custom_fields", "sponsors")
+        .first()
+    )
+
+
+def phases_of(challenge: Challenge) -> list[Phase]:
+    return sorted(challenge.phases.all(), key=lambda p: p.position)
+
+
+def managed_challenges(user: User) -> QuerySet[Challenge]:
+    if user.is_staff:
+        return Challenge.objects.select_related("organisation").order_by("-created_at")
+    return Challenge.objects.filter(organisation_id__in=organiser_org_ids(user)).select_related(
+        "organisation").order_by("-created_at")
+
+
+def judges_of(challenge: Challenge) -> QuerySet[User]:
+    return User.objects.filter(challenge_roles__challenge=challenge, challenge_roles__kind="judge")
+
+
+def organiser_ids(challenge: Challenge) -> list[int]:
+    from opencall.organisations.models import Membership, Role
+
+    return list(
+        Membership.objects.filter(organisation_id=challenge.organisation_id,
+                                  role__in=[Role.OWNER, Role.ORGANISER]).values_list("user_id", flat=True)
+    )
+
+
+def due_phase_challenges() -> QuerySet[Challenge]:
+    """Challenges whose current phase has an end date in the past."""
+    from django.db.models import OuterRef, Subquery
+    from django.utils import timezone
+
+    ends = Phase.objects.filter(challenge=OuterRef("pk"), kind=OuterRef("phase")).values("ends_at")[:1]
+    return Challenge.objects.annotate(current_ends=Subquery(ends)).filter(current_ends__lte=timezone.now())

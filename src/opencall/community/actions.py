@@ -1,0 +1,163 @@
+"""Comments, likes, follows, reports and moderation."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from opencall.accounts.actions import block_user, notify
+from opencall.accounts.models import User
+from opencall.challenges.models import Challenge
+from opencall.challenges.permissions import can_participate
+from opencall.community.models import Comment, Follow, Like, Report
+from opencall.community.permissions import (
+    can_block,
+    can_comment_on,
+    can_follow,
+    can_handle_report,
+    can_like,
+    can_report_comment,
+    can_report_idea,
+)
+from opencall.community.queries import follower_ids_of_idea
+from opencall.core import audit
+from opencall.core.errors import Conflict, InvalidInput, PermissionDenied
+from opencall.ideas.actions import bump_counter
+from opencall.ideas.models import Idea
+from opencall.ideas.queries import team_member_ids
+
+
+def add_comment(*, idea: Idea, by: User, body: str, parent: Comment | None = None) -> Comment:
+    if not can_comment_on(by, idea):
+        raise PermissionDenied("Comments are closed for this idea, or you cannot comment here.")
+    body = body.strip()
+    if not body:
+        raise InvalidInput("The comment is empty.", errors={"body": ["Write something first."]})
+    if len(body) > 5000:
+        raise InvalidInput("The comment is too long.", errors={"body": ["At most 5,000 characters."]})
+    if parent is not None and (parent.idea_id != idea.pk or parent.hidden):
+        raise InvalidInput("You can only reply to a visible comment on the same idea.",
+                           errors={"parent": ["Not a comment on this idea."]})
+    with transaction.atomic():
+        comment = Comment.objects.create(idea=idea, author=by, parent=parent, body=body)
+        bump_counter(idea.pk, "comment_count", 1)
+        audit.record(actor=by, verb="comment.create", obj=comment, data={"idea": idea.pk})
+        recipients = set(team_member_ids(idea.team)) | set(follower_ids_of_idea(idea))
+        if parent is not None:
+            recipients.add(parent.author_id)
+        notify(recipients=recipients, exclude=by, kind="comment", text=f"{by} commented on “{idea.title}”",
+               url=reverse("ideas:detail", args=[idea.pk]) + f"#comment-{comment.pk}")
+    return comment
+
+
+def like_idea(*, idea: Idea, by: User) -> bool:
+    """Like an idea once. Returns False (and changes nothing) if it was already liked."""
+    if not can_like(by, idea):
+        raise PermissionDenied("Voting is not open for this idea.")
+    try:
+        with transaction.atomic():
+            like = Like.objects.create(idea=idea, user=by)
+            bump_counter(idea.pk, "like_count", 1)
+            audit.record(actor=by, verb="like.add", obj=like, data={"idea": idea.pk})
+    except IntegrityError:
+        return False
+    return True
+
+
+def unlike_idea(*, idea: Idea, by: User) -> bool:
+    if not can_like(by, idea):
+        raise PermissionDenied("Voting is not open for this idea.")
+    with transaction.atomic():
+        deleted, _ = Like.objects.filter(idea=idea, user=by).delete()
+        if deleted:
+            bump_counter(idea.pk, "like_count", -1)
+            audit.record(actor=by, verb="like.remove", obj=idea)
+    return bool(deleted)
+
+
+def follow_idea(*, idea: Idea, by: User, on: bool = True) -> bool:
+    if not can_follow(by, idea):
+        raise PermissionDenied("You cannot follow this idea.")
+    if on:
+        _, created = Follow.objects.get_or_create(user=by, idea=idea)
+        return created
+    return bool(Follow.objects.filter(user=by, idea=idea).delete()[0])
+
+
+def follow_challenge(*, challenge: Challenge, by: User, on: bool = True) -> bool:
+    """Joining a challenge: follow it to hear of every phase change."""
+    if not can_participate(by, challenge):
+        raise PermissionDenied("You cannot join this challenge.")
+    with transaction.atomic():
+        if on:
+            _, changed = Follow.objects.get_or_create(user=by, challenge=challenge)
+        else:
+            changed = bool(Follow.objects.filter(user=by, challenge=challenge).delete()[0])
+        if changed:
+            audit.record(actor=by, verb="challenge.join" if on else "challenge.leave", obj=challenge)
+    return changed
+
+
+def _check_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("Say what is wrong.", errors={"reason": ["A reason is required."]})
+    if len(reason) > 500:
+        raise InvalidInput("The reason is too long.", errors={"reason": ["At most 500 characters."]})
+    return reason
+
+
+def report_idea(*, idea: Idea, by: User, reason: str) -> Report:
+    if not can_report_idea(by, idea):
+        raise PermissionDenied("You cannot report this idea.")
+    reason = _check_reason(reason)
+    with transaction.atomic():
+        report = Report.objects.create(reporter=by, idea=idea, reason=reason)
+        audit.record(actor=by, verb="report.create", obj=report, data={"idea": idea.pk})
+    return report
+
+
+def report_comment(*, comment: Comment, by: User, reason: str) -> Report:
+    if not can_report_comment(by, comment):
+        raise PermissionDenied("You cannot report this comment.")
+    reason = _check_reason(reason)
+    with transaction.atomic():
+        report = Report.objects.create(reporter=by, comment=comment, reason=reason)
+        audit.record(actor=by, verb="report.create", obj=report, data={"comment": comment.pk})
+    return report
+
+
+def resolve_report(*, report: Report, by: User, hide: bool, resolution: str) -> Report:
+    """Hide the reported content with a reason, or dismiss the report."""
+    if not can_handle_report(by, report):
+        raise PermissionDenied("You do not moderate this challenge.")
+    resolution = resolution.strip()
+    if hide and not resolution:
+        raise InvalidInput("Give the reason the content is hidden.", errors={"resolution": ["Required."]})
+    if len(resolution) > 300:
+        raise InvalidInput("The reason is too long.", errors={"resolution": ["At most 300 characters."]})
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if locked.status != Report.Status.OPEN:
+            raise Conflict("This report was already handled.")
+        locked.status = Report.Status.HIDDEN if hide else Report.Status.DISMISSED
+        locked.handled_by = by
+        locked.resolution = resolution
+        locked.save(update_fields=["status", "handled_by", "resolution", "updated_at"])
+        if hide:
+            target = locked.idea if locked.idea_id else locked.comment
+            assert target is not None
+            type(target).objects.filter(pk=target.pk).update(hidden=True, hidden_reason=resolution)
+            # Other open reports on the same content are settled by the same decision.
+            Report.objects.filter(status=Report.Status.OPEN, idea_id=locked.idea_id, comment_id=locked.comment_id
+                                  ).update(status=Report.Status.HIDDEN, handled_by=by, resolution=resolution)
+            author_ids = [locked.comment.author_id] if locked.comment_id else team_member_ids(locked.idea.team)  # type: ignore[union-attr]
+            notify(recipients=author_ids, kind="moderation", text=f"Your content was hidden: {resolution}")
+        audit.record(actor=by, verb="report." + locked.status, obj=locked, data={"resolution": resolution})
+    return locked
+
+
+def block_account(*, user: User, by: User, reason: str) -> None:
+    if not can_block(by):
+        raise PermissionDenied("Only site moderators block accounts.")
+    block_user(user=user, by=by, reason=reason)

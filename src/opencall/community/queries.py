@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from opencall.accounts.models import User
+from opencall.challenges.permissions import is_moderator, is_organiser
+from opencall.community.models import Comment, Follow, Like, Report
+from opencall.ideas.models import Idea
+from opencall.organisations.queries import organiser_org_ids
+
+
+def comments_for(viewer: User, idea: Idea) -> list[Comment]:
+    """Comments in thread order (parents before replies), hidden ones only for moderators."""
+    qs = Comment.objects.filter(idea=idea).select_related("author").order_by("created_at", "id")
+    if not (is_moderator(viewer, idea.challenge) or is_organiser(viewer, idea.challenge)):
+        qs = qs.filter(hidden=False)
+    rows = list(qs)
+    children: dict[int | None, list[Comment]] = {}
+    for c in rows:
+        children.setdefault(c.parent_id, []).append(c)
+    ordered: list[Comment] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for c in children.get(parent, []):
+            c.depth = min(depth, 4)  # type: ignore[attr-defined]
+            ordered.append(c)
+            walk(c.pk, depth + 1)
+
+    walk(None, 0)
+    return ordered
+
+
+def has_liked(viewer: User, idea: Idea) -> bool:
+    return viewer.is_authenticated and Like.objects.filter(idea=idea, user=viewer).exists()
+
+
+def liked_idea_ids(viewer: User, idea_ids: list[int]) -> set[int]:
+    if not viewer.is_authenticated:
+        return set()
+    return set(Like.objects.filter(user=viewer, idea_id__in=idea_ids).values_list("idea_id", flat=True))
+
+
+def is_following(viewer: User, *, idea: Idea | None = None, challenge_id: int | None = None) -> bool:
+    if not viewer.is_authenticated:
+        return False
+    if idea is not None:
+        return Follow.objects.filter(user=viewer, idea=idea).exists()
+    return Follow.objects.filter(user=viewer, challenge_id=challenge_id).exists()
+
+
+def follower_ids_of_idea(idea: Idea) -> list[int]:
+    return list(Follow.objects.filter(idea=idea).values_list("user_id", flat=True))
+
+
+def moderation_queue(viewer: User, *, status: str = "open") -> QuerySet[Report]:
+    """Reports the viewer may handle: all for site moderators, else those in challenges they run."""
+    qs = Report.objects.filter(status=status).select_related(
+        "reporter", "idea", "idea__challenge", "comment", "comment__author", "comment__idea",
+        "comment__idea__challenge", "handled_by")
+    if viewer.is_staff or viewer.is_moderator:
+        return qs.order_by("-created_at")
+    from opencall.challenges.queries import challenge_roles
+
+    moderated = [cid for cid, kinds in challenge_roles(viewer).items() if "moderator" in kinds]
+    orgs = organiser_org_ids(viewer)
+    scope = (Q(idea__challenge_id__in=moderated) | Q(comment__idea__challenge_id__in=moderated)
+             | Q(idea__challenge__organisation_id__in=orgs) | Q(comment__idea__challenge__organisation_id__in=orgs))
+    return qs.filter(scope).order_by("-created_at")
+
+
+def can_moderate_any(viewer: User) -> bool:
+    if not viewer.is_authenticated:
+        return False
+    if viewer.is_staff or viewer.is_moderator or organiser_org_ids(viewer):
+        return True
+    from opencall.challenges.queries import challenge_roles
+
+    return any("moderator" in kinds for kinds in challenge_roles(viewer).values())

@@ -1,0 +1,23 @@
+"""Test settings: fast hashing, in-memory email, tasks run immediately."""
+
+import os
+import tempfile
+
+from .base import *  # noqa: F403
+from .base import DATABASES, database_from_env
+
+SECRET_KEY = "test-key"  # noqa: S105
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+MEDIA_ROOT = tempfile.mkdtemp(prefix="opencall-test-media-")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if os.environ.get("OPENCALL_TEST_POSTGRES"):
+    os.environ["DATABASE_URL"] = os.environ["OPENCALL_TEST_POSTGRES"]
+    DATABASES = {"default": database_from_env(tempfile.gettempdir())}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), "opencall-test.sqlite3")}

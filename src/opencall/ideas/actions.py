@@ -1,0 +1,405 @@
+"""Every write to ideas and teams: permission check, validation, one transaction, audit event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from opencall.accounts.actions import normalise_skills, notify
+from opencall.accounts.models import User
+from opencall.challenges.models import Challenge, CustomField, FieldKind
+from opencall.challenges.permissions import can_submit_idea
+from opencall.core import audit
+from opencall.core.errors import Conflict, InvalidInput, PermissionDenied
+from opencall.ideas.files import check_attachment
+from opencall.ideas.models import (
+    Attachment,
+    FieldAnswer,
+    Idea,
+    IdeaStatus,
+    IdeaVersion,
+    JoinRequest,
+    Position,
+    RequestStatus,
+    Team,
+    TeamInvitation,
+    TeamMember,
+)
+from opencall.ideas.permissions import (
+    can_decide_status,
+    can_edit_idea,
+    can_manage_team,
+    can_request_to_join,
+    can_submit,
+    can_withdraw,
+    is_team_member,
+)
+from opencall.ideas.queries import forget_team_cache, team_member_ids
+
+
+@dataclass(frozen=True)
+class IdeaDraft:
+    title: str
+    summary: str
+    body: str = ""
+    category: str = ""
+    requested_budget_minor: int | None = None
+    confidential: bool = False
+    answers: Mapping[str, str] | None = None
+
+
+def _idea_url(idea: Idea) -> str:
+    return reverse("ideas:detail", args=[idea.pk])
+
+
+def _validate_core(draft: IdeaDraft, challenge: Challenge) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not draft.title.strip():
+        errors["title"] = ["A title is required."]
+    elif len(draft.title) > 160:
+        errors["title"] = ["At most 160 characters."]
+    if not draft.summary.strip():
+        errors["summary"] = ["A summary is required."]
+    elif len(draft.summary) > 400:
+        errors["summary"] = ["At most 400 characters."]
+    if len(draft.body) > 30000:
+        errors["body"] = ["At most 30,000 characters."]
+    if draft.requested_budget_minor is not None:
+        if draft.requested_budget_minor < 0:
+            errors["requested_budget_minor"] = ["The requested budget cannot be negative."]
+        elif challenge.budget_minor is not None and draft.requested_budget_minor > challenge.budget_minor:
+            errors["requested_budget_minor"] = ["More than the challenge's whole budget."]
+    if draft.category and not any(c.name == draft.category for c in challenge.categories.all()):
+        errors["category"] = [f"Unknown category {draft.category!r}."]
+    return errors
+
+
+def clean_answers(fields: Sequence[CustomField], answers: Mapping[str, str], *,
+                  require: bool) -> tuple[dict[int, str], dict[str, list[str]]]:
+    """Validate answers to a challenge's custom fields; `require` enforces required ones."""
+    known = {f.key for f in fields}
+    errors: dict[str, list[str]] = {}
+    for key in answers:
+        if key not in known:
+            errors[f"answers.{key}"] = ["Unknown field."]
+    clean: dict[int, str] = {}
+    for f in fields:
+        raw = str(answers.get(f.key, "") or "").strip()
+        if not raw:
+            if require and f.required:
+                errors[f"answers.{f.key}"] = [f"{f.label} is required."]
+            continue
+        if len(raw) > 5000:
+            errors[f"answers.{f.key}"] = ["At most 5,000 characters."]
+            continue
+        if f.kind == FieldKind.NUMBER:
+            try:
+                Decimal(raw)
+                if not Decimal(raw).is_finite():
+                    raise InvalidOperation
+            except InvalidOperation:
+                errors[f"answers.{f.key}"] = [f"{f.label} must be a number."]
+                continue
+        elif f.kind == FieldKind.CHOICE and raw not in f.choices:
+            errors[f"answers.{f.key}"] = [f"{f.label} must be one of: {', '.join(f.choices)}."]
+            continue
+        elif f.kind == FieldKind.URL:
+            try:
+                URLValidator(schemes=["http", "https"])(raw)
+            except ValidationError:
+                errors[f"answers.{f.key}"] = [f"{f.label} must be an http(s) URL."]
+                continue
+        clean[f.pk] = raw
+    return clean, errors
+
+
+def _check_uploads(idea: Idea | None, uploads: Sequence[UploadedFile]) -> list[str]:
+    have = idea.attachments.count() if idea is not None and idea.pk else 0
+    if have + len(uploads) > settings.OPENCALL_MAX_ATTACHMENTS_PER_IDEA:
+        raise InvalidInput("Too many attachments.", errors={
+            "attachments": [f"At most {settings.OPENCALL_MAX_ATTACHMENTS_PER_IDEA} files per idea."]})
+    return [check_attachment(u) for u in uploads]
+
+
+def _store(idea: Idea, draft: IdeaDraft, answers: dict[int, str], by: User) -> None:
+    idea.title = draft.title.strip()
+    idea.summary = draft.summary.strip()
+    idea.body = draft.body
+    idea.category = next((c for c in idea.challenge.categories.all() if c.name == draft.category), None)
+    idea.requested_budget_minor = draft.requested_budget_minor
+    idea.confidential = draft.confidential
+    idea.version = F("version") + 1
+    idea.save()
+    idea.refresh_from_db(fields=["version"])
+    FieldAnswer.objects.filter(idea=idea).exclude(field_id__in=list(answers)).delete()
+    for field_id, value in answers.items():
+        FieldAnswer.objects.update_or_create(idea=idea, field_id=field_id, defaults={"value": value})
+    IdeaVersion.objects.create(
+        idea=idea, number=idea.version, title=idea.title, summary=idea.summary, body=idea.body, author=by,
+        data={"category": draft.category, "requested_budget_minor": draft.requested_budget_minor,
+              "confidential": draft.confidential, "answers": {str(k): v for k, v in answers.items()}},
+    )
+
+
+def _attach(idea: Idea, uploads: Sequence[UploadedFile], types: Sequence[str], by: User) -> None:
+    for upload, ctype in zip(uploads, types, strict=True):
+        Attachment.objects.create(idea=idea, file=upload, name=(upload.name or "file")[:200],
+                                  size=upload.size or 0, content_type=ctype, uploaded_by=by)
+
+
+def create_idea(*, challenge: Challenge, by: User, draft: IdeaDraft, accept_terms: bool,
+                uploads: Sequence[UploadedFile] = (), submit: bool = False, team_name: str = "") -> Idea:
+    """Create an idea with its team of one; optionally submit it in the same step."""
+    if not can_submit_idea(by, challenge):
+        raise PermissionDenied("Ideas can be submitted only while the challenge takes submissions.")
+    fields = list(challenge.custom_fields.all())
+    errors = _validate_core(draft, challenge)
+    answers, answer_errors = clean_answers(fields, draft.answers or {}, require=submit)
+    errors |= answer_errors
+    if challenge.terms and not accept_terms:
+        errors["accept_terms"] = ["You must accept the challenge's terms."]
+    if errors:
+        raise InvalidInput("The idea has errors.", errors=errors)
+    types = _check_uploads(None, uploads)
+    with transaction.atomic():
+        team = Team.objects.create(challenge=challenge, name=(team_name.strip() or f"{by}'s team")[:120])
+        TeamMember.objects.create(team=team, user=by, role=TeamMember.Role.LEAD)
+        forget_team_cache(by)
+        idea = Idea(challenge=challenge, team=team, created_by=by, version=0,
+                    terms_accepted_at=timezone.now() if accept_terms else None)
+        idea.title, idea.summary = draft.title, draft.summary
+        idea.save()
+        _store(idea, draft, answers, by)
+        _attach(idea, uploads, types, by)
+        audit.record(actor=by, verb="idea.create", obj=idea, data={"challenge": challenge.pk})
+        if submit:
+            _submit(idea, by)
+    return idea
+
+
+def update_idea(*, idea: Idea, by: User, draft: IdeaDraft, uploads: Sequence[UploadedFile] = (),
+                remove_attachments: Iterable[int] = ()) -> Idea:
+    """Edit an idea; every edit keeps a version."""
+    if not can_edit_idea(by, idea):
+        raise PermissionDenied("This idea cannot be edited now.")
+    fields = list(idea.challenge.custom_fields.all())
+    errors = _validate_core(draft, idea.challenge)
+    answers, answer_errors = clean_answers(fields, draft.answers or {}, require=idea.status != IdeaStatus.DRAFT)
+    errors |= answer_errors
+    if errors:
+        raise InvalidInput("The idea has errors.", errors=errors)
+    remove = list(remove_attachments)
+    types = _check_uploads(idea, uploads)
+    with transaction.atomic():
+        locked = Idea.objects.select_for_update().select_related("challenge").get(pk=idea.pk)
+        _store(locked, draft, answers, by)
+        if remove:
+            Attachment.objects.filter(idea=locked, pk__in=remove).delete()
+        _attach(locked, uploads, types, by)
+        audit.record(actor=by, verb="idea.update", obj=locked, data={"version": locked.version})
+    return locked
+
+
+def _submit(idea: Idea, by: User) -> None:
+    fields = list(idea.challenge.custom_fields.all())
+    have = {a.field.key: a.value for a in idea.answers.select_related("field")}
+    _, errors = clean_answers(fields, have, require=True)
+    if idea.challenge.terms and idea.terms_accepted_at is None:
+        errors["accept_terms"] = ["You must accept the challenge's terms."]
+    if errors:
+        raise InvalidInput("The idea cannot be submitted yet.", errors=errors)
+    idea.status = IdeaStatus.SUBMITTED
+    idea.submitted_at = timezone.now()
+    idea.save(update_fields=["status", "submitted_at", "updated_at"])
+    audit.record(actor=by, verb="idea.submit", obj=idea)
+
+
+def submit_idea(*, idea: Idea, by: User, accept_terms: bool = False) -> Idea:
+    if not can_submit(by, idea):
+        raise PermissionDenied("This idea cannot be submitted now.")
+    with transaction.atomic():
+        locked = Idea.objects.select_for_update().select_related("challenge").get(pk=idea.pk)
+        if locked.status != IdeaStatus.DRAFT:
+            raise Conflict("The idea was already submitted.")
+        if accept_terms and locked.terms_accepted_at is None:
+            locked.terms_accepted_at = timezone.now()
+            locked.save(update_fields=["terms_accepted_at"])
+        _submit(locked, by)
+    return locked
+
+
+def withdraw_idea(*, idea: Idea, by: User) -> Idea:
+    if not can_withdraw(by, idea):
+        raise PermissionDenied("Only the team can withdraw an idea that is still in play.")
+    with transaction.atomic():
+        idea.status = IdeaStatus.WITHDRAWN
+        idea.save(update_fields=["status", "updated_at"])
+        audit.record(actor=by, verb="idea.withdraw", obj=idea)
+    return idea
+
+
+DECISIONS = {IdeaStatus.SHORTLISTED, IdeaStatus.REJECTED, IdeaStatus.FUNDED, IdeaStatus.AWARDED,
+             IdeaStatus.SUBMITTED}
+
+
+def decide_status(*, idea: Idea, status: str, by: User, reason: str = "") -> Idea:
+    """An organiser's decision on an idea; the team is notified."""
+    if not can_decide_status(by, idea):
+        raise PermissionDenied("Only organisers decide an idea's status.")
+    if status not in DECISIONS:
+        raise InvalidInput("Unknown decision.", errors={"status": [f"One of {', '.join(sorted(DECISIONS))}."]})
+    if idea.status in (IdeaStatus.DRAFT, IdeaStatus.WITHDRAWN):
+        raise Conflict("Drafts and withdrawn ideas cannot be decided on.")
+    with transaction.atomic():
+        before = idea.status
+        idea.status = status
+        idea.save(update_fields=["status", "updated_at"])
+        audit.record(actor=by, verb="idea.status", obj=idea, data={"from": before, "to": status, "reason": reason})
+        notify(recipients=team_member_ids(idea.team), kind="status",
+               text=f"“{idea.title}” is now {IdeaStatus(status).label}", url=_idea_url(idea))
+    return idea
+
+
+# Teams ---------------------------------------------------------------------------------------
+
+
+def invite_to_team(*, team: Team, user: User, by: User) -> TeamInvitation:
+    if not can_manage_team(by, team):
+        raise PermissionDenied("Only the team lead invites members.")
+    if is_team_member(user, team) or TeamMember.objects.filter(team=team, user=user).exists():
+        raise Conflict(f"{user} is already in the team.")
+    if user.is_blocked:
+        raise InvalidInput("That account is blocked.")
+    try:
+        with transaction.atomic():
+            inv = TeamInvitation.objects.create(team=team, user=user, invited_by=by)
+            audit.record(actor=by, verb="team.invite", obj=inv, data={"user": user.pk})
+            notify(recipients=[user], kind="team_invite", text=f"{by} invited you to join the team “{team.name}”",
+                   url=reverse("ideas:team", args=[team.pk]))
+    except IntegrityError as exc:
+        raise Conflict(f"{user} already has a pending invitation.") from exc
+    return inv
+
+
+def _add_member(team: Team, user: User) -> TeamMember:
+    try:
+        with transaction.atomic():
+            member = TeamMember.objects.create(team=team, user=user, role=TeamMember.Role.MEMBER)
+    except IntegrityError as exc:
+        raise Conflict("Already a member of this team.") from exc
+    forget_team_cache(user)
+    return member
+
+
+def respond_to_invitation(*, invitation: TeamInvitation, by: User, accept: bool) -> TeamInvitation:
+    if invitation.user_id != by.pk:
+        raise PermissionDenied("This invitation is for someone else.")
+    with transaction.atomic():
+        locked = TeamInvitation.objects.select_for_update().get(pk=invitation.pk)
+        if locked.status != RequestStatus.PENDING:
+            raise Conflict("This invitation was already answered.")
+        locked.status = RequestStatus.ACCEPTED if accept else RequestStatus.DECLINED
+        locked.save(update_fields=["status", "updated_at"])
+        if accept:
+            _add_member(locked.team, by)
+        audit.record(actor=by, verb="team.invitation." + locked.status, obj=locked)
+        notify(recipients=team_member_ids(locked.team), exclude=by, kind="team",
+               text=f"{by} {'joined' if accept else 'declined to join'} “{locked.team.name}”",
+               url=reverse("ideas:team", args=[locked.team_id]))
+    return locked
+
+
+def request_to_join(*, team: Team, by: User, message: str = "") -> JoinRequest:
+    if not can_request_to_join(by, team):
+        raise PermissionDenied("You cannot ask to join this team.")
+    if len(message) > 500:
+        raise InvalidInput("The message is too long.", errors={"message": ["At most 500 characters."]})
+    try:
+        with transaction.atomic():
+            req = JoinRequest.objects.create(team=team, user=by, message=message.strip())
+            audit.record(actor=by, verb="team.request", obj=req)
+            leads = TeamMember.objects.filter(team=team, role=TeamMember.Role.LEAD).values_list("user_id", flat=True)
+            notify(recipients=list(leads), kind="team", text=f"{by} asks to join “{team.name}”",
+                   url=reverse("ideas:team", args=[team.pk]))
+    except IntegrityError as exc:
+        raise Conflict("You already asked to join this team.") from exc
+    return req
+
+
+def respond_to_join_request(*, request: JoinRequest, by: User, accept: bool) -> JoinRequest:
+    if not can_manage_team(by, request.team):
+        raise PermissionDenied("Only the team lead answers join requests.")
+    with transaction.atomic():
+        locked = JoinRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status != RequestStatus.PENDING:
+            raise Conflict("This request was already answered.")
+        locked.status = RequestStatus.ACCEPTED if accept else RequestStatus.DECLINED
+        locked.save(update_fields=["status", "updated_at"])
+        if accept:
+            _add_member(locked.team, locked.user)
+        audit.record(actor=by, verb="team.request." + locked.status, obj=locked)
+        notify(recipients=[locked.user_id], kind="team",
+               text=f"Your request to join “{locked.team.name}” was {locked.status}",
+               url=reverse("ideas:team", args=[locked.team_id]))
+    return locked
+
+
+def leave_team(*, team: Team, by: User) -> None:
+    with transaction.atomic():
+        member = TeamMember.objects.select_for_update().filter(team=team, user=by).first()
+        if member is None:
+            raise Conflict("You are not in this team.")
+        others = list(TeamMember.objects.filter(team=team).exclude(pk=member.pk).order_by("created_at"))
+        if not others:
+            raise Conflict("The last member cannot leave; withdraw the idea instead.")
+        if member.role == TeamMember.Role.LEAD and not any(o.role == TeamMember.Role.LEAD for o in others):
+            others[0].role = TeamMember.Role.LEAD
+            others[0].save(update_fields=["role"])
+        member.delete()
+        forget_team_cache(by)
+        audit.record(actor=by, verb="team.leave", obj=team)
+        notify(recipients=[o.user_id for o in others], kind="team", text=f"{by} left “{team.name}”",
+               url=reverse("ideas:team", args=[team.pk]))
+
+
+def add_position(*, team: Team, by: User, title: str, description: str = "",
+                 skills: Iterable[str] = ()) -> Position:
+    if not can_manage_team(by, team):
+        raise PermissionDenied("Only the team lead posts positions.")
+    errors: dict[str, list[str]] = {}
+    if not title.strip() or len(title) > 120:
+        errors["title"] = ["A title of 1-120 characters is required."]
+    if len(description) > 2000:
+        errors["description"] = ["At most 2,000 characters."]
+    if errors:
+        raise InvalidInput("The position has errors.", errors=errors)
+    with transaction.atomic():
+        pos = Position.objects.create(team=team, title=title.strip(), description=description)
+        pos.skills.set(normalise_skills(skills))
+        audit.record(actor=by, verb="team.position", obj=pos)
+    return pos
+
+
+def close_position(*, position: Position, by: User) -> Position:
+    if not can_manage_team(by, position.team):
+        raise PermissionDenied("Only the team lead closes positions.")
+    with transaction.atomic():
+        position.is_open = False
+        position.save(update_fields=["is_open", "updated_at"])
+        audit.record(actor=by, verb="team.position.close", obj=position)
+    return position
+
+
+def bump_counter(idea_id: int, field: str, delta: int) -> None:
+    """Keep the denormalised like/comment counters used for sorting."""
+    Idea.objects.filter(pk=idea_id).update(**{field: F(field) + delta})

@@ -1,0 +1,49 @@
+"""What may be attached to an idea: by size, by extension and by the file's first bytes."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+
+from opencall.core.errors import InvalidInput
+
+# extension → (content type, accepted leading bytes; empty = text, checked for NUL bytes)
+ALLOWED: dict[str, tuple[str, tuple[bytes, ...]]] = {
+    ".pdf": ("application/pdf", (b"%PDF",)),
+    ".png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+    ".jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".gif": ("image/gif", (b"GIF87a", b"GIF89a")),
+    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", (b"PK\x03\x04",)),
+    ".pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", (b"PK\x03\x04",)),
+    ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (b"PK\x03\x04",)),
+    ".txt": ("text/plain", ()),
+    ".md": ("text/markdown", ()),
+    ".csv": ("text/csv", ()),
+}
+
+
+def check_attachment(upload: UploadedFile) -> str:
+    """Return the content type to store, or raise InvalidInput with a message for the person."""
+    name = upload.name or ""
+    ext = PurePath(name).suffix.lower()
+    limit: int = settings.OPENCALL_MAX_ATTACHMENT_BYTES
+    if ext not in ALLOWED:
+        raise InvalidInput(f"{name}: files of type {ext or '(none)'} are not allowed.",
+                           errors={"attachments": [f"Allowed: {', '.join(sorted(ALLOWED))}."]})
+    if upload.size is None or upload.size > limit:
+        raise InvalidInput(f"{name}: the file is larger than {limit // (1024 * 1024)} MB.",
+                           errors={"attachments": [f"At most {limit // (1024 * 1024)} MB per file."]})
+    if upload.size == 0:
+        raise InvalidInput(f"{name}: the file is empty.", errors={"attachments": ["The file is empty."]})
+    content_type, magics = ALLOWED[ext]
+    upload.seek(0)
+    head = upload.read(2048)
+    upload.seek(0)
+    ok = any(head.startswith(m) for m in magics) if magics else b"\x00" not in head
+    if not ok:
+        raise InvalidInput(f"{name}: the content does not match a {ext} file.",
+                           errors={"attachments": ["The file's content does not match its type."]})
+    return content_type

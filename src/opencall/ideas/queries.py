@@ -1,0 +1,151 @@
+"""Reads of ideas and teams, filtered to what the viewer may see, relations preloaded."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from opencall.accounts.models import User
+from opencall.challenges.models import Challenge
+from opencall.challenges.permissions import is_judge, is_moderator, is_organiser
+from opencall.challenges.queries import visibility_filter
+from opencall.ideas.models import (
+    Attachment,
+    FieldAnswer,
+    Idea,
+    IdeaStatus,
+    IdeaVersion,
+    JoinRequest,
+    Position,
+    RequestStatus,
+    Team,
+    TeamInvitation,
+    TeamMember,
+)
+
+SORTS = {
+    "newest": ("-submitted_at", "-id"),
+    "liked": ("-like_count", "-submitted_at", "-id"),
+    "discussed": ("-comment_count", "-submitted_at", "-id"),
+    "title": ("title", "id"),
+}
+
+
+def my_team_ids(user: User) -> set[int]:
+    if not user.is_authenticated:
+        return set()
+    cache: set[int] | None = getattr(user, "_team_ids", None)
+    if cache is None:
+        cache = set(TeamMember.objects.filter(user=user).values_list("team_id", flat=True))
+        user._team_ids = cache  # type: ignore[attr-defined]
+    return cache
+
+
+def forget_team_cache(user: User) -> None:
+    if hasattr(user, "_team_ids"):
+        del user._team_ids
+
+
+def idea_filter(viewer: User, challenge: Challenge) -> Q:
+    """Ideas of one challenge this viewer may see (the challenge itself is assumed visible)."""
+    organiser = is_organiser(viewer, challenge)
+    cond = ~Q(status=IdeaStatus.DRAFT)
+    if not (organiser or is_judge(viewer, challenge)):
+        cond &= Q(confidential=False)
+    if not (organiser or is_moderator(viewer, challenge)):
+        cond &= Q(hidden=False)
+    return cond | Q(team_id__in=my_team_ids(viewer))
+
+
+def visible_ideas(viewer: User, challenge: Challenge, *, sort: str = "newest", category: str = "",
+                  status: str = "", text: str = "") -> QuerySet[Idea]:
+    qs = Idea.objects.filter(challenge=challenge).filter(idea_filter(viewer, challenge))
+    if category:
+        qs = qs.filter(category__name__iexact=category)
+    if status:
+        qs = qs.filter(status=status)
+    if text:
+        qs = qs.filter(Q(title__icontains=text) | Q(summary__icontains=text))
+    return qs.select_related("category", "team").order_by(*SORTS.get(sort, SORTS["newest"]))
+
+
+def idea_for(viewer: User, idea_id: int) -> Idea | None:
+    """One idea with everything its page shows, or None if the viewer may not see it."""
+    idea = (
+        Idea.objects.filter(pk=idea_id)
+        .filter(visibility_filter(viewer, "challenge__") | Q(team_id__in=my_team_ids(viewer)))
+        .select_related("challenge", "challenge__organisation", "category", "team")
+        .prefetch_related(
+            Prefetch("team__members", queryset=TeamMember.objects.select_related("user").order_by("created_at")),
+            Prefetch("answers", queryset=FieldAnswer.objects.select_related("field").order_by("field__position")),
+            Prefetch("attachments", queryset=Attachment.objects.order_by("created_at")),
+        )
+        .first()
+    )
+    if idea is None:
+        return None
+    from opencall.ideas.permissions import can_view_idea
+
+    return idea if can_view_idea(viewer, idea) else None
+
+
+def versions_of(idea: Idea) -> QuerySet[IdeaVersion]:
+    return IdeaVersion.objects.filter(idea=idea).select_related("author").order_by("-number")
+
+
+def ideas_of_user(viewer: User, user: User) -> list[Idea]:
+    """A person's ideas as seen by the viewer (profile page)."""
+    ideas = (
+        Idea.objects.filter(team__members__user=user)
+        .filter(visibility_filter(viewer, "challenge__") | Q(team_id__in=my_team_ids(viewer)))
+        .select_related("challenge", "challenge__organisation", "team")
+        .distinct()
+        .order_by("-created_at")
+    )
+    from opencall.ideas.permissions import can_view_idea
+
+    return [i for i in ideas if can_view_idea(viewer, i)]
+
+
+def team_for(viewer: User, team_id: int) -> Team | None:
+    team = (
+        Team.objects.filter(pk=team_id)
+        .select_related("challenge", "challenge__organisation", "idea")
+        .prefetch_related(
+            Prefetch("members", queryset=TeamMember.objects.select_related("user").order_by("created_at")),
+            Prefetch("positions", queryset=Position.objects.prefetch_related("skills").order_by("-is_open", "title")),
+        )
+        .first()
+    )
+    if team is None:
+        return None
+    from opencall.ideas.permissions import can_view_team
+
+    return team if can_view_team(viewer, team) else None
+
+
+def open_positions(viewer: User, *, skill: str = "") -> QuerySet[Position]:
+    """Open positions in teams whose idea the viewer may see: the 'looking for people' page."""
+    qs = (
+        Position.objects.filter(is_open=True, team__idea__hidden=False, team__idea__confidential=False)
+        .exclude(team__idea__status__in=[IdeaStatus.WITHDRAWN, IdeaStatus.REJECTED])
+        .filter(visibility_filter(viewer, "team__challenge__"))
+        .select_related("team", "team__idea", "team__challenge")
+        .prefetch_related("skills")
+        .order_by("-created_at")
+    )
+    if skill:
+        qs = qs.filter(skills__name__iexact=skill.strip())
+    return qs.distinct()
+
+
+def pending_invitations_for(user: User) -> QuerySet[TeamInvitation]:
+    return TeamInvitation.objects.filter(user=user, status=RequestStatus.PENDING).select_related(
+        "team", "team__idea", "invited_by")
+
+
+def pending_join_requests(team: Team) -> QuerySet[JoinRequest]:
+    return JoinRequest.objects.filter(team=team, status=RequestStatus.PENDING).select_related("user")
+
+
+def team_member_ids(team: Team) -> list[int]:
+    return list(TeamMember.objects.filter(team=team).values_list("user_id", flat=True))

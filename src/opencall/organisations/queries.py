@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from opencall.accounts.models import User
+from opencall.organisations.models import Invitation, Membership, Organisation, Role
+
+
+def role_in(user: User, organisation_id: int) -> str | None:
+    """The viewer's role in one organisation, cached per request on the user object."""
+    if not user.is_authenticated:
+        return None
+    cache: dict[int, str] | None = getattr(user, "_org_roles", None)
+    if cache is None:
+        cache = dict(Membership.objects.filter(user=user).values_list("organisation_id", "role"))
+        user._org_roles = cache  # type: ignore[attr-defined]
+    return cache.get(organisation_id)
+
+
+def member_org_ids(user: User) -> set[int]:
+    if not user.is_authenticated:
+        return set()
+    role_in(user, 0)
+    return set(user._org_roles)  # type: ignore[attr-defined]
+
+
+def organiser_org_ids(user: User) -> set[int]:
+    if not user.is_authenticated:
+        return set()
+    role_in(user, 0)
+    return {o for o, r in user._org_roles.items() if r in (Role.OWNER, Role.ORGANISER)}  # type: ignore[attr-defined]
+
+
+def organisations() -> QuerySet[Organisation]:
+    return Organisation.objects.annotate(member_count=Count("memberships")).order_by("name")
+
+
+def organisation_by_slug(slug: str) -> Organisation | None:
+    return Organisation.objects.filter(slug=slug).first()
+
+
+def members_of(org: Organisation) -> QuerySet[Membership]:
+    return Membership.objects.filter(organisation=org).select_related("user").order_by("role", "user__display_name")
+
+
+def pending_invitations(org: Organisation) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(organisation=org, accepted_at__isnull=True).order_by("-created_at")
+
+
+def invitation_by_token(token: str) -> Invitation | None:
+    return Invitation.objects.select_related("organisation").filter(token=token).first()
