@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("opencall.challenges.urls")),
     path("", include("opencall.ideas.urls")),
     path("", include("opencall.community.urls")),
+    path("", include("opencall.voting.urls")),
 ]
 
 if settings.DEBUG:

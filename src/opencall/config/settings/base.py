@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "opencall.challenges",
     "opencall.ideas",
     "opencall.community",
+    "opencall.voting",
 ]
 
 MIDDLEWARE = [
