@@ -253,3 +253,74 @@ def invite_to_challenge(*, challenge: Challenge, by: User, users: Iterable[User]
                      data={"users": [u.pk for u in users], "organisations": [o.pk for o in organisations]})
         notify(recipients=users, kind="org_invite", text=f"You are invited to the challenge {challenge.title}",
                url=reverse("challenges:detail", args=[challenge.slug]))
+
+
+COVER_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
+MAX_COVER_BYTES = 2 * 1024 * 1024
+
+
+def set_cover_image(*, challenge: Challenge, by: User, upload: Any) -> Challenge:
+    """Replace the cover: an image (checked by its content, not its name) of at most 2 MB."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not can_edit_challenge(by, challenge):
+        raise PermissionDenied("Only organisers change the cover.")
+    if upload.size is None or upload.size > MAX_COVER_BYTES:
+        raise InvalidInput("The cover image is too large.", errors={"cover_image": ["At most 2 MB."]})
+    try:
+        with Image.open(upload) as img:
+            fmt = img.format or ""
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InvalidInput("That file is not an image.", errors={"cover_image": ["Upload a PNG, JPEG or WebP image."]}) from exc
+    if fmt not in COVER_FORMATS:
+        raise InvalidInput("Unsupported image type.", errors={"cover_image": ["Upload a PNG, JPEG or WebP image."]})
+    upload.seek(0)
+    with transaction.atomic():
+        challenge.cover_image.save(f"{challenge.slug}.{COVER_FORMATS[fmt]}", upload, save=False)
+        challenge.save(update_fields=["cover_image", "updated_at"])
+        audit.record(actor=by, verb="challenge.cover", obj=challenge)
+    return challenge
+
+
+def set_partners(*, challenge: Challenge, by: User, sponsors: Iterable[Organisation],
+                 invited_organisations: Iterable[Organisation], invited_users: Iterable[User]) -> Challenge:
+    """Replace the co-sponsors and the invitation lists; newly invited people are notified."""
+    if not can_edit_challenge(by, challenge):
+        raise PermissionDenied("Only organisers change sponsors and invitations.")
+    sponsors, orgs, users = list(sponsors), list(invited_organisations), list(invited_users)
+    if any(o.pk == challenge.organisation_id for o in sponsors):
+        raise InvalidInput("The organiser cannot co-sponsor itself.",
+                           errors={"sponsors": ["The organising organisation is already in charge."]})
+    with transaction.atomic():
+        before = set(challenge.invited_users.values_list("pk", flat=True))
+        challenge.sponsors.set(sponsors)
+        challenge.invited_organisations.set(orgs)
+        challenge.invited_users.set(users)
+        audit.record(actor=by, verb="challenge.partners", obj=challenge,
+                     data={"sponsors": [o.pk for o in sponsors], "organisations": [o.pk for o in orgs],
+                           "users": [u.pk for u in users]})
+        new = [u for u in users if u.pk not in before]
+        if new:
+            notify(recipients=new, kind="org_invite", text=f"You are invited to the challenge {challenge.title}",
+                   url=reverse("challenges:detail", args=[challenge.slug]))
+    return challenge
+
+
+def set_custom_fields(*, challenge: Challenge, by: User, fields: Sequence[FieldSpec]) -> list[CustomField]:
+    """Replace the custom fields, matched by key so answers to kept fields survive."""
+    if not can_edit_challenge(by, challenge):
+        raise PermissionDenied("Only organisers change custom fields.")
+    _check_custom_fields(fields)
+    with transaction.atomic():
+        existing = {f.key: f for f in challenge.custom_fields.all()}
+        kept: list[CustomField] = []
+        for i, spec in enumerate(fields):
+            field = existing.pop(spec.key, None) or CustomField(challenge=challenge, key=spec.key)
+            field.label, field.kind, field.required = spec.label, spec.kind, spec.required
+            field.choices, field.help_text, field.position = list(spec.choices), spec.help_text, i
+            field.save()
+            kept.append(field)
+        CustomField.objects.filter(pk__in=[f.pk for f in existing.values()]).delete()
+        audit.record(actor=by, verb="challenge.fields", obj=challenge, data={"keys": [f.key for f in fields]})
+    return kept

@@ -122,3 +122,38 @@ def due_phase_challenges() -> QuerySet[Challenge]:
 
     ends = Phase.objects.filter(challenge=OuterRef("pk"), kind=OuterRef("phase")).values("ends_at")[:1]
     return Challenge.objects.annotate(current_ends=Subquery(ends)).filter(current_ends__lte=timezone.now())
+
+
+def challenge_cards(viewer: User, **filters: str) -> QuerySet[Challenge]:
+    """`search_challenges` with what a card shows (categories) preloaded."""
+    return search_challenges(viewer, **filters).prefetch_related("categories")
+
+
+def category_names(viewer: User) -> list[str]:
+    """Distinct category names over the challenges the viewer may see, for the search filter."""
+    from opencall.challenges.models import Category
+
+    visible = visible_challenges(viewer).values("pk")
+    names = Category.objects.filter(challenge__in=visible).values_list("name", flat=True).distinct()
+    return sorted(set(names), key=str.lower)
+
+
+def is_following(user: User, challenge: Challenge) -> bool:
+    """Whether the user joined (follows) the challenge; the Follow rows belong to community."""
+    if not user.is_authenticated:
+        return False
+    return Challenge.objects.filter(pk=challenge.pk, followers__user=user).exists()
+
+
+def roles_of(challenge: Challenge) -> QuerySet[ChallengeRole]:
+    return ChallengeRole.objects.filter(challenge=challenge).select_related("user").order_by("kind", "user__email")
+
+
+def partners_of(challenge: Challenge) -> dict[str, list[object]]:
+    """Invited organisations and people of a challenge (organiser views only)."""
+    return {"organisations": list(challenge.invited_organisations.order_by("name")),
+            "users": list(challenge.invited_users.order_by("email"))}
+
+
+def organisation_challenges(viewer: User, organisation_id: int) -> QuerySet[Challenge]:
+    return visible_challenges(viewer).filter(organisation_id=organisation_id).order_by("-created_at")

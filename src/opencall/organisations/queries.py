@@ -49,3 +49,18 @@ def pending_invitations(org: Organisation) -> QuerySet[Invitation]:
 
 def invitation_by_token(token: str) -> Invitation | None:
     return Invitation.objects.select_related("organisation").filter(token=token).first()
+
+
+def organisations_by_slugs(slugs: list[str]) -> tuple[list[Organisation], list[str]]:
+    """The organisations named by slug, in the given order, and the slugs that match none."""
+    found = {o.slug: o for o in Organisation.objects.filter(slug__in=slugs)}
+    return [found[s] for s in slugs if s in found], [s for s in slugs if s not in found]
+
+
+def memberships_of(user: User) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("organisation").order_by("organisation__name")
+
+
+def membership_in(org: Organisation, membership_id: int) -> Membership | None:
+    return Membership.objects.select_related("user", "organisation").filter(pk=membership_id,
+                                                                          organisation=org).first()
