@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import zoneinfo
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -38,6 +39,8 @@ def update_profile(*, user: User, by: User, display_name: str, bio: str, skills:
         errors["bio"] = ["At most 2000 characters."]
     if len(languages) > 200:
         errors["languages"] = ["At most 200 characters."]
+    if timezone_name and timezone_name not in zoneinfo.available_timezones():
+        errors["timezone"] = [f"Unknown time zone {timezone_name[:64]!r}; use an IANA name such as Europe/Berlin."]
     if errors:
         raise InvalidInput("The profile has errors.", errors=errors)
     with transaction.atomic():
