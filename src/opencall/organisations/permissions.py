@@ -15,3 +15,8 @@ def can_create_challenge(user: User, org: Organisation) -> bool:
 
 def can_change_roles(user: User, org: Organisation) -> bool:
     return user.is_authenticated and (user.is_staff or role_in(user, org.pk) == Role.OWNER)
+
+
+def can_view_members(user: User, org: Organisation) -> bool:
+    """The member list is for the organisation's own members (and staff); others see the count."""
+    return user.is_authenticated and (user.is_staff or role_in(user, org.pk) is not None)

@@ -39,6 +39,11 @@ def organisation_by_slug(slug: str) -> Organisation | None:
     return Organisation.objects.filter(slug=slug).first()
 
 
+def organisation_with_counts(slug: str) -> Organisation | None:
+    """One organisation annotated with `member_count`, as in `organisations()`."""
+    return organisations().filter(slug=slug).first()
+
+
 def members_of(org: Organisation) -> QuerySet[Membership]:
     return Membership.objects.filter(organisation=org).select_related("user").order_by("role", "user__display_name")
 
