@@ -324,3 +324,15 @@ def set_custom_fields(*, challenge: Challenge, by: User, fields: Sequence[FieldS
         CustomField.objects.filter(pk__in=[f.pk for f in existing.values()]).delete()
         audit.record(actor=by, verb="challenge.fields", obj=challenge, data={"keys": [f.key for f in fields]})
     return kept
+
+
+def edit_challenge(*, challenge: Challenge, by: User, changes: dict[str, Any],
+                   custom_fields: Sequence[FieldSpec], sponsors: Iterable[Organisation],
+                   invited_organisations: Iterable[Organisation], invited_users: Iterable[User]) -> Challenge:
+    """The edit form's save: fields, custom fields and partners together, all or nothing."""
+    with transaction.atomic():
+        update_challenge(challenge=challenge, by=by, **changes)
+        set_custom_fields(challenge=challenge, by=by, fields=custom_fields)
+        set_partners(challenge=challenge, by=by, sponsors=sponsors, invited_organisations=invited_organisations,
+                     invited_users=invited_users)
+    return challenge

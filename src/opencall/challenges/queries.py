@@ -157,3 +157,8 @@ def partners_of(challenge: Challenge) -> dict[str, list[object]]:
 
 def organisation_challenges(viewer: User, organisation_id: int) -> QuerySet[Challenge]:
     return visible_challenges(viewer).filter(organisation_id=organisation_id).order_by("-created_at")
+
+
+def open_challenge_cards(viewer: User, limit: int = 6) -> list[Challenge]:
+    """The newest challenges that are open (neither draft nor closed), with categories, for the home page."""
+    return list(open_challenges(viewer).prefetch_related("categories")[:limit])
