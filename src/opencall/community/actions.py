@@ -9,6 +9,7 @@ from opencall.accounts.actions import block_user, notify
 from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
 from opencall.challenges.permissions import can_participate
+from opencall.challenges.phases import LABELS, Action, PhaseKind, allows
 from opencall.community.models import Comment, Follow, Like, Report
 from opencall.community.permissions import (
     can_block,
@@ -21,15 +22,25 @@ from opencall.community.permissions import (
 )
 from opencall.community.queries import follower_ids_of_idea
 from opencall.core import audit
-from opencall.core.errors import Conflict, InvalidInput, PermissionDenied
+from opencall.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied, PhaseClosed
 from opencall.ideas.actions import bump_counter
 from opencall.ideas.models import Idea
+from opencall.ideas.permissions import can_view_idea
 from opencall.ideas.queries import team_member_ids
+
+
+def _refuse(by: User, idea: Idea, action: Action, *, closed: str, denied: str) -> DomainError:
+    """Why a person who can see the idea may not act: the phase (409) or their rights (403)."""
+    if (can_view_idea(by, idea) and can_participate(by, idea.challenge)
+            and not allows(idea.challenge.phase, action)):
+        return PhaseClosed(f"{closed} in the {LABELS[PhaseKind(idea.challenge.phase)]} phase.")
+    return PermissionDenied(denied)
 
 
 def add_comment(*, idea: Idea, by: User, body: str, parent: Comment | None = None) -> Comment:
     if not can_comment_on(by, idea):
-        raise PermissionDenied("Comments are closed for this idea, or you cannot comment here.")
+        raise _refuse(by, idea, Action.COMMENT, closed="Comments are closed",
+                      denied="You cannot comment on this idea.")
     body = body.strip()
     if not body:
         raise InvalidInput("The comment is empty.", errors={"body": ["Write something first."]})
@@ -53,7 +64,7 @@ def add_comment(*, idea: Idea, by: User, body: str, parent: Comment | None = Non
 def like_idea(*, idea: Idea, by: User) -> bool:
     """Like an idea once. Returns False (and changes nothing) if it was already liked."""
     if not can_like(by, idea):
-        raise PermissionDenied("Voting is not open for this idea.")
+        raise _refuse(by, idea, Action.VOTE, closed="Voting is closed", denied="You cannot vote on this idea.")
     try:
         with transaction.atomic():
             like = Like.objects.create(idea=idea, user=by)
@@ -66,7 +77,7 @@ def like_idea(*, idea: Idea, by: User) -> bool:
 
 def unlike_idea(*, idea: Idea, by: User) -> bool:
     if not can_like(by, idea):
-        raise PermissionDenied("Voting is not open for this idea.")
+        raise _refuse(by, idea, Action.VOTE, closed="Voting is closed", denied="You cannot vote on this idea.")
     with transaction.atomic():
         deleted, _ = Like.objects.filter(idea=idea, user=by).delete()
         if deleted:

@@ -30,6 +30,27 @@ def comments_for(viewer: User, idea: Idea) -> list[Comment]:
     return ordered
 
 
+def comment_for(viewer: User, comment_id: int) -> Comment | None:
+    """A comment on an idea the viewer may see; hidden ones only for those who see hidden comments."""
+    comment = Comment.objects.filter(pk=comment_id).select_related("idea", "idea__challenge", "idea__team").first()
+    if comment is None:
+        return None
+    from opencall.ideas.permissions import can_view_idea
+
+    if not can_view_idea(viewer, comment.idea):
+        return None
+    if comment.hidden and not (is_moderator(viewer, comment.idea.challenge)
+                               or is_organiser(viewer, comment.idea.challenge)):
+        return None
+    return comment
+
+
+def likes_of(viewer: User, idea: Idea) -> tuple[bool, int]:
+    """Whether the viewer likes the idea, and its current like count."""
+    count = Idea.objects.filter(pk=idea.pk).values_list("like_count", flat=True).first() or 0
+    return has_liked(viewer, idea), count
+
+
 def has_liked(viewer: User, idea: Idea) -> bool:
     return viewer.is_authenticated and Like.objects.filter(idea=idea, user=viewer).exists()
 
