@@ -18,9 +18,10 @@ from django.utils import timezone
 from opencall.accounts.actions import normalise_skills, notify
 from opencall.accounts.models import User
 from opencall.challenges.models import Challenge, CustomField, FieldKind
-from opencall.challenges.permissions import can_submit_idea
+from opencall.challenges.permissions import can_participate, can_submit_idea
+from opencall.challenges.phases import LABELS, Action, PhaseKind, allows
 from opencall.core import audit
-from opencall.core.errors import Conflict, InvalidInput, PermissionDenied
+from opencall.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied, PhaseClosed
 from opencall.ideas.files import check_attachment
 from opencall.ideas.models import (
     Attachment,
@@ -56,6 +57,14 @@ class IdeaDraft:
     requested_budget_minor: int | None = None
     confidential: bool = False
     answers: Mapping[str, str] | None = None
+
+
+def _refuse(by: User, challenge: Challenge, action: Action, *, closed: str, denied: str,
+            entitled: bool = True) -> DomainError:
+    """Why an entitled person may not act: the phase (409 PhaseClosed), else their rights (403)."""
+    if entitled and can_participate(by, challenge) and not allows(challenge.phase, action):
+        return PhaseClosed(f"{closed} in the {LABELS[PhaseKind(challenge.phase)]} phase.")
+    return PermissionDenied(denied)
 
 
 def _idea_url(idea: Idea) -> str:
@@ -161,7 +170,8 @@ def create_idea(*, challenge: Challenge, by: User, draft: IdeaDraft, accept_term
                 uploads: Sequence[UploadedFile] = (), submit: bool = False, team_name: str = "") -> Idea:
     """Create an idea with its team of one; optionally submit it in the same step."""
     if not can_submit_idea(by, challenge):
-        raise PermissionDenied("Ideas can be submitted only while the challenge takes submissions.")
+        raise _refuse(by, challenge, Action.SUBMIT, closed="New ideas are not accepted",
+                      denied="You cannot submit ideas to this challenge.")
     fields = list(challenge.custom_fields.all())
     errors = _validate_core(draft, challenge)
     answers, answer_errors = clean_answers(fields, draft.answers or {}, require=submit)
@@ -191,7 +201,10 @@ def update_idea(*, idea: Idea, by: User, draft: IdeaDraft, uploads: Sequence[Upl
                 remove_attachments: Iterable[int] = ()) -> Idea:
     """Edit an idea; every edit keeps a version."""
     if not can_edit_idea(by, idea):
-        raise PermissionDenied("This idea cannot be edited now.")
+        action = Action.SUBMIT if idea.status == IdeaStatus.DRAFT else Action.EDIT
+        raise _refuse(by, idea.challenge, action, closed="Ideas cannot be edited",
+                      denied="Only the idea's team can edit it while it is a draft or submitted.",
+                      entitled=is_team_member(by, idea.team) and idea.status in (IdeaStatus.DRAFT, IdeaStatus.SUBMITTED))
     fields = list(idea.challenge.custom_fields.all())
     errors = _validate_core(draft, idea.challenge)
     answers, answer_errors = clean_answers(fields, draft.answers or {}, require=idea.status != IdeaStatus.DRAFT)
@@ -210,6 +223,22 @@ def update_idea(*, idea: Idea, by: User, draft: IdeaDraft, uploads: Sequence[Upl
     return locked
 
 
+def add_attachments(*, idea: Idea, by: User, uploads: Sequence[UploadedFile]) -> list[Attachment]:
+    """Attach files to an idea the person may edit; each is checked by size, type and content."""
+    if not can_edit_idea(by, idea):
+        action = Action.SUBMIT if idea.status == IdeaStatus.DRAFT else Action.EDIT
+        raise _refuse(by, idea.challenge, action, closed="Ideas cannot be edited",
+                      denied="Only the idea's team can add files while it is a draft or submitted.",
+                      entitled=is_team_member(by, idea.team) and idea.status in (IdeaStatus.DRAFT, IdeaStatus.SUBMITTED))
+    if not uploads:
+        raise InvalidInput("No file was sent.", errors={"files": ["Send at least one file."]})
+    types = _check_uploads(idea, uploads)
+    with transaction.atomic():
+        _attach(idea, uploads, types, by)
+        audit.record(actor=by, verb="idea.attach", obj=idea, data={"files": [u.name for u in uploads]})
+    return list(idea.attachments.order_by("created_at", "id"))
+
+
 def _submit(idea: Idea, by: User) -> None:
     fields = list(idea.challenge.custom_fields.all())
     have = {a.field.key: a.value for a in idea.answers.select_related("field")}
@@ -226,7 +255,10 @@ def _submit(idea: Idea, by: User) -> None:
 
 def submit_idea(*, idea: Idea, by: User, accept_terms: bool = False) -> Idea:
     if not can_submit(by, idea):
-        raise PermissionDenied("This idea cannot be submitted now.")
+        if idea.status != IdeaStatus.DRAFT and is_team_member(by, idea.team):
+            raise Conflict("The idea was already submitted.")
+        raise _refuse(by, idea.challenge, Action.SUBMIT, closed="Ideas cannot be submitted",
+                      denied="Only the idea's team can submit it.", entitled=is_team_member(by, idea.team))
     with transaction.atomic():
         locked = Idea.objects.select_for_update().select_related("challenge").get(pk=idea.pk)
         if locked.status != IdeaStatus.DRAFT:
