@@ -41,8 +41,13 @@ def _sponsor_or_invited(user: User, challenge: Challenge) -> bool:
     return False
 
 
+def has_challenge_role(user: User, challenge: Challenge) -> bool:
+    """Judge or moderator of this challenge (named people see it whatever its visibility)."""
+    return bool(challenge_roles(user).get(challenge.pk))
+
+
 def can_view_challenge(user: User, challenge: Challenge) -> bool:
-    if is_organiser(user, challenge) or is_judge(user, challenge):
+    if is_organiser(user, challenge) or has_challenge_role(user, challenge):
         return True
     if challenge.phase == PhaseKind.DRAFT:
         return False

@@ -1,0 +1,3 @@
+from opencall.cli import main
+
+raise SystemExit(main())
