@@ -1,27 +1,148 @@
-"""Placeholder views: each answers 501 until its page is built."""
+"""Organisation pages: parse the request, call one query or action, render."""
 
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-def organisation_list(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse('organisations.organisation_list is not built yet', status=501)
+from opencall.accounts.models import User
+from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from opencall.core.web import add_form_errors
+from opencall.organisations import actions, queries
+from opencall.organisations.forms import InviteForm, OrganisationForm, RoleChangeForm
+from opencall.organisations.models import Organisation, Role
+from opencall.organisations.permissions import (
+    can_change_roles,
+    can_create_challenge,
+    can_manage_organisation,
+    can_view_members,
+)
+
+PAGE_SIZE = 24
 
 
-def organisation_create(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse('organisations.organisation_create is not built yet', status=501)
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
 
 
-def organisation_detail(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse('organisations.organisation_detail is not built yet', status=501)
+def _organisation(slug: str) -> Organisation:
+    org = queries.organisation_with_counts(slug)
+    if org is None:
+        raise NotFound(_("There is no such organisation."))
+    return org
 
 
-def organisation_invite(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse('organisations.organisation_invite is not built yet', status=501)
+def organisation_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(queries.organisations(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "organisations/list.html",
+        {"page": page, "organisations": page.object_list, "query": ""},
+    )
 
 
-def member_role(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse('organisations.member_role is not built yet', status=501)
+@login_required
+def organisation_create(request: HttpRequest) -> HttpResponse:
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            org = actions.create_organisation(by=_user(request), **form.cleaned_data)
+        except InvalidInput as exc:
+            add_form_errors(form, exc)
+        else:
+            messages.success(request, _("Organisation created. You are its owner."))
+            return redirect("organisations:detail", org.slug)
+    return render(
+        request, "organisations/form.html", {"form": form}, status=422 if form.errors else 200
+    )
 
 
-def invitation_accept(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse('organisations.invitation_accept is not built yet', status=501)
+def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    viewer = _user(request)
+    org = _organisation(slug)
+    show_members = can_view_members(viewer, org)
+    manage = can_manage_organisation(viewer, org)
+    context = {
+        "organisation": org,
+        "my_role": queries.role_in(viewer, org.pk),
+        "members": list(queries.members_of(org)) if show_members else [],
+        "show_members": show_members,
+        "can_manage": manage,
+        "can_change_roles": can_change_roles(viewer, org),
+        "can_create_challenge": can_create_challenge(viewer, org),
+        "invitations": list(queries.pending_invitations(org)) if manage else [],
+        "invite_form": InviteForm() if manage else None,
+        "roles": Role.choices,
+    }
+    return render(request, "organisations/detail.html", context)
 
+
+@login_required
+def organisation_invite(request: HttpRequest, slug: str) -> HttpResponse:
+    viewer = _user(request)
+    org = _organisation(slug)
+    if not can_manage_organisation(viewer, org):
+        raise PermissionDenied(_("Only owners and organisers invite people."))
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            inv = actions.invite_member(
+                org=org, email=form.cleaned_data["email"], role=form.cleaned_data["role"], by=viewer
+            )
+        except (InvalidInput, Conflict) as exc:
+            add_form_errors(form, exc)
+        else:
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": inv.email})
+            return redirect("organisations:detail", org.slug)
+    return render(
+        request,
+        "organisations/invite.html",
+        {"form": form, "organisation": org},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    org = _organisation(slug)
+    membership = queries.membership_in(org, membership_id)
+    if membership is None:
+        raise NotFound(_("No such member."))
+    form = RoleChangeForm(request.POST)
+    if not form.is_valid():
+        raise InvalidInput(
+            _("Choose owner, organiser or member."), errors={"role": [_("Unknown role.")]}
+        )
+    try:
+        actions.change_role(
+            membership=membership, role=form.cleaned_data["role"], by=_user(request)
+        )
+    except Conflict as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(
+            request,
+            _("%(name)s is now %(role)s.")
+            % {"name": membership.user, "role": membership.get_role_display()},
+        )
+    return redirect("organisations:detail", org.slug)
+
+
+@login_required
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = queries.invitation_by_token(token)
+    if invitation is None:
+        raise NotFound(_("This invitation does not exist."))
+    if request.method == "POST":
+        actions.accept_invitation(token=token, by=_user(request))
+        messages.success(request, _("Welcome to %(org)s.") % {"org": invitation.organisation.name})
+        return redirect("organisations:detail", invitation.organisation.slug)
+    return render(request, "organisations/accept.html", {"invitation": invitation})
