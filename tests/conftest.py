@@ -12,7 +12,14 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 
-from tests.factories import ChallengeFactory, IdeaFactory, MembershipFactory, OrganisationFactory, UserFactory, make_role
+from tests.factories import (
+    ChallengeFactory,
+    IdeaFactory,
+    MembershipFactory,
+    OrganisationFactory,
+    UserFactory,
+    make_role,
+)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
 
     @factory.post_generation
-    def save_password(obj, create, extracted, **kwargs):  # noqa: N805
+    def save_password(obj, create, extracted, **kwargs):
         if create:
             obj.save()
 
@@ -62,13 +62,13 @@ class ChallengeFactory(factory.django.DjangoModelFactory):
     budget_minor = 10_000_000
 
     @factory.post_generation
-    def plan(obj, create, extracted, **kwargs):  # noqa: N805
+    def plan(obj, create, extracted, **kwargs):
         if create:
             for kind in extracted or PLAN:
                 Phase.objects.create(challenge=obj, kind=kind)
 
     @factory.post_generation
-    def categories(obj, create, extracted, **kwargs):  # noqa: N805
+    def categories(obj, create, extracted, **kwargs):
         if create:
             for name in extracted or ["AI", "Logistics"]:
                 Category.objects.create(challenge=obj, name=name)
@@ -109,7 +109,7 @@ class IdeaFactory(factory.django.DjangoModelFactory):
     version = 1
 
     @factory.post_generation
-    def lead(obj, create, extracted, **kwargs):  # noqa: N805
+    def lead(obj, create, extracted, **kwargs):
         if create:
             TeamMember.objects.create(team=obj.team, user=extracted or UserFactory(), role="lead")
 

@@ -70,7 +70,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("Demo data: " + ", ".join(f"{k}: {v}" for k, v in counts.items()), flush=True)
     children: list[subprocess.Popen[bytes]] = []
     if args.worker:
-        children.append(subprocess.Popen([sys.executable, "-m", "django", "db_worker", "--interval", "2"]))  # noqa: S603
+        children.append(subprocess.Popen([sys.executable, "-m", "django", "db_worker", "--interval", "2"]))
     granian = [
         sys.executable, "-m", "granian", "--interface", "wsgi", "--host", args.host, "--port", str(args.port),
         "--workers", str(args.workers), "--blocking-threads", str(args.threads), "--no-ws",
@@ -91,6 +91,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    _django()
+    from django.core.management.base import SystemCheckError
+
+    try:
+        _call("check", deploy=args.deploy, fail_level="WARNING")
+    except SystemCheckError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -188,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--name")
     admin.set_defaults(func=cmd_createadmin)
 
+    check = sub.add_parser("check", help="Django's system checks; --deploy for production settings")
+    check.add_argument("--deploy", action="store_true")
+    check.set_defaults(func=cmd_check)
+
     sub.add_parser("worker", help="run the background job worker").set_defaults(func=cmd_worker)
     sub.add_parser("tick", help="advance every challenge whose phase has ended").set_defaults(func=cmd_tick)
     sub.add_parser("verify-audit", help="recompute the audit hash chain").set_defaults(func=cmd_verify_audit)
@@ -210,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001  (the CLI promises one line, never a traceback)
+    except Exception as exc:
         from opencall.core.errors import DomainError
 
         if isinstance(exc, DomainError):

@@ -14,7 +14,7 @@ from opencall.accounts.models import ApiToken, Notification, Skill, User
 from opencall.core import audit
 from opencall.core.errors import InvalidInput, NotFound, PermissionDenied
 
-TOKEN_PREFIX = "oc_"
+TOKEN_PREFIX = "oc_"  # noqa: S105  (a public marker on tokens, not a secret)
 
 
 def normalise_skills(names: Iterable[str]) -> list[Skill]:
