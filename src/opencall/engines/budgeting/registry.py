@@ -1,0 +1,187 @@
+"""Rule registry: one name per rule, each mapping an :class:`Election` to an :class:`Outcome`.
+
+Names (as the CLI and the platform use them):
+
+``greedy``             greedy by votes (points for cumulative/ordinal ballots), skipping misfits
+``greedy-cost``        greedy by votes per unit of cost
+``greedy-threshold``   greedy by votes over projects reaching META ``min_project_score_threshold``
+``greedy-no-skip``     greedy by votes, stopping at the first project that does not fit
+``mes``                Equal Shares, cost utilities, Add1U completion, then greedy fill by votes
+                       (the equalshares.net recipe)
+``mes-add1u``          Equal Shares, cost utilities, Add1U completion only
+``mes-greedy``         Equal Shares, cost utilities, completed greedily by votes
+``mes-cost``           Equal Shares, cost utilities, no completion
+``mes-approval``       Equal Shares, approval utilities (points for cumulative), no completion
+``mes-approval-greedy`` Equal Shares, approval utilities, completed greedily by votes per cost
+``phragmen``           sequential Phragmén (approval ballots)
+``maximin-support``    maximin support (approval ballots)
+
+Each module named below documents its method, source and complexity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+
+import numpy as np
+
+from opencall.engines.budgeting import explain
+from opencall.engines.budgeting.columns import project_columns
+from opencall.engines.budgeting.model import Election, FloatArray, Outcome, ProjectExplanation
+from opencall.engines.budgeting.rules.equal_shares import equal_shares
+from opencall.engines.budgeting.rules.greedy import greedy
+from opencall.engines.budgeting.rules.maximin import maximin_support
+from opencall.engines.budgeting.rules.phragmen import sequential_phragmen
+
+APPROVAL_TYPES = ("approval", "choose-1")
+
+
+class RuleError(ValueError):
+    """The rule cannot run on this election (for example Phragmén on cumulative ballots)."""
+
+
+def exact_scores(election: Election) -> tuple[FloatArray, tuple[Fraction, ...]]:
+    """Votes (approval) or points per project, as floats and exactly."""
+    m = election.num_projects
+    if election.exact_points is not None:
+        totals = [Fraction(0)] * m
+        for idx, pts in zip(election.indices.tolist(), election.exact_points, strict=True):
+            totals[idx] += pts
+        return np.asarray([float(x) for x in totals], dtype=np.float64), tuple(totals)
+    floats = election.point_totals()
+    return floats, tuple(Fraction(round(x)) for x in floats.tolist())
+
+
+def _greedy_rule(
+    election: Election, *, per_cost: bool, skip: bool = True, threshold: bool = False
+) -> tuple[list[int], dict[int, ProjectExplanation]]:
+    scores, exact = exact_scores(election)
+    limit: float | None = None
+    if threshold:
+        raw = election.meta_value("min_project_score_threshold")
+        if raw is None or not raw.strip():
+            raise RuleError("greedy-threshold needs META min_project_score_threshold")
+        try:
+            limit = float(raw.replace(",", "."))
+        except ValueError:
+            raise RuleError(f"min_project_score_threshold {raw!r} is not a number") from None
+    costs = tuple(p.cost for p in election.projects)
+    selected, steps = greedy(
+        scores,
+        costs,
+        election.budget,
+        election.name_ranks(),
+        per_cost=per_cost,
+        skip=skip,
+        threshold=limit,
+        exact_scores=exact,
+    )
+    return selected, explain.explain_greedy(election, steps, per_cost=per_cost)
+
+
+def _mes_rule(
+    election: Election,
+    *,
+    utility: str,
+    add1u: bool,
+    fill: str | None,
+) -> tuple[list[int], dict[int, ProjectExplanation]]:
+    cols = project_columns(election, "cost" if utility == "cost" else "approval")
+    ranks = election.name_ranks()
+    result = equal_shares(cols, election.budget, ranks, increment=Fraction(1) if add1u else None)
+    notes = explain.explain_mes(election, result, utility)
+    selected = list(result.selected)
+    if fill is not None:
+        scores, exact = exact_scores(election)
+        costs = tuple(p.cost for p in election.projects)
+        selected, steps = greedy(
+            scores,
+            costs,
+            election.budget,
+            ranks,
+            per_cost=(fill == "votes-per-cost"),
+            initial=tuple(selected),
+            exact_scores=exact,
+        )
+        greedy_notes = explain.explain_greedy(
+            election, steps, per_cost=(fill == "votes-per-cost"), phase="greedy-completion"
+        )
+        for c, note in greedy_notes.items():
+            if note.funded or c not in notes:
+                notes[c] = note
+            else:
+                notes[c] = ProjectExplanation(
+                    project_id=note.project_id,
+                    funded=False,
+                    reason=notes[c].reason + "; then in the greedy completion: " + note.reason,
+                    round=notes[c].round,
+                    shortfall=notes[c].shortfall,
+                    details=notes[c].details + note.details,
+                )
+    return selected, notes
+
+
+def _require_approval(election: Election, rule: str) -> None:
+    if election.vote_type not in APPROVAL_TYPES:
+        raise RuleError(f"{rule} needs approval ballots, this election has {election.vote_type}")
+
+
+def _phragmen_rule(election: Election) -> tuple[list[int], dict[int, ProjectExplanation]]:
+    _require_approval(election, "phragmen")
+    cols = project_columns(election, "approval")
+    result = sequential_phragmen(cols, election.budget, election.name_ranks())
+    return list(result.selected), explain.explain_phragmen(election, result)
+
+
+def _maximin_rule(election: Election) -> tuple[list[int], dict[int, ProjectExplanation]]:
+    _require_approval(election, "maximin-support")
+    cols = project_columns(election, "approval")
+    selected, supports = maximin_support(cols, election.budget, election.name_ranks())
+    notes = {
+        c: ProjectExplanation(
+            project_id=election.projects[c].project_id,
+            funded=True,
+            reason=f"funded in round {r} of maximin support (max load {supports[r - 1]:.6g})",
+            round=r,
+            details=(("phase", "maximin-support"), ("max_load", supports[r - 1])),
+        )
+        for r, c in enumerate(selected, start=1)
+    }
+    return selected, notes
+
+
+RuleFn = Callable[[Election], tuple[list[int], dict[int, ProjectExplanation]]]
+
+RULES: dict[str, RuleFn] = {
+    "greedy": lambda e: _greedy_rule(e, per_cost=False),
+    "greedy-cost": lambda e: _greedy_rule(e, per_cost=True),
+    "greedy-threshold": lambda e: _greedy_rule(e, per_cost=False, threshold=True),
+    "greedy-no-skip": lambda e: _greedy_rule(e, per_cost=False, skip=False),
+    "mes": lambda e: _mes_rule(e, utility="cost", add1u=True, fill="votes"),
+    "mes-add1u": lambda e: _mes_rule(e, utility="cost", add1u=True, fill=None),
+    "mes-greedy": lambda e: _mes_rule(e, utility="cost", add1u=False, fill="votes"),
+    "mes-cost": lambda e: _mes_rule(e, utility="cost", add1u=False, fill=None),
+    "mes-approval": lambda e: _mes_rule(e, utility="approval", add1u=False, fill=None),
+    "mes-approval-greedy": lambda e: _mes_rule(
+        e, utility="approval", add1u=False, fill="votes-per-cost"
+    ),
+    "phragmen": _phragmen_rule,
+    "maximin-support": _maximin_rule,
+}
+
+
+def run_rule(election: Election, rule: str) -> Outcome:
+    """Run ``rule`` (a key of :data:`RULES`) and explain every project."""
+    fn = RULES.get(rule)
+    if fn is None:
+        raise RuleError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
+    selected, notes = fn(election)
+    return Outcome(
+        rule=rule,
+        selected=tuple(selected),
+        project_ids=tuple(p.project_id for p in election.projects),
+        explanations=explain.fill_missing(
+            election, notes, "never eligible: nobody supported it or it costs more than the budget"
+        ),
+    )

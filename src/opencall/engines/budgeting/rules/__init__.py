@@ -1,0 +1,1 @@
+"""The budgeting rules; :mod:`opencall.engines.budgeting.registry` names them."""

@@ -1,0 +1,448 @@
+"""Method of Equal Shares (MES) with Add1U and greedy completion.
+
+Method: Peters, Pierczyński, Skowron, "Proportional Participatory Budgeting with Additive
+Utilities" (NeurIPS 2021); the variant and completions as specified on equalshares.net
+(``Add1U``: raise every voter's budget by one currency unit and rerun until the outcome is
+exhaustive, keeping the last outcome that did not overspend). Semantics match pabutools
+``method_of_equal_shares`` (lexicographic tie-breaking on project ids, ``voter_budget_increment``).
+
+Every voter starts with ``budget / n``. A project ``c`` is affordable at price ``rho`` when its
+supporters can pay ``sum_i min(b_i, rho * u_ic) = cost_c``; each round funds the project with the
+smallest ``rho`` (ties: smallest id), charges its supporters and repeats until no project is
+affordable.
+
+Implementation. Voters who support the same funded projects (with the same utilities) always
+hold the same budget, so they are kept in *budget groups* that split as projects are funded; a
+project's price is then found from the few (group, utility) classes among its supporters by one
+sort -- O(s_c + G) per evaluation for s_c supporters and G groups. Prices only grow as budgets
+shrink, so stale prices are lower bounds and a lazy heap re-evaluates only projects that share a
+supporter with the last funded one. Floats drive the search; whenever two prices, or a budget and
+a cost, are within 1e-9 relative of each other the decision is recomputed in exact rational
+arithmetic from the recorded history of the groups (budget of a group = max(0, parent budget -
+rho_exact * u)), so ties are decided exactly as with fractions throughout. One MES pass is about
+O(R * (s_max + G) + E log E) for R rounds and E ballot entries; Add1U repeats the pass once per
+unit of budget added.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from opencall.engines.budgeting.columns import Columns
+from opencall.engines.budgeting.model import FloatArray, IntArray
+
+_REL_TOL = 1e-9
+_INF = float("inf")
+
+
+@dataclass
+class MesRound:
+    """What happened to one funded project."""
+
+    project: int
+    rho: Fraction | float
+    payments: list[tuple[float, int]]  # (amount paid per voter, number of voters)
+
+
+@dataclass
+class MesResult:
+    selected: list[int]
+    rounds: list[MesRound]
+    dropped_round: dict[int, int]  # project -> round in which it became unaffordable
+    dropped_shortfall: dict[int, float]  # cost minus what its supporters still held
+    budget_per_voter: Fraction
+    runs: int = 1
+    never_eligible: list[int] = field(default_factory=list)
+
+
+class _Pass:
+    """One MES pass with a fixed initial budget per voter."""
+
+    def __init__(self, cols: Columns, b0: Fraction, ranks: IntArray) -> None:
+        self.cols = cols
+        self.b0 = b0
+        self.ranks = ranks
+        n = cols.num_voters
+        self.gid = np.zeros(n, dtype=np.int64)
+        self.beta = np.empty(64, dtype=np.float64)
+        self.beta[0] = float(b0)
+        self.G = 1
+        # group history for exact reconstruction
+        self.g_parent: list[int] = [-1]
+        self.g_round: list[int] = [-1]
+        self.g_u: list[Fraction] = [Fraction(0)]
+        self.beta_exact: dict[int, Fraction] = {0: b0}
+        # per round: the (group, code) classes that paid, for exact price recomputation
+        self.r_project: list[int] = []
+        self.r_groups: list[IntArray] = []
+        self.r_codes: list[IntArray] = []
+        self.r_counts: list[IntArray] = []
+        self.r_rho_float: list[float] = []
+        self.rho_exact: dict[int, Fraction] = {}
+
+    # ---- classes of supporters -------------------------------------------------------------
+    def _classes(self, c: int) -> tuple[IntArray, IntArray, IntArray]:
+        """(group, utility code, count) of the supporters of ``c``."""
+        cols = self.cols
+        lo, hi = int(cols.ptr[c]), int(cols.ptr[c + 1])
+        g = self.gid[cols.voters[lo:hi]]
+        nvals = len(cols.values_exact[c])
+        if nvals <= 1:
+            cnt = np.bincount(g, minlength=self.G)
+            nz = np.flatnonzero(cnt)
+            return nz, np.zeros(len(nz), dtype=np.int64), cnt[nz]
+        key = g * nvals + cols.codes[lo:hi]
+        uniq, counts = np.unique(key, return_counts=True)
+        return uniq // nvals, uniq % nvals, counts
+
+    # ---- float price -----------------------------------------------------------------------
+    def price(self, c: int) -> tuple[float, bool, float]:
+        """Float price of ``c`` (inf when unaffordable), whether the affordability call is too
+        close to tell in floats, and what its supporters hold in total."""
+        groups, codes, counts = self._classes(c)
+        beta = self.beta[groups]
+        u = self.cols.values_float[c][codes]
+        w = counts.astype(np.float64)
+        cost = float(self.cols.costs_float[c])
+        total = float(np.dot(w, beta))
+        close = abs(total - cost) <= _REL_TOL * max(cost, 1e-300)
+        if total < cost:
+            return _INF, close, total
+        ratio = beta / u
+        order = np.argsort(ratio, kind="stable")
+        wb = (w * beta)[order]
+        wu = (w * u)[order]
+        paid_before = np.cumsum(wb) - wb
+        rich_util = np.cumsum(wu[::-1])[::-1]
+        rho = (cost - paid_before) / rich_util
+        ok = rho <= ratio[order] * (1 + 1e-12)
+        k = int(np.argmax(ok))
+        return float(rho[k]), close, total
+
+    # ---- exact values ----------------------------------------------------------------------
+    def exact_beta(self, g: int) -> Fraction:
+        chain: list[int] = []
+        while g not in self.beta_exact:
+            chain.append(g)
+            g = self.g_parent[g]
+        value = self.beta_exact[g]
+        for h in reversed(chain):
+            value = value - self.exact_rho_of_round(self.g_round[h]) * self.g_u[h]
+            if value < 0:
+                value = Fraction(0)
+            self.beta_exact[h] = value
+        return value
+
+    def exact_rho_of_round(self, r: int) -> Fraction:
+        got = self.rho_exact.get(r)
+        if got is None:
+            c = self.r_project[r]
+            got = self._exact_price_from(c, self.r_groups[r], self.r_codes[r], self.r_counts[r])
+            assert got is not None  # a funded project was affordable
+            self.rho_exact[r] = got
+        return got
+
+    def _exact_price_from(
+        self, c: int, groups: IntArray, codes: IntArray, counts: IntArray
+    ) -> Fraction | None:
+        vals = self.cols.values_exact[c]
+        items = [
+            (self.exact_beta(int(g)), vals[int(k)], int(n))
+            for g, k, n in zip(groups, codes, counts, strict=True)
+        ]
+        cost = self.cols.costs[c]
+        if sum((b * n for b, _, n in items), Fraction(0)) < cost:
+            return None
+        items.sort(key=lambda t: t[0] / t[1])
+        paid = Fraction(0)
+        rich = sum((u * n for _, u, n in items), Fraction(0))
+        for b, u, n in items:
+            rho = (cost - paid) / rich
+            if rho * u <= b:
+                return rho
+            paid += b * n
+            rich -= u * n
+        return None  # pragma: no cover - unreachable when the total suffices
+
+    def exact_price(self, c: int) -> Fraction | None:
+        groups, codes, counts = self._classes(c)
+        return self._exact_price_from(c, groups, codes, counts)
+
+    def available(self, c: int) -> float:
+        groups, _, counts = self._classes(c)
+        return float(np.dot(counts.astype(np.float64), self.beta[groups]))
+
+    # ---- funding ---------------------------------------------------------------------------
+    def fund(self, c: int, rho: float, exact: Fraction | None = None) -> MesRound:
+        cols = self.cols
+        lo, hi = int(cols.ptr[c]), int(cols.ptr[c + 1])
+        sup = cols.voters[lo:hi]
+        g = self.gid[sup]
+        nvals = len(cols.values_exact[c])
+        if nvals <= 1:
+            cnt = np.bincount(g, minlength=self.G)
+            groups = np.flatnonzero(cnt)
+            counts = cnt[groups]
+            slot = np.empty(self.G, dtype=np.int64)
+            slot[groups] = np.arange(len(groups), dtype=np.int64)
+            inverse = slot[g]
+            codes = np.zeros(len(groups), dtype=np.int64)
+        else:
+            key = g * nvals + cols.codes[lo:hi]
+            uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+            groups = uniq // nvals
+            codes = uniq % nvals
+        uniq = groups
+        r = len(self.r_project)
+        if exact is not None:
+            self.rho_exact[r] = exact
+        self.r_project.append(c)
+        self.r_groups.append(groups)
+        self.r_codes.append(codes)
+        self.r_counts.append(counts)
+        self.r_rho_float.append(rho)
+        old = self.beta[groups]
+        pay = np.minimum(old, rho * cols.values_float[c][codes])
+        new = old - pay
+        new[new <= _REL_TOL * np.maximum(old, 1e-300)] = 0.0
+        k = len(uniq)
+        if self.G + k > len(self.beta):
+            grown = np.empty(max(2 * len(self.beta), self.G + k), dtype=np.float64)
+            grown[: self.G] = self.beta[: self.G]
+            self.beta = grown
+        ids = np.arange(self.G, self.G + k, dtype=np.int64)
+        self.beta[self.G : self.G + k] = new
+        self.G += k
+        self.gid[sup] = ids[inverse]
+        self.g_parent.extend(groups.tolist())
+        self.g_round.extend([r] * k)
+        vals = cols.values_exact[c]
+        if nvals <= 1:
+            self.g_u.extend([vals[0]] * k)
+        else:
+            self.g_u.extend(vals[x] for x in codes.tolist())
+        summary: dict[float, int] = {}
+        for amount, n in zip(pay.tolist(), counts.tolist(), strict=True):
+            summary[amount] = summary.get(amount, 0) + n
+        return MesRound(project=c, rho=rho, payments=sorted(summary.items(), reverse=True))
+
+
+def mes_pass(
+    cols: Columns,
+    budget_per_voter: Fraction,
+    ranks: IntArray,
+    eligible: list[int],
+    overlap: dict[int, list[int]] | None = None,
+) -> MesResult:
+    """One run of MES from equal budgets over the ``eligible`` projects (supported, cost > 0)."""
+    state = _Pass(cols, budget_per_voter, ranks)
+    m = len(cols.costs)
+    # projects sharing a supporter with c are the only ones whose price moves when c is funded
+    if overlap is None:
+        overlap = _overlap(cols, eligible)
+    heap: list[tuple[float, int, int]] = []
+    stale = np.zeros(m, dtype=bool)
+    dropped_round: dict[int, int] = {}
+    shortfall: dict[int, float] = {}
+    alive = np.zeros(m, dtype=bool)
+    rounds: list[MesRound] = []
+    selected: list[int] = []
+
+    held = np.zeros(m, dtype=np.float64)
+
+    def drop(c: int) -> None:
+        alive[c] = False
+        dropped_round[c] = len(rounds)
+        shortfall[c] = float(cols.costs_float[c]) - float(held[c])
+
+    def evaluate(c: int) -> float | None:
+        """Fresh float price, settling affordability exactly when it is too close to call."""
+        rho, close, total = state.price(c)
+        held[c] = total
+        if close:
+            exact = state.exact_price(c)
+            if exact is None:
+                return None
+            return float(exact)
+        return None if rho == _INF else rho
+
+    b0 = float(budget_per_voter)
+    for c in eligible:
+        lo, hi = int(cols.ptr[c]), int(cols.ptr[c + 1])
+        cost = float(cols.costs_float[c])
+        if len(cols.values_exact[c]) <= 1:
+            # everyone still holds b0: the price is cost / total utility when it is affordable
+            total = (hi - lo) * b0
+            held[c] = total
+            if abs(total - cost) > _REL_TOL * cost:
+                rho: float | None = cost / ((hi - lo) * float(cols.values_float[c][0]))
+                if total < cost:
+                    rho = None
+            else:
+                rho = evaluate(c)
+        else:
+            rho = evaluate(c)
+        if rho is None:
+            drop(c)
+            continue
+        alive[c] = True
+        heap.append((rho, int(ranks[c]), c))
+    heapq.heapify(heap)
+
+    while heap:
+        rho, rank, c = heap[0]
+        if not alive[c]:
+            heapq.heappop(heap)
+            continue
+        if stale[c]:
+            heapq.heappop(heap)
+            stale[c] = False
+            fresh = evaluate(c)
+            if fresh is None:
+                drop(c)
+            else:
+                heapq.heappush(heap, (fresh, rank, c))
+            continue
+        # c holds the smallest fresh price; gather everything that might tie with it
+        best = heapq.heappop(heap)
+        limit = best[0] * (1 + _REL_TOL)
+        tied = [best]
+        while heap and heap[0][0] <= limit:
+            entry = heapq.heappop(heap)
+            d = entry[2]
+            if not alive[d]:
+                continue
+            if stale[d]:
+                stale[d] = False
+                fresh = evaluate(d)
+                if fresh is None:
+                    drop(d)
+                else:
+                    heapq.heappush(heap, (fresh, entry[1], d))
+                continue
+            tied.append(entry)
+        if len(tied) > 1:
+            exact = []
+            for entry in tied:
+                value = state.exact_price(entry[2])
+                assert value is not None
+                exact.append((value, entry[1], entry[2], entry))
+            exact.sort(key=lambda t: (t[0], t[1]))
+            winner = exact[0][3]
+            win_exact: Fraction | None = exact[0][0]
+            win_rho = float(exact[0][0])
+            for t in exact[1:]:
+                heapq.heappush(heap, t[3])
+        else:
+            winner = best
+            win_exact = None
+            win_rho = best[0]
+        w = winner[2]
+        alive[w] = False
+        selected.append(w)
+        rounds.append(state.fund(w, win_rho, win_exact))
+        for d in overlap[w]:
+            stale[d] = True
+    return MesResult(
+        selected=selected,
+        rounds=rounds,
+        dropped_round=dropped_round,
+        dropped_shortfall=shortfall,
+        budget_per_voter=budget_per_voter,
+    )
+
+
+def _overlap(cols: Columns, eligible: list[int]) -> dict[int, list[int]]:
+    n = cols.num_voters
+    if not eligible:
+        return {}
+    # incidence as a dense boolean (voters x eligible) is too big for 90k x 200; use per-voter
+    # bitsets over the eligible projects instead (eligible <= 64 per word, several words).
+    words = (len(eligible) + 63) // 64
+    bits = np.zeros((n, words), dtype=np.uint64)
+    pos = {c: k for k, c in enumerate(eligible)}
+    for c in eligible:
+        k = pos[c]
+        sup = cols.supporters(c)
+        bits[sup, k // 64] |= np.uint64(1) << np.uint64(k % 64)
+    out: dict[int, list[int]] = {}
+    for c in eligible:
+        sup = cols.supporters(c)
+        union = np.bitwise_or.reduce(bits[sup], axis=0) if len(sup) else np.zeros(words, np.uint64)
+        found = []
+        for wi in range(words):
+            word = int(union[wi])
+            while word:
+                low = word & -word
+                k = wi * 64 + low.bit_length() - 1
+                found.append(eligible[k])
+                word ^= low
+        out[c] = [d for d in found if d != c]
+    return out
+
+
+def eligible_projects(cols: Columns) -> tuple[list[int], list[int]]:
+    """Projects MES may fund (supported, positive cost) and supported zero-cost projects."""
+    eligible: list[int] = []
+    free: list[int] = []
+    for c in range(len(cols.costs)):
+        if cols.ptr[c + 1] > cols.ptr[c] and cols.total_utility(c) > 0:
+            if cols.costs[c] > 0:
+                eligible.append(c)
+            else:
+                free.append(c)
+    return eligible, free
+
+
+def equal_shares(
+    cols: Columns,
+    budget: Fraction,
+    ranks: IntArray,
+    *,
+    increment: Fraction | None = None,
+    max_runs: int | None = None,
+) -> MesResult:
+    """MES; with ``increment`` the Add1U-style completion of pabutools/equalshares.net.
+
+    With ``increment`` the pass is repeated with ``budget/n + k * increment`` per voter for
+    k = 0, 1, ... until the outcome is exhaustive (returned) or overspends ``budget`` (the
+    previous outcome is returned). ``max_runs`` bounds the number of passes (None: unbounded).
+    """
+    n = cols.num_voters
+    eligible, free = eligible_projects(cols)
+    free.sort(key=lambda c: int(ranks[c]))
+    if n == 0:
+        return MesResult([], [], {}, {}, Fraction(0))
+    b = budget / n
+    overlap = _overlap(cols, eligible)
+    result = mes_pass(cols, b, ranks, eligible, overlap)
+    result.selected = free + result.selected
+    if increment is None:
+        return result
+    previous = MesResult(list(free), [], {}, {}, b)
+    runs = 1
+    while True:
+        spent = sum((cols.costs[c] for c in result.selected), Fraction(0))
+        if spent > budget:
+            previous.runs = runs
+            return previous
+        chosen = set(result.selected)
+        if all(c in chosen or spent + cols.costs[c] > budget for c in eligible):
+            result.runs = runs
+            return result
+        if max_runs is not None and runs >= max_runs:
+            result.runs = runs
+            return result
+        previous = result
+        b += increment
+        result = mes_pass(cols, b, ranks, eligible, overlap)
+        result.selected = free + result.selected
+        runs += 1
+
+
+def as_float_array(values: list[float]) -> FloatArray:
+    return np.asarray(values, dtype=np.float64)
