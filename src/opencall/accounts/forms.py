@@ -21,11 +21,17 @@ class SignupForm(AllauthSignupForm):  # type: ignore[misc]
 class ProfileForm(forms.Form):
     display_name = forms.CharField(label=_("Display name"), max_length=80)
     bio = forms.CharField(label=_("Bio"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 4}))
-    skills = forms.CharField(label=_("Skills"), max_length=600, required=False,
-                             help_text=_("Comma-separated, e.g. python, retail, design"))
+    skills = forms.CharField(
+        label=_("Skills"), max_length=600, required=False, help_text=_("Comma-separated, e.g. python, retail, design")
+    )
     languages = forms.CharField(label=_("Languages"), max_length=200, required=False)
-    timezone = forms.CharField(label=_("Time zone"), max_length=64, required=False,
-                               help_text=_("e.g. Europe/Berlin; empty for UTC"))
+    timezone = forms.CharField(
+        label=_("Time zone"),
+        max_length=64,
+        required=False,
+        help_text=_("e.g. Europe/Berlin; empty for UTC"),
+        widget=forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}),
+    )
 
     def clean_timezone(self) -> str:
         import zoneinfo
