@@ -162,3 +162,12 @@ def organisation_challenges(viewer: User, organisation_id: int) -> QuerySet[Chal
 def open_challenge_cards(viewer: User, limit: int = 6) -> list[Challenge]:
     """The newest challenges that are open (neither draft nor closed), with categories, for the home page."""
     return list(open_challenges(viewer).prefetch_related("categories")[:limit])
+
+
+def challenge_page_for(viewer: User, slug: str) -> Challenge | None:
+    """`challenge_for` plus the `idea_count` annotation of `visible_challenges` (API detail)."""
+    return (
+        visible_challenges(viewer).filter(slug=slug)
+        .prefetch_related("categories", "phases", "custom_fields", "sponsors")
+        .first()
+    )
