@@ -76,7 +76,7 @@ def follower_ids_of_idea(idea: Idea) -> list[int]:
 def moderation_queue(viewer: User, *, status: str = "open") -> QuerySet[Report]:
     """Reports the viewer may handle: all for site moderators, else those in challenges they run."""
     qs = Report.objects.filter(status=status).select_related(
-        "reporter", "idea", "idea__challenge", "comment", "comment__author", "comment__idea",
+        "reporter", "idea", "idea__challenge", "idea__created_by", "comment", "comment__author", "comment__idea",
         "comment__idea__challenge", "handled_by")
     if viewer.is_staff or viewer.is_moderator:
         return qs.order_by("-created_at")
@@ -97,3 +97,12 @@ def can_moderate_any(viewer: User) -> bool:
     from opencall.challenges.queries import challenge_roles
 
     return any("moderator" in kinds for kinds in challenge_roles(viewer).values())
+
+
+def report_for(viewer: User, report_id: int) -> Report | None:
+    """A report the viewer may handle, whatever its status."""
+    for status in (Report.Status.OPEN, Report.Status.HIDDEN, Report.Status.DISMISSED):
+        report = moderation_queue(viewer, status=status).filter(pk=report_id).first()
+        if report is not None:
+            return report
+    return None

@@ -323,6 +323,18 @@ def invite_to_team(*, team: Team, user: User, by: User) -> TeamInvitation:
     return inv
 
 
+def invite_by_email(*, team: Team, email: str, by: User) -> TeamInvitation:
+    """Invite the person with this email address (they need an account)."""
+    email = email.strip()
+    if not email:
+        raise InvalidInput("Give an email address.", errors={"email": ["An email address is required."]})
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is None:
+        raise InvalidInput("No one with that email address has an account yet.",
+                           errors={"email": ["No one with that email address has an account yet."]})
+    return invite_to_team(team=team, user=user, by=by)
+
+
 def _add_member(team: Team, user: User) -> TeamMember:
     try:
         with transaction.atomic():

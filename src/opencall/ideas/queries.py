@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
 from opencall.challenges.permissions import is_judge, is_moderator, is_organiser
-from opencall.challenges.queries import visibility_filter
+from opencall.challenges.queries import managed_challenges, visibility_filter
 from opencall.ideas.models import (
     Attachment,
     FieldAnswer,
@@ -149,3 +154,123 @@ def pending_join_requests(team: Team) -> QuerySet[JoinRequest]:
 
 def team_member_ids(team: Team) -> list[int]:
     return list(TeamMember.objects.filter(team=team).values_list("user_id", flat=True))
+
+
+# Pages of the web UI ---------------------------------------------------------------------------
+
+
+def attachment_for(viewer: User, attachment_id: int) -> Attachment | None:
+    """An attachment whose idea the viewer may see, or None."""
+    attachment = Attachment.objects.filter(pk=attachment_id).select_related("idea").first()
+    if attachment is None or idea_for(viewer, attachment.idea_id) is None:
+        return None
+    return attachment
+
+
+def pending_team_invitations(team: Team) -> QuerySet[TeamInvitation]:
+    return TeamInvitation.objects.filter(team=team, status=RequestStatus.PENDING).select_related(
+        "user", "invited_by").order_by("created_at")
+
+
+def invitation_to_team(viewer: User, team_id: int) -> TeamInvitation | None:
+    """The viewer's pending invitation to one team (it lets an invitee see the team's page)."""
+    if not viewer.is_authenticated:
+        return None
+    return pending_invitations_for(viewer).filter(team_id=team_id).first()
+
+
+def invitation_for(viewer: User, invitation_id: int) -> TeamInvitation | None:
+    """An invitation addressed to the viewer."""
+    if not viewer.is_authenticated:
+        return None
+    return TeamInvitation.objects.filter(pk=invitation_id, user=viewer).select_related("team").first()
+
+
+def my_join_request(viewer: User, team: Team) -> JoinRequest | None:
+    if not viewer.is_authenticated:
+        return None
+    return JoinRequest.objects.filter(team=team, user=viewer, status=RequestStatus.PENDING).first()
+
+
+def join_request_for(viewer: User, request_id: int) -> JoinRequest | None:
+    """A join request to a team the viewer belongs to (the action checks that they lead it)."""
+    return (
+        JoinRequest.objects.filter(pk=request_id, team_id__in=my_team_ids(viewer))
+        .select_related("team", "user")
+        .first()
+    )
+
+
+def position_for(viewer: User, position_id: int) -> Position | None:
+    position = Position.objects.filter(pk=position_id).select_related("team", "team__challenge").first()
+    if position is None or team_for(viewer, position.team_id) is None:
+        return None
+    return position
+
+
+def my_ideas(viewer: User) -> QuerySet[Idea]:
+    """Every idea whose team the viewer is in, drafts included (their dashboard)."""
+    return (
+        Idea.objects.filter(team_id__in=my_team_ids(viewer))
+        .select_related("challenge", "challenge__organisation", "team")
+        .order_by("-updated_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class ChallengeCounts:
+    """One row of the organiser dashboard: a challenge and its ideas counted by status."""
+
+    challenge: Challenge
+    by_status: dict[str, int]
+
+    @property
+    def entries(self) -> int:
+        return sum(n for s, n in self.by_status.items() if s != IdeaStatus.DRAFT)
+
+
+def organiser_overview(viewer: User) -> list[ChallengeCounts]:
+    """The challenges the viewer organises, with idea counts per status (two queries)."""
+    if not viewer.is_authenticated:
+        return []
+    challenges = list(managed_challenges(viewer))
+    counts: dict[int, dict[str, int]] = {c.pk: {} for c in challenges}
+    rows = (
+        Idea.objects.filter(challenge_id__in=list(counts))
+        .values("challenge_id", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        counts[row["challenge_id"]][row["status"]] = row["n"]
+    return [ChallengeCounts(challenge=c, by_status=counts[c.pk]) for c in challenges]
+
+
+@dataclass(frozen=True)
+class ChallengeStats:
+    by_status: dict[str, int]
+    submitted_per_day: list[tuple[date, int]]
+    top_liked: list[Idea]
+    top_discussed: list[Idea]
+
+
+def challenge_stats(viewer: User, challenge: Challenge) -> ChallengeStats:
+    """Figures for one challenge's dashboard; days are counted in the viewer's time zone."""
+    ideas = Idea.objects.filter(challenge=challenge)
+    by_status = {
+        row["status"]: row["n"] for row in ideas.values("status").annotate(n=Count("id")).order_by()
+    }
+    per_day = (
+        ideas.filter(submitted_at__isnull=False)
+        .annotate(day=TruncDate("submitted_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    )
+    shown = visible_ideas(viewer, challenge).exclude(status__in=[IdeaStatus.DRAFT, IdeaStatus.WITHDRAWN])
+    return ChallengeStats(
+        by_status=by_status,
+        submitted_per_day=[(row["day"], row["n"]) for row in per_day],
+        top_liked=list(shown.filter(like_count__gt=0).order_by(*SORTS["liked"])[:5]),
+        top_discussed=list(shown.filter(comment_count__gt=0).order_by(*SORTS["discussed"])[:5]),
+    )
