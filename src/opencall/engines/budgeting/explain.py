@@ -50,17 +50,13 @@ def explain_greedy(
             project_id=p.project_id,
             funded=step.funded,
             reason=reason,
-            shortfall=(
-                _money(p.cost - step.remaining_before) if step.why == "does-not-fit" else None
-            ),
+            shortfall=(_money(p.cost - step.remaining_before) if step.why == "does-not-fit" else None),
             details=common,
         )
     return out
 
 
-def explain_mes(
-    election: Election, result: MesResult, utility: str
-) -> dict[int, ProjectExplanation]:
+def explain_mes(election: Election, result: MesResult, utility: str) -> dict[int, ProjectExplanation]:
     out: dict[int, ProjectExplanation] = {}
     per_voter = _money(result.budget_per_voter)
     for r, rnd in enumerate(result.rounds, start=1):
@@ -72,10 +68,7 @@ def explain_mes(
         out[rnd.project] = ProjectExplanation(
             project_id=p.project_id,
             funded=True,
-            reason=(
-                f"funded in round {r} of Equal Shares: its {payers} supporters shared the cost "
-                f"({parts})"
-            ),
+            reason=(f"funded in round {r} of Equal Shares: its {payers} supporters shared the cost ({parts})"),
             round=r,
             payments=tuple((f"{k} voters", _money(a)) for a, k in rnd.payments),
             details=(

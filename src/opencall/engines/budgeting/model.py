@@ -80,9 +80,7 @@ class Election:
     def ballot(self, voter: int) -> tuple[tuple[int, float], ...]:
         """Project indices and points of one voter, in file order."""
         lo, hi = int(self.indptr[voter]), int(self.indptr[voter + 1])
-        return tuple(
-            (int(p), float(x)) for p, x in zip(self.indices[lo:hi], self.points[lo:hi], strict=True)
-        )
+        return tuple((int(p), float(x)) for p, x in zip(self.indices[lo:hi], self.points[lo:hi], strict=True))
 
     def voter_of_entry(self) -> IntArray:
         """For every CSR entry, the index of its voter."""
@@ -95,9 +93,9 @@ class Election:
 
     def point_totals(self) -> FloatArray:
         """Sum of points per project (equals approval counts for approval ballots)."""
-        totals: FloatArray = np.bincount(
-            self.indices, weights=self.points, minlength=self.num_projects
-        ).astype(np.float64)
+        totals: FloatArray = np.bincount(self.indices, weights=self.points, minlength=self.num_projects).astype(
+            np.float64
+        )
         return totals
 
     def index_of(self, project_id: str) -> int:

@@ -109,9 +109,7 @@ def read_pabulib(text: str | Iterable[str]) -> Election:
         elif section == "projects":
             if len(cells) > len(header):
                 if any(cells[len(header) :]):
-                    raise PabulibError(
-                        f"{len(cells)} fields where the header has {len(header)}", line_no
-                    )
+                    raise PabulibError(f"{len(cells)} fields where the header has {len(header)}", line_no)
                 cells = cells[: len(header)]
             cells += [""] * (len(header) - len(cells))
             fields = dict(zip(header, cells, strict=True))
@@ -137,21 +135,15 @@ def read_pabulib(text: str | Iterable[str]) -> Election:
                 Project(
                     project_id=pid,
                     cost=cost,
-                    fields=tuple(
-                        (k, v) for k, v in zip(header, cells, strict=True) if k != "project_id"
-                    ),
-                    categories=frozenset(_split_list(cats))
-                    if cats.lower() != "none"
-                    else frozenset(),
+                    fields=tuple((k, v) for k, v in zip(header, cells, strict=True) if k != "project_id"),
+                    categories=frozenset(_split_list(cats)) if cats.lower() != "none" else frozenset(),
                     targets=frozenset(_split_list(tgts)) if tgts.lower() != "none" else frozenset(),
                     selected=selected,
                 )
             )
         else:  # votes
             if len(cells) > len(header) and any(cells[len(header) :]):
-                raise PabulibError(
-                    f"{len(cells)} fields where the header has {len(header)}", line_no
-                )
+                raise PabulibError(f"{len(cells)} fields where the header has {len(header)}", line_no)
             cells = cells[: len(header)] + [""] * (len(header) - len(cells))
             vid = cells[0]
             if vid in seen_voters:
@@ -170,9 +162,7 @@ def read_pabulib(text: str | Iterable[str]) -> Election:
                 try:
                     idxs = [project_index[pid] for pid in chosen]
                 except KeyError as missing:
-                    raise PabulibError(
-                        f"vote for unknown project {missing.args[0]!r}", line_no
-                    ) from None
+                    raise PabulibError(f"vote for unknown project {missing.args[0]!r}", line_no) from None
                 if len(set(idxs)) != len(idxs):
                     idxs = list(dict.fromkeys(idxs))  # a repeated approval adds nothing
                 entry_projects.extend(idxs)
@@ -201,9 +191,7 @@ def read_pabulib(text: str | Iterable[str]) -> Election:
                     exact_points.append(value)
             indptr.append(len(entry_projects))
             voter_ids.append(vid)
-            voter_fields.append(
-                tuple(c for j, c in enumerate(cells) if j not in (0, vote_col, points_col))
-            )
+            voter_fields.append(tuple(c for j, c in enumerate(cells) if j not in (0, vote_col, points_col)))
 
     if section != "votes" or expect_header:
         raise PabulibError("the file needs META, PROJECTS and VOTES sections", len(lines))
@@ -213,9 +201,7 @@ def read_pabulib(text: str | Iterable[str]) -> Election:
     budget = _number(meta_map["budget"], "budget", 0)
     if not vote_type:
         raise PabulibError("META has no vote_type")
-    extra_voter_header = tuple(
-        h for j, h in enumerate(voter_header) if j not in (0, vote_col, points_col)
-    )
+    extra_voter_header = tuple(h for j, h in enumerate(voter_header) if j not in (0, vote_col, points_col))
     if vote_type in ("approval", "choose-1"):
         points = np.ones(len(entry_projects), dtype=np.float64)
     else:

@@ -35,6 +35,8 @@ from opencall.engines.budgeting.rules.maximin import maximin_support
 from opencall.engines.budgeting.rules.phragmen import sequential_phragmen
 
 APPROVAL_TYPES = ("approval", "choose-1")
+ITERATIVE = frozenset({"mes", "mes-add1u"})
+Progress = Callable[[int], None]
 
 
 class RuleError(ValueError):
@@ -86,10 +88,17 @@ def _mes_rule(
     utility: str,
     add1u: bool,
     fill: str | None,
+    progress: Progress | None = None,
 ) -> tuple[list[int], dict[int, ProjectExplanation]]:
     cols = project_columns(election, "cost" if utility == "cost" else "approval")
     ranks = election.name_ranks()
-    result = equal_shares(cols, election.budget, ranks, increment=Fraction(1) if add1u else None)
+    result = equal_shares(
+        cols,
+        election.budget,
+        ranks,
+        increment=Fraction(1) if add1u else None,
+        on_pass=progress,
+    )
     notes = explain.explain_mes(election, result, utility)
     selected = list(result.selected)
     if fill is not None:
@@ -151,32 +160,33 @@ def _maximin_rule(election: Election) -> tuple[list[int], dict[int, ProjectExpla
     return selected, notes
 
 
-RuleFn = Callable[[Election], tuple[list[int], dict[int, ProjectExplanation]]]
+RuleFn = Callable[..., tuple[list[int], dict[int, ProjectExplanation]]]
 
 RULES: dict[str, RuleFn] = {
     "greedy": lambda e: _greedy_rule(e, per_cost=False),
     "greedy-cost": lambda e: _greedy_rule(e, per_cost=True),
     "greedy-threshold": lambda e: _greedy_rule(e, per_cost=False, threshold=True),
     "greedy-no-skip": lambda e: _greedy_rule(e, per_cost=False, skip=False),
-    "mes": lambda e: _mes_rule(e, utility="cost", add1u=True, fill="votes"),
-    "mes-add1u": lambda e: _mes_rule(e, utility="cost", add1u=True, fill=None),
+    "mes": lambda e, progress=None: _mes_rule(e, utility="cost", add1u=True, fill="votes", progress=progress),
+    "mes-add1u": lambda e, progress=None: _mes_rule(e, utility="cost", add1u=True, fill=None, progress=progress),
     "mes-greedy": lambda e: _mes_rule(e, utility="cost", add1u=False, fill="votes"),
     "mes-cost": lambda e: _mes_rule(e, utility="cost", add1u=False, fill=None),
     "mes-approval": lambda e: _mes_rule(e, utility="approval", add1u=False, fill=None),
-    "mes-approval-greedy": lambda e: _mes_rule(
-        e, utility="approval", add1u=False, fill="votes-per-cost"
-    ),
+    "mes-approval-greedy": lambda e: _mes_rule(e, utility="approval", add1u=False, fill="votes-per-cost"),
     "phragmen": _phragmen_rule,
     "maximin-support": _maximin_rule,
 }
 
 
-def run_rule(election: Election, rule: str) -> Outcome:
-    """Run ``rule`` (a key of :data:`RULES`) and explain every project."""
+def run_rule(election: Election, rule: str, *, progress: Progress | None = None) -> Outcome:
+    """Run ``rule`` (a key of :data:`RULES`) and explain every project.
+
+    ``progress`` is called with the number of passes done by rules that iterate (Add1U).
+    """
     fn = RULES.get(rule)
     if fn is None:
         raise RuleError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
-    selected, notes = fn(election)
+    selected, notes = fn(election, progress=progress) if rule in ITERATIVE else fn(election)
     return Outcome(
         rule=rule,
         selected=tuple(selected),

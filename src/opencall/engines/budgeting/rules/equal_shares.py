@@ -27,6 +27,7 @@ unit of budget added.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -146,14 +147,9 @@ class _Pass:
             self.rho_exact[r] = got
         return got
 
-    def _exact_price_from(
-        self, c: int, groups: IntArray, codes: IntArray, counts: IntArray
-    ) -> Fraction | None:
+    def _exact_price_from(self, c: int, groups: IntArray, codes: IntArray, counts: IntArray) -> Fraction | None:
         vals = self.cols.values_exact[c]
-        items = [
-            (self.exact_beta(int(g)), vals[int(k)], int(n))
-            for g, k, n in zip(groups, codes, counts, strict=True)
-        ]
+        items = [(self.exact_beta(int(g)), vals[int(k)], int(n)) for g, k, n in zip(groups, codes, counts, strict=True)]
         cost = self.cols.costs[c]
         if sum((b * n for b, _, n in items), Fraction(0)) < cost:
             return None
@@ -405,6 +401,7 @@ def equal_shares(
     *,
     increment: Fraction | None = None,
     max_runs: int | None = None,
+    on_pass: Callable[[int], None] | None = None,
 ) -> MesResult:
     """MES; with ``increment`` the Add1U-style completion of pabutools/equalshares.net.
 
@@ -442,6 +439,8 @@ def equal_shares(
         result = mes_pass(cols, b, ranks, eligible, overlap)
         result.selected = free + result.selected
         runs += 1
+        if on_pass is not None:
+            on_pass(runs)
 
 
 def as_float_array(values: list[float]) -> FloatArray:

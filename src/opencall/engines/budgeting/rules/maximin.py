@@ -92,9 +92,7 @@ def _max_closure(
     return total - flow, chosen
 
 
-def optimal_max_load(
-    projects: list[int], cols: Columns, voter_sets: dict[int, IntArray]
-) -> Fraction | None:
+def optimal_max_load(projects: list[int], cols: Columns, voter_sets: dict[int, IntArray]) -> Fraction | None:
     """Smallest possible maximum voter load when funding ``projects``; None if one is unsupported."""
     if not projects:
         return Fraction(0)
@@ -122,9 +120,7 @@ def optimal_max_load(
         lam = sum((costs[j] for j in chosen), Fraction(0)) / covered
 
 
-def maximin_support(
-    cols: Columns, budget: Fraction, ranks: IntArray
-) -> tuple[list[int], list[float]]:
+def maximin_support(cols: Columns, budget: Fraction, ranks: IntArray) -> tuple[list[int], list[float]]:
     """Funded projects in order and the optimal max load after each round."""
     m = len(cols.costs)
     voter_sets = {p: cols.supporters(p) for p in range(m)}

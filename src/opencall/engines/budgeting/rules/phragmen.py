@@ -61,9 +61,7 @@ def sequential_phragmen(
         sums = np.bincount(entry_project, weights=load_f[cols.voters], minlength=m)
         rem = np.asarray(remaining, dtype=np.int64)
         with np.errstate(divide="ignore"):
-            new = np.where(
-                score[rem] > 0, (sums[rem] + costs_f[rem]) / np.maximum(score[rem], 1), np.inf
-            )
+            new = np.where(score[rem] > 0, (sums[rem] + costs_f[rem]) / np.maximum(score[rem], 1), np.inf)
         best = float(new.min())
         if best == np.inf:
             tied = [int(c) for c in rem]

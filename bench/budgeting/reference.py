@@ -1,0 +1,104 @@
+"""How each Opencall rule is computed with pabutools (the reference), for the bench and the tests.
+
+Only rules both libraries implement are mapped; pabutools is a test/bench-only dependency.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+APPROVAL = ("approval", "choose-1")
+
+
+def reference_rules(vote_type: str) -> dict[str, Callable[[Any, Any], Any]]:
+    """Rule name -> function(instance, profile) returning a pabutools BudgetAllocation."""
+    from pabutools.election import (
+        Additive_Cardinal_Sat,
+        Cardinality_Sat,
+        Cost_Sat,
+    )
+    from pabutools.rules import (
+        completion_by_rule_combination,
+        greedy_utilitarian_welfare,
+        maximin_support,
+        method_of_equal_shares,
+        sequential_phragmen,
+    )
+
+    def combo(first: dict[str, Any], second: dict[str, Any]) -> Callable[[Any, Any], Any]:
+        return lambda i, p: completion_by_rule_combination(
+            i, p, [method_of_equal_shares, greedy_utilitarian_welfare], [first, second]
+        )
+
+    if vote_type in APPROVAL:
+        return {
+            "greedy": lambda i, p: greedy_utilitarian_welfare(i, p, sat_class=Cost_Sat),
+            "greedy-cost": lambda i, p: greedy_utilitarian_welfare(i, p, sat_class=Cardinality_Sat),
+            "mes-cost": lambda i, p: method_of_equal_shares(i, p, sat_class=Cost_Sat),
+            "mes-approval": lambda i, p: method_of_equal_shares(i, p, sat_class=Cardinality_Sat),
+            "mes-add1u": lambda i, p: method_of_equal_shares(
+                i, p, sat_class=Cost_Sat, voter_budget_increment=1
+            ),
+            "mes-greedy": combo({"sat_class": Cost_Sat}, {"sat_class": Cost_Sat}),
+            "mes": combo(
+                {"sat_class": Cost_Sat, "voter_budget_increment": 1}, {"sat_class": Cost_Sat}
+            ),
+            "mes-approval-greedy": combo(
+                {"sat_class": Cardinality_Sat}, {"sat_class": Cardinality_Sat}
+            ),
+            "phragmen": lambda i, p: sequential_phragmen(i, p),
+            "maximin-support": lambda i, p: maximin_support(i, p),
+        }
+    if vote_type in ("cumulative", "scoring"):
+        return {
+            "greedy-cost": lambda i, p: greedy_utilitarian_welfare(
+                i, p, sat_class=Additive_Cardinal_Sat
+            ),
+            "mes-approval": lambda i, p: method_of_equal_shares(
+                i, p, sat_class=Additive_Cardinal_Sat
+            ),
+            "mes-approval-greedy": combo(
+                {"sat_class": Additive_Cardinal_Sat}, {"sat_class": Additive_Cardinal_Sat}
+            ),
+        }
+    return {}
+
+
+class ReferenceTimeout(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise ReferenceTimeout in the main thread after ``seconds`` (None: no limit)."""
+    if not seconds:
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise ReferenceTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_reference(
+    fn: Callable[[Any, Any], Any], instance: Any, profile: Any, max_seconds: float | None
+) -> tuple[list[str] | None, float]:
+    """Sorted selected project ids (None on timeout) and the seconds spent."""
+    start = time.perf_counter()
+    try:
+        with time_limit(max_seconds):
+            outcome = fn(instance, profile)
+    except ReferenceTimeout:
+        return None, time.perf_counter() - start
+    return sorted(str(p.name) for p in outcome), time.perf_counter() - start
