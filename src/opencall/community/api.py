@@ -1,0 +1,159 @@
+"""API for comments, likes, follows (ideas, and joining challenges) and reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from opencall.accounts.api import caller, page, user_auth, visitor
+from opencall.accounts.models import User
+from opencall.challenges.models import Challenge
+from opencall.challenges.queries import challenge_for
+from opencall.challenges.queries import is_following as follows_challenge
+from opencall.community import actions, queries
+from opencall.community.models import Comment, Report
+from opencall.community.schemas import CommentIn, CommentOut, CommentPage, FollowOut, LikeOut, ReportIn, ReportOut
+from opencall.core.errors import InvalidInput, NotFound
+from opencall.core.schemas import FilterSchema, IdPath
+from opencall.ideas.models import Idea
+from opencall.ideas.queries import idea_for
+
+router = Router(tags=["community"])
+
+
+def _idea(who: User, idea_id: int) -> Idea:
+    idea = idea_for(who, idea_id)
+    if idea is None:
+        raise NotFound("No such idea, or it is not visible to you.")
+    return idea
+
+
+def _challenge(who: User, slug: str) -> Challenge:
+    challenge = challenge_for(who, slug)
+    if challenge is None:
+        raise NotFound("No such challenge, or it is not visible to you.")
+    return challenge
+
+
+def _likes(who: User, idea: Idea) -> dict[str, Any]:
+    liked, count = queries.likes_of(who, idea)
+    return {"liked": liked, "like_count": count}
+
+
+@router.get("/ideas/{idea_id}/comments", response=CommentPage, tags=["comments"],
+            summary="Comments on an idea in thread order (hidden ones only for moderators)")
+def comment_list(request: HttpRequest, filters: Query[FilterSchema],
+                 idea_id: IdPath) -> dict[str, Any]:
+    who = visitor(request)
+    return page(filters, queries.comments_for(who, _idea(who, idea_id)))
+
+
+@router.post("/ideas/{idea_id}/comments", response={201: CommentOut}, auth=user_auth, tags=["comments"],
+             summary="Comment on an idea, or reply to a comment (while the phase allows comments)")
+def comment_create(request: HttpRequest, payload: CommentIn,
+                   idea_id: IdPath) -> Status[Comment]:
+    user = caller(request)
+    idea = _idea(user, idea_id)
+    parent = None
+    if payload.parent_id is not None:
+        parent = queries.comment_for(user, payload.parent_id)
+        if parent is None:
+            raise InvalidInput("No such comment to reply to.", errors={"parent_id": ["No such comment."]})
+    comment = actions.add_comment(idea=idea, by=user, body=payload.body, parent=parent)
+    depth, above = 0, parent
+    while above is not None and depth < 4:
+        depth, above = depth + 1, above.parent
+    comment.depth = depth  # type: ignore[attr-defined]
+    return Status(201, comment)
+
+
+@router.post("/comments/{comment_id}/report", response={201: ReportOut}, auth=user_auth, tags=["comments"],
+             summary="Report a comment to the moderators")
+def comment_report(request: HttpRequest, payload: ReportIn,
+                   comment_id: IdPath) -> Status[Report]:
+    user = caller(request)
+    comment = queries.comment_for(user, comment_id)
+    if comment is None:
+        raise NotFound("No such comment.")
+    return Status(201, actions.report_comment(comment=comment, by=user, reason=payload.reason))
+
+
+@router.post("/ideas/{idea_id}/report", response={201: ReportOut}, auth=user_auth,
+             summary="Report an idea to the moderators")
+def idea_report(request: HttpRequest, payload: ReportIn,
+                idea_id: IdPath) -> Status[Report]:
+    user = caller(request)
+    return Status(201, actions.report_idea(idea=_idea(user, idea_id), by=user, reason=payload.reason))
+
+
+@router.get("/ideas/{idea_id}/like", response=LikeOut, tags=["likes"],
+            summary="The idea's like count and whether you like it")
+def like_state(request: HttpRequest, idea_id: IdPath) -> dict[str, Any]:
+    who = visitor(request)
+    return _likes(who, _idea(who, idea_id))
+
+
+@router.post("/ideas/{idea_id}/like", response=LikeOut, auth=user_auth, tags=["likes"],
+             summary="Like an idea (once; only in a phase that allows voting, else 409)")
+def like(request: HttpRequest, idea_id: IdPath) -> dict[str, Any]:
+    user = caller(request)
+    idea = _idea(user, idea_id)
+    actions.like_idea(idea=idea, by=user)
+    return _likes(user, idea)
+
+
+@router.delete("/ideas/{idea_id}/like", response=LikeOut, auth=user_auth, tags=["likes"],
+               summary="Take back a like (only in a phase that allows voting, else 409)")
+def unlike(request: HttpRequest, idea_id: IdPath) -> dict[str, Any]:
+    user = caller(request)
+    idea = _idea(user, idea_id)
+    actions.unlike_idea(idea=idea, by=user)
+    return _likes(user, idea)
+
+
+@router.get("/ideas/{idea_id}/follow", response=FollowOut, tags=["follows"],
+            summary="Whether you follow an idea")
+def idea_follow_state(request: HttpRequest, idea_id: IdPath) -> dict[str, bool]:
+    who = visitor(request)
+    return {"following": queries.is_following(who, idea=_idea(who, idea_id))}
+
+
+@router.post("/ideas/{idea_id}/follow", response=FollowOut, auth=user_auth, tags=["follows"],
+             summary="Follow an idea: hear of its comments and decisions")
+def idea_follow(request: HttpRequest, idea_id: IdPath) -> dict[str, bool]:
+    user = caller(request)
+    actions.follow_idea(idea=_idea(user, idea_id), by=user, on=True)
+    return {"following": True}
+
+
+@router.delete("/ideas/{idea_id}/follow", response=FollowOut, auth=user_auth, tags=["follows"],
+               summary="Stop following an idea")
+def idea_unfollow(request: HttpRequest, idea_id: IdPath) -> dict[str, bool]:
+    user = caller(request)
+    actions.follow_idea(idea=_idea(user, idea_id), by=user, on=False)
+    return {"following": False}
+
+
+@router.get("/challenges/{slug:slug}/follow", response=FollowOut, tags=["follows"],
+            summary="Whether you joined (follow) a challenge")
+def challenge_follow_state(request: HttpRequest, slug: str) -> dict[str, bool]:
+    who = visitor(request)
+    return {"following": follows_challenge(who, _challenge(who, slug))}
+
+
+@router.post("/challenges/{slug:slug}/follow", response=FollowOut, auth=user_auth, tags=["follows"],
+             summary="Join (follow) a challenge: hear of every phase change")
+def challenge_follow(request: HttpRequest, slug: str) -> dict[str, bool]:
+    user = caller(request)
+    actions.follow_challenge(challenge=_challenge(user, slug), by=user, on=True)
+    return {"following": True}
+
+
+@router.delete("/challenges/{slug:slug}/follow", response=FollowOut, auth=user_auth, tags=["follows"],
+               summary="Leave (stop following) a challenge")
+def challenge_unfollow(request: HttpRequest, slug: str) -> dict[str, bool]:
+    user = caller(request)
+    actions.follow_challenge(challenge=_challenge(user, slug), by=user, on=False)
+    return {"following": False}
