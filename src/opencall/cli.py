@@ -167,10 +167,17 @@ def cmd_budget(args: argparse.Namespace, rest: Sequence[str]) -> int:
         return budget_main(list(rest))
     if rest and rest[0] == "export":
         _django()
-        from opencall.funding.cli import export_command  # type: ignore[import-not-found,unused-ignore]
+        from opencall.funding.cli import export_command
 
-        return int(export_command(list(rest[1:])))
+        return export_command(list(rest[1:]))
     raise CliError("usage: opencall budget {run FILE.pb --rule RULE [--json] | export CHALLENGE}")
+
+
+def cmd_recount(args: argparse.Namespace) -> int:
+    _django()
+    from opencall.funding.cli import recount_command
+
+    return recount_command([args.challenge])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -207,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run the background job worker").set_defaults(func=cmd_worker)
     sub.add_parser("tick", help="advance every challenge whose phase has ended").set_defaults(func=cmd_tick)
     sub.add_parser("verify-audit", help="recompute the audit hash chain").set_defaults(func=cmd_verify_audit)
+    rec = sub.add_parser("recount", help="recompute a challenge's published allocation from its ballots")
+    rec.add_argument("challenge", help="the challenge's slug")
+    rec.set_defaults(func=cmd_recount)
     sub.add_parser("budget", help="participatory budgeting: run a rule on a .pb file, export ballots",
                    add_help=False)
     return parser
