@@ -36,7 +36,7 @@ from opencall.challenges.permissions import (
     is_organiser,
 )
 from opencall.challenges.phases import ORDER, Action, PhaseKind, allows, next_phase
-from opencall.core.errors import InvalidInput, NotFound, PermissionDenied
+from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from opencall.core.money import minor_digits
 from opencall.core.web import add_form_errors
 from opencall.organisations.models import Organisation
@@ -329,7 +329,7 @@ def challenge_phases(request: HttpRequest, slug: str) -> HttpResponse:
         plan = [actions.PhaseSpec(kind, start, end) for kind, start, end in form.plan()]
         try:
             actions.set_phase_plan(challenge=challenge, by=viewer, plan=plan)
-        except InvalidInput as exc:
+        except (InvalidInput, Conflict) as exc:
             add_form_errors(form, exc)
         else:
             messages.success(request, _("Phase plan saved."))
@@ -368,7 +368,7 @@ def challenge_roles(request: HttpRequest, slug: str) -> HttpResponse:
                 role = actions.assign_role(
                     challenge=challenge, user=found[0], kind=form.cleaned_data["kind"], by=viewer
                 )
-            except InvalidInput as exc:
+            except (InvalidInput, Conflict) as exc:
                 add_form_errors(form, exc)
             else:
                 messages.success(
