@@ -57,7 +57,28 @@ class MesResult:
     dropped_shortfall: dict[int, float]  # cost minus what its supporters still held
     budget_per_voter: Fraction
     runs: int = 1
-    never_eligible: list[int] = field(default_factory=list)
+    state: _Pass | None = field(default=None, repr=False)
+
+    def exact_rhos(self) -> list[Fraction]:
+        """Exact price per unit of utility of every funded round (computed on demand)."""
+        if self.state is None:
+            return []
+        return [self.state.exact_rho_of_round(r) for r in range(len(self.rounds))]
+
+    def exact_payments(self, cols: Columns) -> dict[tuple[int, int], Fraction]:
+        """What each voter paid for each funded project, exactly (O(E) Fractions: small inputs)."""
+        budgets: dict[int, Fraction] = {}
+        out: dict[tuple[int, int], Fraction] = {}
+        for rnd, rho in zip(self.rounds, self.exact_rhos(), strict=True):
+            c = rnd.project
+            lo, hi = int(cols.ptr[c]), int(cols.ptr[c + 1])
+            vals = cols.values_exact[c]
+            for v, code in zip(cols.voters[lo:hi].tolist(), cols.codes[lo:hi].tolist(), strict=True):
+                held = budgets.get(v, self.budget_per_voter)
+                pay = min(held, rho * vals[code])
+                budgets[v] = held - pay
+                out[(v, c)] = pay
+        return out
 
 
 class _Pass:
@@ -349,6 +370,7 @@ def mes_pass(
         dropped_round=dropped_round,
         dropped_shortfall=shortfall,
         budget_per_voter=budget_per_voter,
+        state=state,
     )
 
 
