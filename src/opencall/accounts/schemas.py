@@ -7,7 +7,7 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
-from opencall.accounts.models import ApiToken, Notification, User
+from opencall.accounts.models import Notification, User
 from opencall.core.markdown import render_markdown
 from opencall.core.schemas import FilterSchema, Id, InSchema, Page
 
@@ -60,10 +60,6 @@ class TokenOut(Schema):
     prefix: str = Field(description="The token's first characters, to recognise it.")
     created_at: datetime
     last_used_at: datetime | None
-
-    @staticmethod
-    def resolve_prefix(obj: ApiToken) -> str:
-        return obj.prefix
 
 
 class TokenCreatedOut(TokenOut):
