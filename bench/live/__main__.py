@@ -1,0 +1,90 @@
+"""Live-vote bench: the fast path under load, beside the raw ceiling of the same stack.
+
+    .venv/bin/python bench/live [--backends sqlite,postgres] [--seconds 8] [--connections 256]
+
+For each backend: start granian (production settings, 2 workers) on loopback, then from wrk in a
+second process measure (1) the raw ceiling: a trivial endpoint of the same ASGI app; (2) the
+sustained rate of acknowledged votes, every request a new voter; (3) p50/p99 latency at 80% of
+that rate on a fixed schedule. It then checks the database: every acknowledged vote is a row and
+the running counts equal a recount.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import Backend, Server, workdir, wrk  # noqa: E402
+
+
+def run_backend(name: str, seconds: float, connections: int, workers: int, finalists: int,
+                voters: int) -> dict[str, Any]:
+    backend = Backend(name, workdir(f"opencall-live-{name}-"))
+    backend.create()
+    info = backend.prepare(finalists=finalists)
+    # Fresh voters for every run: each request is a new device with a new vote id.
+    tokens = {run: backend.tokens(info["live_vote_id"], voters, run) for run in ("warm", "flat", "paced")}
+    ideas = ",".join(str(i) for i in info["finalists"])
+    server = Server(backend, workers=workers)
+    server.start()
+    try:
+        warm = wrk(server.base, "vote.lua", duration=2, connections=connections,
+                   args=[str(tokens["warm"]), info["code"], ideas, "0", "w"])
+        ceiling = wrk(server.base + "/live/api/ping", "ping.lua", duration=seconds, connections=connections)
+        flat = wrk(server.base, "vote.lua", duration=seconds, connections=connections,
+                   args=[str(tokens["flat"]), info["code"], ideas, "0", "f"])
+        target = 0.8 * flat["rate"]
+        paced = wrk(server.base, "vote.lua", duration=seconds, connections=connections,
+                    args=[str(tokens["paced"]), info["code"], ideas, f"{target:.0f}", "p"])
+    finally:
+        server.stop()
+    rows = backend.query("SELECT COUNT(*) FROM voting_liveballot WHERE live_vote_id = ?", (info["live_vote_id"],))[0][0]
+    counted = backend.query("SELECT SUM(votes) FROM voting_livecount WHERE live_vote_id = ?",
+                            (info["live_vote_id"],))[0][0]
+    recount = dict(backend.query("SELECT idea_id, COUNT(*) FROM voting_liveballot WHERE live_vote_id = ? "
+                                 "GROUP BY idea_id", (info["live_vote_id"],)))
+    running = dict(backend.query("SELECT idea_id, votes FROM voting_livecount WHERE live_vote_id = ?",
+                                 (info["live_vote_id"],)))
+    acked = warm["acked"] + flat["acked"] + paced["acked"]
+    shutil.rmtree(backend.workdir, ignore_errors=True)
+    return {"backend": name, "ceiling": ceiling, "flat": flat, "paced": paced, "target": target,
+            "rows": rows, "acked": acked, "counted": counted,
+            "counts_match": all(running.get(k, 0) == v for k, v in recount.items()) and counted == rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--connections", type=int, default=256)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--finalists", type=int, default=6)
+    parser.add_argument("--voters", type=int, default=200_000, help="fresh device tokens per run")
+    opts = parser.parse_args()
+    load_before = os.getloadavg()[0]
+    results = [run_backend(b.strip(), opts.seconds, opts.connections, opts.workers, opts.finalists, opts.voters)
+               for b in opts.backends.split(",") if b.strip()]
+    print(f"\nlive-vote fast path: granian ASGI, {opts.workers} workers, wrk 1 thread x {opts.connections} "
+          f"connections, {opts.seconds:.0f} s per run, loopback, same machine "
+          f"(load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs)")
+    header = (f"{'backend':9} {'ceiling req/s':>13} {'votes/s':>9} {'ratio':>6} {'80% rate':>9} "
+              f"{'p50 ms':>7} {'p99 ms':>7} {'flat p99':>8} {'errors':>6}  check")
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        c, f, p = r["ceiling"], r["flat"], r["paced"]
+        errors = f["failed"] + f["socket_errors"] + p["failed"] + p["socket_errors"]
+        check = "ok" if r["counts_match"] and r["rows"] >= r["acked"] else "MISMATCH"
+        print(f"{r['backend']:9} {c['rate']:13.0f} {f['rate']:9.0f} {f['rate'] / c['rate']:6.0%} "
+              f"{p['rate']:9.0f} {p['p50_us'] / 1000:7.1f} {p['p99_us'] / 1000:7.1f} {f['p99_us'] / 1000:8.1f} "
+              f"{errors:6d}  {check}: {r['rows']} ballots >= {r['acked']} acked, running counts = recount")
+
+
+if __name__ == "__main__":
+    main()

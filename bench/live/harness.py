@@ -1,0 +1,164 @@
+"""Shared by the live-vote bench and crash test: databases, the server process, wrk runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+GRANIAN = str(ROOT / ".venv" / "bin" / "granian")
+sys.path.insert(0, str(ROOT / "src"))
+
+from opencall.voting.tokens import issue_token, signing_key  # noqa: E402
+
+PG_ADMIN = os.environ.get("OPENCALL_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Backend:
+    name: str
+    workdir: Path
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    url: str = ""
+
+    def create(self) -> None:
+        if self.name == "sqlite":
+            self.url = f"sqlite:///{self.workdir / 'live.sqlite3'}"
+            return
+        import psycopg
+
+        base, _, _ = PG_ADMIN.rpartition("/")
+        dbname = "opencall_live_bench"
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {dbname}")
+        self.url = f"{base}/{dbname}"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "PYTHONPATH": str(ROOT / "src"),
+            "DJANGO_SETTINGS_MODULE": "opencall.config.settings.production",
+            "SECRET_KEY": self.secret,
+            "DATABASE_URL": self.url,
+            "OPENCALL_VAR_DIR": str(self.workdir),
+            # The generator sends X-Forwarded-For with many addresses, as a proxy in front would;
+            # the per-address limit then applies per simulated phone network, as in production.
+            "OPENCALL_LIVE_TRUSTED_PROXIES": "127.0.0.1",
+            "LOG_LEVEL": "ERROR",
+        })
+        env.update(extra)
+        return env
+
+    def prepare(self, finalists: int = 6, duration: int = 3600) -> dict[str, Any]:
+        out = subprocess.run([PYTHON, str(HERE / "fixture.py"), str(finalists), str(duration)], env=self.env(),
+                             check=True, capture_output=True, text=True, cwd=self.workdir)
+        return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    def tokens(self, live_vote_id: int, count: int, tag: str = "") -> Path:
+        """A file of `count` fresh device tokens (new voters)."""
+        key = signing_key(self.secret)
+        path = self.workdir / f"tokens-{live_vote_id}-{count}{tag}.txt"
+        if not path.exists():
+            with path.open("w") as f:
+                for _ in range(count):
+                    f.write(issue_token(key, live_vote_id) + "\n")
+        return path
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        if self.name == "sqlite":
+            import sqlite3
+
+            with sqlite3.connect(self.url.removeprefix("sqlite:///")) as conn:
+                return list(conn.execute(sql, params).fetchall())
+        import psycopg
+
+        with psycopg.connect(self.url) as conn:
+            return list(conn.execute(sql.replace("?", "%s"), params).fetchall())
+
+
+class Server:
+    """granian serving the fast path, in its own process group so it can be stopped whole."""
+
+    def __init__(self, backend: Backend, workers: int = 2, port: int | None = None, **env: str) -> None:
+        self.backend, self.workers = backend, workers
+        self.port = port or free_port()
+        self.env = backend.env(**env)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = (self.backend.workdir / "server.log").open("ab")
+        self.proc = subprocess.Popen(
+            [GRANIAN, "--interface", "asgi", "--workers", str(self.workers), "--host", "127.0.0.1",
+             "--port", str(self.port), "--backlog", "4096", "--no-ws", "opencall.voting.fastpath:app"],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.backend.workdir)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"GET /live/api/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    if b"200" in s.recv(100):
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the fast path did not start; see server.log")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+            self.proc = None
+
+
+def wrk(url: str, script: str, *, duration: float, connections: int, args: list[str] | None = None,
+        threads: int = 1, timeout: str = "5s") -> dict[str, Any]:
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", f"--timeout={timeout}", "--latency",
+           "-s", str(HERE / script), url]
+    if args:
+        cmd += ["--", *args]
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    out = done.stdout
+    if done.stderr.strip():
+        print(f"  wrk {script}: {done.stderr.strip()[:600]}", file=sys.stderr)
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            result = dict(json.loads(line[len("RESULT "):]))
+            seconds = result["duration_us"] / 1e6
+            result["rate"] = result["acked"] / seconds if seconds else 0.0
+            return result
+    raise RuntimeError(f"wrk printed no result:\n{out}")
+
+
+def workdir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix))

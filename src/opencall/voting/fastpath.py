@@ -1,0 +1,604 @@
+"""The live-vote fast path: a small raw ASGI app, served apart from the page stack.
+
+    granian --interface asgi --workers 2 opencall.voting.fastpath:app
+
+Routes (all under /live/api/):
+    POST <code>/vote     {"token", "idea", "vote_id", "seq"} -> 200 once the vote is committed
+    GET  <code>          the live vote's state and current counts (JSON)
+    GET  <code>/events   server-sent events with the live counts
+    GET  ping            a trivial answer, to measure the stack's raw ceiling
+
+A vote is checked (size, shape, token signature, rate limits, window, finalist) in memory, then
+queued; a writer task per process commits everything queued in one transaction every
+OPENCALL_LIVE_FLUSH_MS (20 ms by default; back to back under load) and only then answers each
+request. With REDIS_URL set, live counters and fan-out to the projectors go through Redis; the
+database still holds every ballot and the final tally is always recounted from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from opencall.voting.store import BallotStore, BatchResult, LiveVoteInfo, PendingVote
+from opencall.voting.tokens import read_token, signing_key
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opencall.config.settings.dev")
+
+log = logging.getLogger("opencall.voting.fastpath")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MAX_BODY = 2048
+VOTE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+CODE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+MAX_SEQ = 2**53
+
+
+def _env_rate(name: str, default: str) -> tuple[float, float]:
+    """"rate/s,burst" -> (rate, burst); "0" turns the limit off."""
+    raw = os.environ.get(name, default).strip()
+    if raw in ("", "0", "off"):
+        return 0.0, 0.0
+    rate, _, burst = raw.partition(",")
+    return float(rate), float(burst or rate)
+
+
+@dataclass(frozen=True)
+class FastPathConfig:
+    secret_key: str
+    database: dict[str, Any]
+    redis_url: str = ""
+    flush_seconds: float = 0.02
+    max_batch: int = 5000
+    ip_rate: tuple[float, float] = (200.0, 400.0)
+    token_rate: tuple[float, float] = (5.0, 10.0)
+    trusted_proxies: frozenset[str] = frozenset()
+    allowed_origins: frozenset[str] = frozenset()
+    cache_seconds: float = 0.5
+    tick_seconds: float = 0.5
+
+    @classmethod
+    def from_settings(cls) -> FastPathConfig:
+        from django.conf import settings
+
+        return cls(
+            secret_key=str(settings.SECRET_KEY),
+            database=dict(settings.DATABASES["default"]),
+            redis_url=str(getattr(settings, "REDIS_URL", "") or ""),
+            flush_seconds=float(os.environ.get("OPENCALL_LIVE_FLUSH_MS", "20")) / 1000,
+            max_batch=int(os.environ.get("OPENCALL_LIVE_MAX_BATCH", "5000")),
+            ip_rate=_env_rate("OPENCALL_LIVE_RATE_IP", "200,400"),
+            token_rate=_env_rate("OPENCALL_LIVE_RATE_TOKEN", "5,10"),
+            trusted_proxies=frozenset(
+                p.strip() for p in os.environ.get("OPENCALL_LIVE_TRUSTED_PROXIES", "").split(",") if p.strip()),
+            allowed_origins=frozenset(
+                o.strip() for o in os.environ.get("OPENCALL_LIVE_ALLOWED_ORIGINS", "").split(",") if o.strip()),
+        )
+
+
+class RateLimiter:
+    """Token buckets per key, in this process's memory (limits are per worker process)."""
+
+    def __init__(self, rate: float, burst: float, max_keys: int = 200_000) -> None:
+        self.rate, self.burst, self.max_keys = rate, burst, max_keys
+        self.buckets: dict[str, list[float]] = {}
+
+    def retry_after(self, key: str, now: float) -> float:
+        """0 if a request may pass now (and take a token), else seconds until it may."""
+        if self.rate <= 0:
+            return 0.0
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            if len(self.buckets) >= self.max_keys:
+                self._prune(now)
+            self.buckets[key] = [self.burst - 1, now]
+            return 0.0
+        tokens = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
+        bucket[1] = now
+        if tokens >= 1:
+            bucket[0] = tokens - 1
+            return 0.0
+        bucket[0] = tokens
+        return (1 - tokens) / self.rate
+
+    def _prune(self, now: float) -> None:
+        full = [k for k, (t, at) in self.buckets.items() if t + (now - at) * self.rate >= self.burst]
+        for key in full:
+            del self.buckets[key]
+        if len(self.buckets) >= self.max_keys:  # everyone is active: forget the oldest half
+            for key in sorted(self.buckets, key=lambda k: self.buckets[k][1])[: self.max_keys // 2]:
+                del self.buckets[key]
+
+
+class Batcher:
+    """Group commit: votes wait in memory, one transaction writes them all, then all are answered."""
+
+    def __init__(self, store: BallotStore, flush_seconds: float, max_batch: int,
+                 after_commit: Callable[[BatchResult], None] | None = None) -> None:
+        self.store, self.flush_seconds, self.max_batch = store, flush_seconds, max_batch
+        self.after_commit = after_commit
+        self.pending: list[tuple[PendingVote, asyncio.Future[str]]] = []
+        self.wakeup = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.written = 0
+
+    def start(self) -> None:
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def submit(self, vote: PendingVote) -> str:
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.pending.append((vote, future))
+        self.wakeup.set()
+        return await future
+
+    async def _run(self) -> None:
+        last = 0.0
+        while True:
+            await self.wakeup.wait()
+            wait = last + self.flush_seconds - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            last = time.monotonic()
+            batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch:]
+            if not self.pending:
+                self.wakeup.clear()
+            votes = [vote for vote, _ in batch]
+            try:
+                result = await self._write(votes)
+            except Exception:
+                log.exception("live vote batch of %d not written", len(votes))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result("unavailable")
+                continue
+            self.batches += 1
+            self.written += len(votes)
+            for (_, future), outcome in zip(batch, result.outcomes, strict=True):
+                if not future.done():
+                    future.set_result(outcome)
+            if self.after_commit is not None:
+                self.after_commit(result)
+
+    async def _write(self, votes: list[PendingVote]) -> BatchResult:
+        # A lost connection (database restart) is retried for a few seconds; retrying is safe
+        # because a vote already committed comes back as a duplicate.
+        deadline = time.monotonic() + 5.0
+        delay = 0.05
+        while True:
+            try:
+                return await asyncio.to_thread(self.store.write_batch, votes)
+            except Exception:
+                if time.monotonic() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+
+def _problem(status: int, code: str, title: str, detail: str, **extra: Any) -> tuple[int, dict[str, Any]]:
+    body: dict[str, Any] = {"type": f"https://opencall.dev/problems/{code}", "title": title,
+                            "status": status, "detail": detail}
+    body.update(extra)
+    return status, body
+
+
+class LiveApp:
+    """The ASGI callable. One instance per worker process; state is created on first use."""
+
+    def __init__(self, config: FastPathConfig | None = None) -> None:
+        self._config = config
+        self._ready = False
+        self.store: BallotStore | None = None
+        self.batcher: Batcher | None = None
+        self.redis: Any = None
+        self.cache: dict[str, tuple[float, LiveVoteInfo | None]] = {}
+        self.boards: dict[int, Scoreboard] = {}
+        self.samples: dict[int, list[tuple[float, int]]] = {}
+
+    @property
+    def config(self) -> FastPathConfig:
+        if self._config is None:
+            self._config = FastPathConfig.from_settings()
+        return self._config
+
+    def _setup(self) -> None:
+        if self._ready:
+            return
+        cfg = self.config
+        self.key = signing_key(cfg.secret_key)
+        self.store = BallotStore(cfg.database)
+        self.ip_limits = RateLimiter(*cfg.ip_rate)
+        self.token_limits = RateLimiter(*cfg.token_rate)
+        if cfg.redis_url:
+            import redis.asyncio as aioredis
+
+            self.redis = aioredis.from_url(cfg.redis_url)
+        self.batcher = Batcher(self.store, cfg.flush_seconds, cfg.max_batch, self._after_commit)
+        self.batcher.start()
+        self._ready = True
+
+    async def shutdown(self) -> None:
+        if self.batcher is not None and self.batcher.task is not None:
+            self.batcher.task.cancel()
+        for board in list(self.boards.values()):
+            board.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.store is not None:
+            self.store.close()
+        self._ready = False
+        self.batcher = None
+
+    # -- ASGI ---------------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind != "http":
+            return
+        self._setup()
+        path: str = scope["path"]
+        method: str = scope["method"]
+        if not path.startswith("/live/api/"):
+            await self._json(send, *_problem(404, "not-found", "Not found", "No such endpoint."), scope=scope)
+            return
+        rest = path[len("/live/api/"):].strip("/").split("/")
+        if rest == ["ping"]:
+            await self._json(send, 200, {"ok": True}, scope=scope)
+            return
+        if method == "OPTIONS":
+            await self._preflight(scope, send)
+            return
+        if not CODE.match(rest[0]):
+            await self._json(send, *_problem(404, "not-found", "Not found", "No such live vote."), scope=scope)
+            return
+        if len(rest) == 2 and rest[1] == "vote":
+            if method != "POST":
+                await self._json(send, *_problem(405, "method-not-allowed", "Method not allowed",
+                                                 "Send votes with POST."), scope=scope)
+                return
+            status, body, headers = await self._vote(scope, receive, rest[0])
+            await self._json(send, status, body, headers, scope=scope)
+            return
+        if len(rest) == 2 and rest[1] == "events" and method == "GET":
+            await self._events(scope, receive, send, rest[0])
+            return
+        if len(rest) == 1 and method == "GET":
+            await self._state(scope, send, rest[0])
+            return
+        await self._json(send, *_problem(404, "not-found", "Not found", "No such endpoint."), scope=scope)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self._setup()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def _cors(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        if not self.config.allowed_origins:
+            return []
+        for name, value in scope["headers"]:
+            if name == b"origin" and value.decode("latin-1") in self.config.allowed_origins:
+                return [(b"access-control-allow-origin", value), (b"vary", b"origin")]
+        return []
+
+    async def _preflight(self, scope: Scope, send: Send) -> None:
+        headers = self._cors(scope)
+        if headers:
+            headers += [(b"access-control-allow-methods", b"POST, GET"),
+                        (b"access-control-allow-headers", b"content-type"), (b"access-control-max-age", b"600")]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _json(self, send: Send, status: int, body: dict[str, Any],
+                    headers: list[tuple[bytes, bytes]] | None = None, *, scope: Scope) -> None:
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        ctype = b"application/problem+json" if status >= 400 else b"application/json"
+        all_headers = [(b"content-type", ctype), (b"content-length", str(len(payload)).encode()),
+                       (b"cache-control", b"no-store"), *(headers or []), *self._cors(scope)]
+        await send({"type": "http.response.start", "status": status, "headers": all_headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    # -- casting a vote ------------------------------------------------------------------------
+    def _client_ip(self, scope: Scope) -> str:
+        client = scope.get("client")
+        peer = client[0] if client else "unknown"
+        if peer in self.config.trusted_proxies:
+            for name, value in scope["headers"]:
+                if name == b"x-forwarded-for":
+                    return value.decode("latin-1").split(",")[-1].strip() or peer
+        return str(peer)
+
+    async def _live_vote(self, code: str) -> LiveVoteInfo | None:
+        now = time.monotonic()
+        cached = self.cache.get(code)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        assert self.store is not None
+        info = await asyncio.to_thread(self.store.live_vote, code)
+        self.cache[code] = (time.monotonic() + self.config.cache_seconds, info)
+        return info
+
+    async def _vote(self, scope: Scope, receive: Receive, code: str
+                    ) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]:
+        now = time.time()
+        ip = self._client_ip(scope)
+        wait = self.ip_limits.retry_after(ip, time.monotonic())
+        if wait:
+            return (*_problem(429, "rate-limited", "Too many requests",
+                              "Too many votes from this network address; try again shortly.",
+                              retry_after=round(wait, 2)), [(b"retry-after", str(max(1, round(wait))).encode())])
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return 400, {}, []
+            body += message.get("body", b"")
+            more = bool(message.get("more_body"))
+            if len(body) > MAX_BODY:
+                return (*_problem(413, "too-large", "Request too large",
+                                  f"A vote is a small JSON object (at most {MAX_BODY} bytes)."), [])
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return (*_problem(400, "malformed", "Malformed request", "The body must be a JSON object."), [])
+        if not isinstance(data, dict):
+            return (*_problem(400, "malformed", "Malformed request", "The body must be a JSON object."), [])
+        errors: dict[str, list[str]] = {}
+        idea = data.get("idea")
+        if not isinstance(idea, int) or isinstance(idea, bool) or not 0 < idea < MAX_SEQ:
+            errors["idea"] = ["Must be the id of a finalist (a positive integer)."]
+        vote_id = data.get("vote_id")
+        if not isinstance(vote_id, str) or not VOTE_ID.match(vote_id):
+            errors["vote_id"] = ["Must be 8 to 64 characters: letters, digits, '-' or '_'."]
+        seq = data.get("seq", 1)
+        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < MAX_SEQ:
+            errors["seq"] = ["Must be a positive integer that grows each time this device votes again."]
+        if not isinstance(data.get("token"), str):
+            errors["token"] = ["Required: the device token from the voting page."]
+        if errors:
+            return (*_problem(422, "invalid-input", "Invalid input", "The vote is not valid.", errors=errors), [])
+        token = read_token(self.key, data["token"])
+        if token is None:
+            return (*_problem(403, "invalid-token", "Invalid device token",
+                              "Reload the voting page to get a new device token."), [])
+        wait = self.token_limits.retry_after(f"{token.live_vote_id}:{token.device}", time.monotonic())
+        if wait:
+            return (*_problem(429, "rate-limited", "Too many requests",
+                              "This device is voting too fast; try again in a moment.",
+                              retry_after=round(wait, 2)), [(b"retry-after", str(max(1, round(wait))).encode())])
+        info = await self._live_vote(code)
+        if info is None:
+            return (*_problem(404, "not-found", "Not found", "No such live vote."), [])
+        if token.live_vote_id != info.id:
+            return (*_problem(403, "invalid-token", "Invalid device token",
+                              "This token belongs to another live vote; reload the voting page."), [])
+        if info.sign_in_required and token.user_id is None:
+            return (*_problem(403, "sign-in-required", "Sign in required",
+                              "This vote is for signed-in members only."), [])
+        if not info.accepts(now):
+            return (*_problem(409, "voting-closed", "Voting is not open",
+                              "Votes are accepted only while the live vote is open."), [])
+        if idea not in info.finalists:
+            return (*_problem(422, "invalid-input", "Invalid input", "The vote is not valid.",
+                              errors={"idea": ["Not a finalist of this live vote."]}), [])
+        assert self.batcher is not None
+        outcome = await self.batcher.submit(PendingVote(info.id, token.device, idea, vote_id, seq,
+                                                        token.user_id, now))
+        if outcome in ("new", "change", "duplicate"):
+            return 200, {"status": "recorded", "vote_id": vote_id, "idea": idea,
+                         "duplicate": outcome == "duplicate"}, []
+        if outcome == "stale":
+            return 200, {"status": "superseded", "vote_id": vote_id,
+                         "detail": "A later vote from this device is already recorded."}, []
+        if outcome == "invalid":
+            return (*_problem(422, "invalid-input", "Invalid input", "The vote is not valid.",
+                              errors={"idea": ["Not a finalist of this live vote."]}), [])
+        if outcome == "closed":
+            return (*_problem(409, "voting-closed", "Voting is not open",
+                              "The live vote closed before this vote was recorded."), [])
+        return (*_problem(503, "unavailable", "Vote not recorded",
+                          "The vote could not be stored; send it again with the same vote_id."),
+                [(b"retry-after", b"1")])
+
+    def _after_commit(self, result: BatchResult) -> None:
+        if self.redis is None:
+            for live_vote_id in result.deltas:
+                board = self.boards.get(live_vote_id)
+                if board is not None:
+                    board.poke()
+            return
+        asyncio.get_running_loop().create_task(self._publish(result))
+
+    async def _publish(self, result: BatchResult) -> None:
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for live_vote_id, delta in result.deltas.items():
+                key = f"opencall:live:{live_vote_id}"
+                for idea, step in delta.items():
+                    pipe.hincrby(f"{key}:counts", str(idea), step)
+                pipe.hincrby(f"{key}:counts", "turnout", result.turnout.get(live_vote_id, 0))
+                pipe.hincrby(f"{key}:counts", "writes", result.accepted.get(live_vote_id, 0))
+                pipe.publish(key, b"1")
+            await pipe.execute()
+        except Exception:  # noqa: BLE001 - counters are a view; the database holds the votes
+            log.warning("live counters not updated in Redis", exc_info=True)
+
+    # -- reading ------------------------------------------------------------------------------
+    async def snapshot(self, info: LiveVoteInfo) -> dict[str, Any]:
+        assert self.store is not None
+        if self.redis is not None:
+            raw = await self.redis.hgetall(f"opencall:live:{info.id}:counts")
+            stored = {k.decode(): int(v) for k, v in raw.items()}
+            turnout = stored.pop("turnout", 0)
+            writes = stored.pop("writes", 0)
+            counts = {int(k): v for k, v in stored.items()}
+        else:
+            counts, turnout, writes = await asyncio.to_thread(self.store.counts, info.id)
+        now = time.time()
+        samples = self.samples.setdefault(info.id, [])
+        samples.append((now, writes))
+        while len(samples) > 2 and samples[1][0] < now - 10:
+            samples.pop(0)
+        first_at, first_writes = samples[0]
+        rate = (writes - first_writes) / (now - first_at) if now - first_at >= 0.5 else 0.0
+        return {
+            "code": info.code,
+            "state": "open" if info.accepts(now) else ("closed" if info.state == "open" else info.state),
+            "closes_in": max(0, round(info.closes_at - now, 1)) if info.closes_at and info.accepts(now) else 0,
+            "counts": {str(i): counts.get(i, 0) for i in sorted(info.finalists)},
+            "turnout": turnout,
+            "votes_per_second": round(rate, 1),
+        }
+
+    async def _state(self, scope: Scope, send: Send, code: str) -> None:
+        info = await self._live_vote(code)
+        if info is None:
+            await self._json(send, *_problem(404, "not-found", "Not found", "No such live vote."), scope=scope)
+            return
+        await self._json(send, 200, await self.snapshot(info), scope=scope)
+
+    async def _events(self, scope: Scope, receive: Receive, send: Send, code: str) -> None:
+        info = await self._live_vote(code)
+        if info is None:
+            await self._json(send, *_problem(404, "not-found", "Not found", "No such live vote."), scope=scope)
+            return
+        board = self.boards.get(info.id)
+        if board is None:
+            board = self.boards[info.id] = Scoreboard(self, code, info.id)
+        queue = board.join()
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"text/event-stream"), (b"cache-control", b"no-store"),
+            (b"x-accel-buffering", b"no"), *self._cors(scope)]})
+
+        async def watch_disconnect() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        gone = asyncio.get_running_loop().create_task(watch_disconnect())
+        try:
+            await send({"type": "http.response.body", "body": b"retry: 2000\n\n", "more_body": True})
+            while not gone.done():
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, gone}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    chunk = b"event: tally\ndata: " + getter.result() + b"\n\n"
+                else:
+                    getter.cancel()
+                    if gone.done():
+                        break
+                    chunk = b": keep-alive\n\n"
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except OSError:
+            pass
+        finally:
+            gone.cancel()
+            board.leave(queue)
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class Scoreboard:
+    """One per live vote per worker: reads the counts once and fans them out to every listener."""
+
+    def __init__(self, app: LiveApp, code: str, live_vote_id: int) -> None:
+        self.app, self.code, self.live_vote_id = app, code, live_vote_id
+        self.listeners: set[asyncio.Queue[bytes]] = set()
+        self.last: bytes = b""
+        self.changed = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    def join(self) -> asyncio.Queue[bytes]:
+        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1)
+        if self.last:
+            queue.put_nowait(self.last)
+        self.listeners.add(queue)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run())
+        self.changed.set()
+        return queue
+
+    def leave(self, queue: asyncio.Queue[bytes]) -> None:
+        self.listeners.discard(queue)
+        if not self.listeners:
+            self.stop()
+
+    def poke(self) -> None:
+        self.changed.set()
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
+        self.app.boards.pop(self.live_vote_id, None)
+
+    async def _run(self) -> None:
+        tick = self.app.config.tick_seconds
+        pubsub = None
+        if self.app.redis is not None:
+            pubsub = self.app.redis.pubsub()
+            await pubsub.subscribe(f"opencall:live:{self.live_vote_id}")
+        try:
+            while self.listeners:
+                if pubsub is not None:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(pubsub.get_message(ignore_subscribe_messages=True, timeout=2.0), 2.5)
+                else:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self.changed.wait(), 2.0)
+                    self.changed.clear()
+                info = await self.app._live_vote(self.code)
+                if info is None:
+                    break
+                try:
+                    payload = json.dumps(await self.app.snapshot(info), separators=(",", ":")).encode()
+                except Exception:
+                    log.warning("live counts not read", exc_info=True)
+                    payload = self.last
+                if payload and payload != self.last:
+                    self.last = payload
+                    for queue in list(self.listeners):
+                        if queue.full():
+                            queue.get_nowait()
+                        queue.put_nowait(payload)
+                await asyncio.sleep(tick)
+        finally:
+            if pubsub is not None:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+
+app = LiveApp()
+
+
+def serve_fastpath(host: str = "127.0.0.1", port: int = 8001, workers: int = 2) -> None:
+    """Run the fast path under granian (blocks). Pages are served separately, over WSGI."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian("opencall.voting.fastpath:app", address=host, port=port, workers=workers,
+            interface=Interfaces.ASGI, log_access=False, backlog=2048).serve()

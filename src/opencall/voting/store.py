@@ -1,0 +1,312 @@
+"""The fast path's own database access: one group-committed upsert per batch of votes.
+
+The fast path does not use the ORM: it keeps two raw DB-API connections (one for the writer
+thread, one for reads) to the database Django is configured with, SQLite (WAL, synchronous=FULL so
+an acknowledged batch survives a crash) or PostgreSQL. The upsert implements exactly the rules of
+`opencall.engines.tally` so the database and the engine always agree.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from opencall.engines.tally import Ballot, Decision, VoteEvent, apply_event
+
+BALLOTS = "voting_liveballot"
+LIVE_VOTES = "voting_livevote"
+FINALISTS = "voting_livevote_finalists"
+COUNTS = "voting_livecount"
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class LiveVoteInfo:
+    id: int
+    code: str
+    state: str
+    opens_at: float | None
+    closes_at: float | None
+    finalists: frozenset[int]
+    sign_in_required: bool
+
+    def accepts(self, at: float) -> bool:
+        return (
+            self.state == "open"
+            and self.opens_at is not None
+            and self.closes_at is not None
+            and self.opens_at <= at < self.closes_at
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingVote:
+    live_vote_id: int
+    device: str
+    idea: int
+    vote_id: str
+    seq: int
+    user_id: int | None
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """Per-vote outcome ("new", "change", "duplicate", "stale", "closed", "invalid") and deltas."""
+
+    outcomes: list[str]
+    deltas: dict[int, dict[int, int]]
+    turnout: dict[int, int]
+    accepted: dict[int, int]
+
+
+def _epoch(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return float(value.timestamp())
+
+
+class BallotStore:
+    """Raw access for the fast path. `settings_dict` is a Django DATABASES entry."""
+
+    def __init__(self, settings_dict: Mapping[str, Any]) -> None:
+        engine = str(settings_dict["ENGINE"])
+        self.sqlite = "sqlite3" in engine
+        self.settings = dict(settings_dict)
+        self._writer: Any = None
+        self._lock_fd: int | None = None
+        self._reader: Any = None
+        self._read_lock = threading.Lock()
+        self.ph = "?" if self.sqlite else "%s"
+
+    # -- connections -------------------------------------------------------------------------
+    def _connect(self) -> Any:
+        if self.sqlite:
+            conn = sqlite3.connect(str(self.settings["NAME"]), isolation_level=None, check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # FULL: the WAL is fsynced at every commit, i.e. once per batch. An acknowledged vote
+            # therefore survives a power cut, not only a process crash.
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            return conn
+        import psycopg
+
+        s = self.settings
+        conn = psycopg.connect(
+            dbname=s["NAME"], user=s.get("USER") or None, password=s.get("PASSWORD") or None,
+            host=s.get("HOST") or None, port=s.get("PORT") or None, connect_timeout=5,
+            autocommit=False,
+        )
+        return conn
+
+    def close(self) -> None:
+        for conn in (self._writer, self._reader):
+            if conn is not None:
+                try:
+                    conn.close()
+                except Exception:  # noqa: S110 - closing a broken connection may fail too
+                    pass
+        self._writer = self._reader = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        with self._read_lock:
+            if self._reader is None:
+                self._reader = self._connect()
+                if not self.sqlite:
+                    self._reader.autocommit = True
+            try:
+                yield self._reader
+            except Exception:
+                try:
+                    self._reader.close()
+                finally:
+                    self._reader = None
+                raise
+
+    # -- reads -------------------------------------------------------------------------------
+    def live_vote(self, code: str) -> LiveVoteInfo | None:
+        ph = self.ph
+        with self._reading() as conn:
+            cur = conn.cursor()
+            cur.execute(
+                f"SELECT id, code, state, opens_at, closes_at, sign_in_required FROM {LIVE_VOTES} "  # noqa: S608
+                f"WHERE code = {ph}", (code,))
+            row = cur.fetchone()
+            if row is None:
+                return None
+            cur.execute(f"SELECT idea_id FROM {FINALISTS} WHERE livevote_id = {ph}", (row[0],))  # noqa: S608
+            finalists = frozenset(int(r[0]) for r in cur.fetchall())
+        return LiveVoteInfo(int(row[0]), str(row[1]), str(row[2]), _epoch(row[3]), _epoch(row[4]),
+                            finalists, bool(row[5]))
+
+    def counts(self, live_vote_id: int) -> tuple[dict[int, int], int, int]:
+        """(votes per finalist, turnout, accepted votes so far including changes)."""
+        with self._reading() as conn:
+            cur = conn.cursor()
+            cur.execute(f"SELECT idea_id, votes, writes FROM {COUNTS} WHERE live_vote_id = {self.ph}",  # noqa: S608
+                        (live_vote_id,))
+            rows = cur.fetchall()
+        counts = {int(i): int(v) for i, v, _ in rows}
+        return counts, sum(counts.values()), sum(int(w) for _, _, w in rows)
+
+    def ballots(self, live_vote_id: int) -> list[Ballot]:
+        ph = self.ph
+        with self._reading() as conn:
+            cur = conn.cursor()
+            cur.execute(f"SELECT device, client_vote_id, seq, idea_id FROM {BALLOTS} "  # noqa: S608
+                        f"WHERE live_vote_id = {ph}", (live_vote_id,))
+            return [Ballot(str(d), str(v), int(s), int(i)) for d, v, s, i in cur.fetchall()]
+
+    # -- the write path ----------------------------------------------------------------------
+    def _timestamp(self, at: float) -> Any:
+        moment = datetime.fromtimestamp(at, UTC)
+        if self.sqlite:
+            # Django's SQLite backend stores aware datetimes as naive UTC text.
+            return moment.replace(tzinfo=None).isoformat(" ")
+        return moment
+
+    def write_batch(self, votes: Sequence[PendingVote]) -> BatchResult:
+        """Commit a batch in one transaction. Safe to call again with the same votes after a
+        failure whose outcome is unknown: every vote is then a duplicate."""
+        if self._writer is None:
+            self._writer = self._connect()
+        conn = self._writer
+        if self.sqlite:
+            # Writers in other worker processes queue on this lock and wake the moment it is
+            # released; SQLite's own busy handler would make them sleep in growing steps.
+            if self._lock_fd is None:
+                self._lock_fd = os.open(f"{self.settings['NAME']}.live-lock", os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            result = self._write(conn, votes)
+        except Exception:
+            try:
+                conn.close()
+            finally:
+                self._writer = None
+            raise
+        finally:
+            if self._lock_fd is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        return result
+
+    def _write(self, conn: Any, votes: Sequence[PendingVote]) -> BatchResult:
+        ph = self.ph
+        now = time.time()
+        outcomes = ["closed"] * len(votes)
+        by_vote: dict[int, list[int]] = defaultdict(list)
+        for index, vote in enumerate(votes):
+            by_vote[vote.live_vote_id].append(index)
+        deltas: dict[int, dict[int, int]] = {}
+        turnout: dict[int, int] = {}
+        accepted: dict[int, int] = {}
+        cur = conn.cursor()
+        if self.sqlite:
+            cur.execute("BEGIN IMMEDIATE")
+        lock = "" if self.sqlite else " FOR SHARE"
+        try:
+            for live_vote_id, indexes in by_vote.items():
+                # Re-read the window inside the transaction: the stop action takes this row FOR
+                # UPDATE, so every acknowledged vote commits before the close does (PostgreSQL);
+                # on SQLite the database lock orders them the same way.
+                cur.execute(f"SELECT state, opens_at, closes_at FROM {LIVE_VOTES} WHERE id = {ph}{lock}",  # noqa: S608
+                            (live_vote_id,))
+                row = cur.fetchone()
+                if row is None or row[0] != "open":
+                    continue
+                opens, closes = _epoch(row[1]), _epoch(row[2])
+                if opens is None or closes is None or not (opens <= now < closes):
+                    continue
+                # Locking the counters orders the batches of one live vote across processes, so
+                # the ballots read below are the latest and the count deltas are exact.
+                cur.execute(f"SELECT idea_id FROM {COUNTS} WHERE live_vote_id = {ph} ORDER BY idea_id"  # noqa: S608
+                            + ("" if self.sqlite else " FOR UPDATE"), (live_vote_id,))
+                finalists = {int(r[0]) for r in cur.fetchall()}
+                devices = sorted({votes[i].device for i in indexes})
+                held: dict[str, tuple[Ballot, int]] = {}
+                for start in range(0, len(devices), _CHUNK):
+                    chunk = devices[start:start + _CHUNK]
+                    marks = ",".join([ph] * len(chunk))
+                    cur.execute(
+                        f"SELECT device, client_vote_id, seq, idea_id, changes FROM {BALLOTS} "  # noqa: S608
+                        f"WHERE live_vote_id = {ph} AND device IN ({marks})"
+                        + ("" if self.sqlite else " FOR UPDATE"),
+                        (live_vote_id, *chunk),
+                    )
+                    for device, vote_id, seq, idea, changes in cur.fetchall():
+                        held[device] = (Ballot(device, vote_id, int(seq), int(idea)), int(changes))
+                current: dict[str, Ballot] = {d: b for d, (b, _) in held.items()}
+                touched: dict[str, PendingVote] = {}
+                changed: dict[str, int] = defaultdict(int)
+                delta: dict[int, int] = defaultdict(int)
+                writes: dict[int, int] = defaultdict(int)
+                new = 0
+                for i in indexes:
+                    vote = votes[i]
+                    if vote.idea not in finalists:
+                        outcomes[i] = "invalid"
+                        continue
+                    event = VoteEvent(vote.device, vote.vote_id, vote.seq, vote.idea)
+                    decision, ballot, moves = apply_event(current.get(vote.device), event)
+                    outcomes[i] = decision.value
+                    if decision in (Decision.NEW, Decision.CHANGE):
+                        assert ballot is not None
+                        current[vote.device] = ballot
+                        touched[vote.device] = vote
+                        writes[vote.idea] += 1
+                        if decision is Decision.CHANGE:
+                            changed[vote.device] += 1
+                        else:
+                            new += 1
+                        for idea, step in moves:
+                            delta[idea] += step
+                if touched:
+                    stamp = self._timestamp(now)
+                    rows = [
+                        (live_vote_id, d, v.idea, v.vote_id, v.seq, v.user_id, changed[d], stamp, stamp)
+                        for d, v in touched.items()
+                    ]
+                    cur.executemany(
+                        f"INSERT INTO {BALLOTS} (live_vote_id, device, idea_id, client_vote_id, seq, "  # noqa: S608
+                        f"user_id, changes, cast_at, updated_at) VALUES ({','.join([ph] * 9)}) "
+                        "ON CONFLICT (live_vote_id, device) DO UPDATE SET idea_id = excluded.idea_id, "
+                        "client_vote_id = excluded.client_vote_id, seq = excluded.seq, "
+                        f"changes = {BALLOTS}.changes + excluded.changes, "
+                        "updated_at = excluded.updated_at "
+                        f"WHERE excluded.seq > {BALLOTS}.seq AND excluded.client_vote_id <> {BALLOTS}.client_vote_id",
+                        rows,
+                    )
+                    cur.executemany(
+                        f"UPDATE {COUNTS} SET votes = votes + {ph}, writes = writes + {ph} "  # noqa: S608
+                        f"WHERE live_vote_id = {ph} AND idea_id = {ph}",
+                        [(delta.get(idea, 0), writes.get(idea, 0), live_vote_id, idea)
+                         for idea in sorted(set(delta) | set(writes))],
+                    )
+                deltas[live_vote_id] = {k: v for k, v in delta.items() if v}
+                turnout[live_vote_id] = new
+                accepted[live_vote_id] = sum(writes.values())
+            conn.commit() if not self.sqlite else cur.execute("COMMIT")
+        except BaseException:
+            try:
+                conn.rollback() if not self.sqlite else cur.execute("ROLLBACK")
+            except Exception:  # noqa: S110 - the original error matters, not this one
+                pass
+            raise
+        return BatchResult(outcomes, deltas, turnout, accepted)

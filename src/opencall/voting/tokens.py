@@ -1,0 +1,59 @@
+"""Device tokens: an HMAC-signed ticket that lets a phone vote in one live vote without an account.
+
+The fast path checks a token with one HMAC and no database read. Format:
+``<live_vote_id>.<device>.<user_id or 0>.<signature>``; the device is random for anonymous voters
+and ``u<user id>`` in sign-in-required mode, so a person has one ballot whatever device they use.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+MAX_TOKEN_LENGTH = 160
+_DEVICE = re.compile(r"^(u[0-9]{1,12}|[A-Za-z0-9_-]{16,40})$")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceToken:
+    live_vote_id: int
+    device: str
+    user_id: int | None
+
+
+def signing_key(secret_key: str) -> bytes:
+    return hashlib.sha256(b"opencall.voting.device-token:" + secret_key.encode()).digest()
+
+
+def _sign(key: bytes, payload: str) -> str:
+    mac = hmac.new(key, payload.encode(), hashlib.sha256).digest()[:18]
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def issue_token(key: bytes, live_vote_id: int, *, user_id: int | None = None, device: str | None = None) -> str:
+    if device is None:
+        device = f"u{user_id}" if user_id is not None else secrets.token_urlsafe(16)
+    if not _DEVICE.match(device):
+        raise ValueError("bad device id")
+    payload = f"{live_vote_id}.{device}.{user_id or 0}"
+    return f"{payload}.{_sign(key, payload)}"
+
+
+def read_token(key: bytes, token: object) -> DeviceToken | None:
+    """The token's contents if it is well formed and its signature checks, else None."""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    parts = token.split(".")
+    if len(parts) != 4:
+        return None
+    vote_part, device, user_part, signature = parts
+    if not (vote_part.isdigit() and user_part.isdigit() and len(vote_part) <= 12 and len(user_part) <= 12):
+        return None
+    if not hmac.compare_digest(_sign(key, f"{vote_part}.{device}.{user_part}"), signature):
+        return None
+    user_id = int(user_part) or None
+    return DeviceToken(int(vote_part), device, user_id)
