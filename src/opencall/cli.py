@@ -24,8 +24,8 @@ def _django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
     from django.conf import settings
 
-    var_dir = settings.VAR_DIR
-    var_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (settings.VAR_DIR, settings.STATIC_ROOT, settings.MEDIA_ROOT):
+        folder.mkdir(parents=True, exist_ok=True)
     import django
 
     django.setup()

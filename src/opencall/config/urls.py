@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("opencall.ideas.urls")),
     path("", include("opencall.community.urls")),
     path("", include("opencall.voting.urls")),
+    path("", include("opencall.funding.urls")),
 ]
 
 if settings.DEBUG:

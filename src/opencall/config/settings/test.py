@@ -21,3 +21,4 @@ if os.environ.get("OPENCALL_TEST_POSTGRES"):
     DATABASES = {"default": database_from_env(tempfile.gettempdir())}
 else:
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), "opencall-test.sqlite3")}
+STATIC_ROOT = tempfile.mkdtemp(prefix="opencall-test-static-")
