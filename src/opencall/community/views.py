@@ -156,8 +156,11 @@ def comment_closed_reason(viewer: User, idea: Idea) -> str:
 def _discussion(request: HttpRequest, idea: Idea, *, form: CommentForm | None = None, reply_to: int | None = None,
                 new_comment: int | None = None, status: int = 200) -> HttpResponse:
     viewer = _viewer(request)
+    comments = queries.comments_for(viewer, idea)
+    if reply_to is not None and all(c.pk != reply_to for c in comments):
+        reply_to = None  # no such reply form on the page: show the errors on the main form
     context: dict[str, Any] = {
-        "idea": idea, "comments": queries.comments_for(viewer, idea),
+        "idea": idea, "comments": comments,
         "closed_reason": comment_closed_reason(viewer, idea),
         "can_report": viewer.is_authenticated,
         "form": form if form is not None and reply_to is None else CommentForm(),
