@@ -25,6 +25,8 @@ class ApiClient:
         if data is not None:
             kwargs["data"] = data if isinstance(data, str | bytes) else json.dumps(data)
             kwargs["content_type"] = extra.pop("content_type", "application/json")
+        elif method != "delete":
+            kwargs["data"], kwargs["content_type"] = "", "application/json"  # no body at all
         kwargs.update(extra)
         return getattr(self.client, method)(path, **kwargs)
 

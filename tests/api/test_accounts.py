@@ -133,7 +133,7 @@ def test_notifications_list_count_and_mark_read(api, participant, outsider):
     assert client.post("/api/notifications/read", {"ids": [oldest.pk]}).json() == {"marked": 1, "unread": 1}
     unread = client.get("/api/notifications", {"unread": "true"}).json()
     assert [n["id"] for n in unread["items"]] == [newest.pk]
-    assert client.post("/api/notifications/read", {}).json() == {"marked": 1, "unread": 0}
+    assert client.post("/api/notifications/read").json() == {"marked": 1, "unread": 0}
     assert Notification.objects.get(recipient=outsider).read_at is None
 
 

@@ -136,7 +136,7 @@ def unread_count(request: HttpRequest) -> dict[str, int]:
 
 @router.post("/notifications/read", response=MarkedOut, auth=user_auth, tags=["notifications"],
              summary="Mark notifications as read (all, or the given ids)")
-def mark_read(request: HttpRequest, payload: MarkReadIn) -> dict[str, int]:
+def mark_read(request: HttpRequest, payload: MarkReadIn | None = None) -> dict[str, int]:
     user = caller(request)
-    marked = actions.mark_notifications_read(user=user, ids=payload.ids)
+    marked = actions.mark_notifications_read(user=user, ids=payload.ids if payload else None)
     return {"marked": marked, "unread": queries.unread_notification_count(user)}
