@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from opencall.challenges.phases import LABELS, PhaseKind
 from opencall.core.markdown import render_markdown
 from opencall.core.money import format_money
 
 register = template.Library()
+
+# core sits below challenges, so it cannot import the phase module; the challenges app hands its
+# labels over when it is ready (ChallengesConfig.ready) and this filter only looks them up.
+_PHASE_LABELS: dict[str, Any] = {}
+
+
+def use_phase_labels(labels: Mapping[Any, Any]) -> None:
+    """Called once by the challenges app with `phases.LABELS`."""
+    _PHASE_LABELS.clear()
+    _PHASE_LABELS.update({str(k): v for k, v in labels.items()})
 
 
 @register.filter(name="markdown")
@@ -31,10 +41,7 @@ def phase_label(phase: str | None) -> str:
     """The translated name of a phase kind ("submission" → "Submission")."""
     if not phase:
         return ""
-    try:
-        return str(LABELS[PhaseKind(phase)])
-    except ValueError:
-        return str(phase)
+    return str(_PHASE_LABELS.get(str(phase), phase))
 
 
 @register.filter(name="get_item")
