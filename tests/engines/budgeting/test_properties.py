@@ -1,0 +1,120 @@
+"""Invariants on random small elections (hypothesis), and agreement with pabutools on them."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from opencall.engines.budgeting.checks import ejr_up_to_one, verify_price_system
+from opencall.engines.budgeting.columns import project_columns
+from opencall.engines.budgeting.model import Election, election_from_ballots
+from opencall.engines.budgeting.registry import RULES, run_rule
+from opencall.engines.budgeting.rules.equal_shares import equal_shares
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulp")
+
+APPROVAL_RULES = sorted(r for r in RULES if r != "greedy-threshold")
+
+
+@st.composite
+def elections(draw: st.DrawFn, max_projects: int = 6, max_voters: int = 9) -> Election:
+    m = draw(st.integers(1, max_projects))
+    costs = draw(st.lists(st.integers(1, 12), min_size=m, max_size=m))
+    budget = draw(st.integers(1, 30))
+    ballots = draw(
+        st.lists(
+            st.lists(st.integers(0, m - 1), max_size=m, unique=True), min_size=1, max_size=max_voters
+        )
+    )
+    return election_from_ballots(costs, budget, ballots)
+
+
+def _reversed_voters(e: Election) -> Election:
+    ballots = [[p for p, _ in e.ballot(v)] for v in range(e.num_voters)][::-1]
+    return election_from_ballots([p.cost for p in e.projects], e.budget, ballots)
+
+
+FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(elections())
+def test_never_over_budget_and_deterministic(e: Election) -> None:
+    for rule in APPROVAL_RULES:
+        out = run_rule(e, rule)
+        assert len(set(out.selected)) == len(out.selected)
+        assert sum(e.projects[c].cost for c in out.selected) <= e.budget
+        assert run_rule(e, rule).selected == out.selected
+        # anonymity: the order of the ballots does not matter
+        assert sorted(run_rule(_reversed_voters(e), rule).selected) == sorted(out.selected)
+
+
+@FAST
+@given(elections(), st.sampled_from(["cost", "approval"]))
+def test_equal_shares_outcome_is_priceable(e: Election, utility: str) -> None:
+    cols = project_columns(e, "cost" if utility == "cost" else "approval")
+    result = equal_shares(cols, e.budget, e.name_ranks())
+    payments = result.exact_payments(cols)
+    assert verify_price_system(e, result.selected, e.budget / e.num_voters, payments) == []
+
+
+@FAST
+@given(elections(max_projects=5, max_voters=7))
+def test_equal_shares_satisfies_ejr_up_to_one(e: Election) -> None:
+    assert ejr_up_to_one(e, run_rule(e, "mes-cost").selected, "cost") is None
+    assert ejr_up_to_one(e, run_rule(e, "mes-approval").selected, "approval") is None
+
+
+pabutools = pytest.importorskip("pabutools")
+
+
+def _to_pabutools(e: Election):  # type: ignore[no-untyped-def]
+    from pabutools.election import ApprovalBallot, ApprovalProfile, Instance, Project
+    from pabutools.fractions import frac
+
+    inst = Instance(budget_limit=frac(e.budget.numerator, e.budget.denominator))
+    projects = [Project(p.project_id, frac(p.cost.numerator, p.cost.denominator)) for p in e.projects]
+    for p in projects:
+        inst.add(p)
+    profile = ApprovalProfile(
+        [ApprovalBallot([projects[c] for c, _ in e.ballot(v)]) for v in range(e.num_voters)]
+    )
+    return inst, profile
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(elections())
+def test_same_outcome_as_pabutools_on_random_elections(e: Election) -> None:
+    _compare(e, with_maximin=False)
+
+
+# pabutools solves one CBC linear program per candidate and round here: few examples
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(elections(max_projects=5, max_voters=6))
+def test_same_maximin_support_as_pabutools(e: Election) -> None:
+    _compare(e, with_maximin=True)
+
+
+def _compare(e: Election, *, with_maximin: bool) -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench" / "budgeting"))
+    from reference import reference_rules  # type: ignore[import-not-found]
+
+    inst, profile = _to_pabutools(e)
+    for rule, fn in reference_rules("approval").items():
+        if (rule == "maximin-support") != with_maximin:
+            continue
+        theirs = sorted(str(p.name) for p in fn(inst, profile))
+        assert sorted(run_rule(e, rule).selected_ids) == theirs, rule
+
+
+def test_fraction_costs_survive() -> None:
+    e = election_from_ballots([Fraction(1, 3), Fraction(2, 3)], 1, [[0, 1], [1]])
+    # 1/2 each: "1" costs 1/3 per voter, which leaves voter 0 with 1/6 < 1/3 for "0"
+    assert run_rule(e, "mes-cost").selected_ids == ("1",)
+    assert run_rule(e, "mes-greedy").selected_ids == ("1", "0")
