@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "opencall.ideas",
     "opencall.community",
     "opencall.voting",
+    "opencall.review",
     "opencall.funding",
 ]
 

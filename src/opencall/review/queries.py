@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from opencall.accounts.models import User
+from opencall.challenges.models import Challenge, ChallengeRole
+from opencall.ideas.models import Idea, IdeaStatus, TeamMember
+from opencall.review.models import Conflict, Criterion, Review, ReviewAssignment, ReviewRound, Rubric
+
+
+def rubrics_of(challenge: Challenge) -> QuerySet[Rubric]:
+    return Rubric.objects.filter(challenge=challenge).prefetch_related(
+        Prefetch("criteria", queryset=Criterion.objects.order_by("position", "id")))
+
+
+def rounds_of(challenge: Challenge) -> QuerySet[ReviewRound]:
+    return (ReviewRound.objects.filter(challenge=challenge).select_related("rubric")
+            .annotate(idea_count=Count("ideas", distinct=True),
+                      assignment_count=Count("assignments", distinct=True),
+                      done_count=Count("assignments", filter=Q(assignments__review__submitted_at__isnull=False),
+                                       distinct=True))
+            .order_by("number"))
+
+
+def round_by_number(challenge: Challenge, number: int) -> ReviewRound | None:
+    return ReviewRound.objects.filter(challenge=challenge, number=number).select_related(
+        "rubric", "challenge", "challenge__organisation").first()
+
+
+def default_round_ideas(challenge: Challenge, number: int) -> QuerySet[Idea]:
+    """Round 1 reviews every submitted idea; later rounds the shortlisted ones."""
+    status = IdeaStatus.SUBMITTED if number == 1 else IdeaStatus.SHORTLISTED
+    return Idea.objects.filter(challenge=challenge, status=status, hidden=False).order_by("id")
+
+
+def judges_of(challenge: Challenge) -> QuerySet[User]:
+    return (User.objects.filter(challenge_roles__challenge=challenge, challenge_roles__kind=ChallengeRole.Kind.JUDGE)
+            .prefetch_related("skills", "memberships").order_by("id"))
+
+
+def round_ideas(rnd: ReviewRound) -> QuerySet[Idea]:
+    return (rnd.ideas.select_related("category", "team")
+            .prefetch_related(Prefetch("team__members", queryset=TeamMember.objects.select_related("user")))
+            .order_by("id"))
+
+
+def conflicts_of(challenge: Challenge) -> QuerySet[Conflict]:
+    return Conflict.objects.filter(challenge=challenge).select_related("judge", "idea")
+
+
+def assignments_of(rnd: ReviewRound) -> QuerySet[ReviewAssignment]:
+    return (ReviewAssignment.objects.filter(round=rnd).select_related("judge", "idea")
+            .prefetch_related("review").order_by("idea_id", "judge_id"))
+
+
+def assignments_for_judge(judge: User) -> QuerySet[ReviewAssignment]:
+    return (ReviewAssignment.objects.filter(judge=judge, round__state=ReviewRound.State.OPEN)
+            .select_related("round", "round__challenge", "idea", "idea__team", "idea__category")
+            .prefetch_related("review").order_by("round__challenge_id", "round__number", "idea_id"))
+
+
+def assignment_for(judge: User, assignment_id: int) -> ReviewAssignment | None:
+    return (ReviewAssignment.objects.filter(pk=assignment_id, judge=judge)
+            .select_related("round", "round__challenge", "round__challenge__organisation", "round__rubric",
+                            "idea", "idea__team", "idea__category")
+            .first())
+
+
+def reviews_of(rnd: ReviewRound) -> QuerySet[Review]:
+    return Review.objects.filter(assignment__round=rnd, submitted_at__isnull=False).select_related(
+        "assignment", "assignment__judge", "assignment__idea")
