@@ -391,7 +391,13 @@ class LiveApp:
             return (*_problem(429, "rate-limited", "Too many requests",
                               "This device is voting too fast; try again in a moment.",
                               retry_after=round(wait, 2)), [(b"retry-after", str(max(1, round(wait))).encode())])
-        info = await self._live_vote(code)
+        try:
+            info = await self._live_vote(code)
+        except Exception:  # noqa: BLE001 - database unreachable: the client retries, nothing is lost
+            log.warning("live vote not loaded", exc_info=True)
+            return (*_problem(503, "unavailable", "Vote not recorded",
+                              "The vote could not be checked; send it again with the same vote_id."),
+                    [(b"retry-after", b"1")])
         if info is None:
             return (*_problem(404, "not-found", "Not found", "No such live vote."), [])
         if token.live_vote_id != info.id:
@@ -476,14 +482,23 @@ class LiveApp:
         }
 
     async def _state(self, scope: Scope, send: Send, code: str) -> None:
-        info = await self._live_vote(code)
+        try:
+            info = await self._live_vote(code)
+            snapshot = await self.snapshot(info) if info is not None else None
+        except Exception:  # noqa: BLE001 - database unreachable
+            await self._json(send, *_problem(503, "unavailable", "Unavailable", "Try again shortly."), scope=scope)
+            return
         if info is None:
             await self._json(send, *_problem(404, "not-found", "Not found", "No such live vote."), scope=scope)
             return
-        await self._json(send, 200, await self.snapshot(info), scope=scope)
+        await self._json(send, 200, snapshot or {}, scope=scope)
 
     async def _events(self, scope: Scope, receive: Receive, send: Send, code: str) -> None:
-        info = await self._live_vote(code)
+        try:
+            info = await self._live_vote(code)
+        except Exception:  # noqa: BLE001 - database unreachable; EventSource reconnects by itself
+            await self._json(send, *_problem(503, "unavailable", "Unavailable", "Try again shortly."), scope=scope)
+            return
         if info is None:
             await self._json(send, *_problem(404, "not-found", "Not found", "No such live vote."), scope=scope)
             return
