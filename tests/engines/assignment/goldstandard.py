@@ -13,9 +13,7 @@ def read_expertise(root: Path) -> dict[str, dict[str, float]]:
     with (root / "data" / "evaluations.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle, delimiter="\t"):
             out[row["ParticipantID"]] = {
-                row[f"Paper{x}"]: float(row[f"Expertise{x}"])
-                for x in range(1, 11)
-                if row[f"Paper{x}"]
+                row[f"Paper{x}"]: float(row[f"Expertise{x}"]) for x in range(1, 11) if row[f"Paper{x}"]
             }
     return out
 

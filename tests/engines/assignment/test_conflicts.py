@@ -42,9 +42,7 @@ def test_bad_input_is_rejected(kwargs: dict[str, object], message: str) -> None:
     st.lists(st.frozensets(st.integers(0, 6), max_size=3), max_size=6),
     st.lists(st.frozensets(st.integers(0, 6), max_size=3), max_size=6),
 )
-def test_shared_ids_match_set_intersection(
-    judges: list[frozenset[int]], ideas: list[frozenset[int]]
-) -> None:
+def test_shared_ids_match_set_intersection(judges: list[frozenset[int]], ideas: list[frozenset[int]]) -> None:
     mask = shared_id_conflicts(judges, ideas)
     expected = np.array([[bool(j & i) for i in ideas] for j in judges], dtype=bool)
     assert mask.shape == (len(judges), len(ideas))

@@ -18,9 +18,7 @@ def test_midl_matrix_reaches_the_lp_optimum() -> None:
     lo = np.load(midl / "loads-lb.npy")
     hi = np.load(midl / "loads.npy")
     assert scores.shape == (177, 118)
-    result = assign_max_affinity(
-        AssignmentProblem(affinity=scores, load_max=hi, load_min=lo, judges_per_idea=k)
-    )
+    result = assign_max_affinity(AssignmentProblem(affinity=scores, load_max=hi, load_min=lo, judges_per_idea=k))
     reference = lp_optimum(scores, np.ones_like(scores, dtype=np.bool_), k, lo, hi)
     assert reference == pytest.approx(150.04312514055266, abs=1e-8)
     assert result.total_affinity == pytest.approx(reference, abs=1e-8)
@@ -37,13 +35,9 @@ def test_preflib_bids_with_conflicts_reach_the_lp_optimum(name: str, optimum: fl
     n_judges, n_ideas = affinity.shape
     load_max = int(np.ceil(3 * n_ideas / n_judges)) + 1
     result = assign_max_affinity(
-        AssignmentProblem(
-            affinity=affinity, load_max=load_max, judges_per_idea=3, conflicts=conflicts
-        )
+        AssignmentProblem(affinity=affinity, load_max=load_max, judges_per_idea=3, conflicts=conflicts)
     )
-    reference = lp_optimum(
-        affinity, ~conflicts, np.full(n_ideas, 3), np.zeros(n_judges), np.full(n_judges, load_max)
-    )
+    reference = lp_optimum(affinity, ~conflicts, np.full(n_ideas, 3), np.zeros(n_judges), np.full(n_judges, load_max))
     assert reference == pytest.approx(optimum, abs=1e-9)
     assert result.total_affinity == pytest.approx(optimum, abs=1e-9)
     assert not result.matrix(n_judges, n_ideas)[conflicts].any()

@@ -26,9 +26,7 @@ PUBLISHED = {
 @pytest.mark.parametrize(("method", "published"), sorted(PUBLISHED.items()))
 def test_our_loss_reproduces_published_losses(method: str, published: float) -> None:
     root = assignment_data() / "goldstandard"
-    predictions = json.loads(
-        (root / "predictions" / f"{method}_d_20_1_ta.json").read_text(encoding="utf-8")
-    )
+    predictions = json.loads((root / "predictions" / f"{method}_d_20_1_ta.json").read_text(encoding="utf-8"))
     loss = expertise_ranking_loss(predictions, read_expertise(root))
     assert round(loss, 3) == published
 
@@ -38,9 +36,7 @@ def _our_loss(dataset: str) -> float:
     profiles, papers = read_profiles(root / "evaluation_datasets" / dataset)
     reviewers, paper_ids = sorted(profiles), sorted(papers)
     sims = text_affinity([profiles[r] for r in reviewers], [papers[p] for p in paper_ids])
-    predicted = {
-        r: {p: float(sims[a, b]) for b, p in enumerate(paper_ids)} for a, r in enumerate(reviewers)
-    }
+    predicted = {r: {p: float(sims[a, b]) for b, p in enumerate(paper_ids)} for a, r in enumerate(reviewers)}
     return expertise_ranking_loss(predicted, read_expertise(root))
 
 

@@ -35,9 +35,7 @@ def test_small_problem_has_the_known_optimum() -> None:
 
 def test_minimum_load_forces_a_worse_but_feasible_assignment() -> None:
     affinity = np.array([[1.0, 1.0], [0.0, 0.0]])
-    result = assign_max_affinity(
-        AssignmentProblem(affinity=affinity, load_max=2, load_min=1, judges_per_idea=1)
-    )
+    result = assign_max_affinity(AssignmentProblem(affinity=affinity, load_max=2, load_min=1, judges_per_idea=1))
     assert result.loads.tolist() == [1, 1]
     assert result.total_affinity == pytest.approx(1.0, abs=1e-12)
 
@@ -148,9 +146,7 @@ def problems(draw: st.DrawFn) -> tuple[AssignmentProblem, np.ndarray]:
     k = rng.integers(0, min(3, n_judges) + 1, size=n_ideas)
     lo = rng.integers(0, 3, size=n_judges)
     hi = lo + rng.integers(0, 4, size=n_judges)
-    problem = AssignmentProblem(
-        affinity=affinity, load_max=hi, load_min=lo, judges_per_idea=k, conflicts=conflicts
-    )
+    problem = AssignmentProblem(affinity=affinity, load_max=hi, load_min=lo, judges_per_idea=k, conflicts=conflicts)
     return problem, affinity
 
 

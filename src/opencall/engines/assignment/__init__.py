@@ -11,7 +11,15 @@
 Pure NumPy/SciPy/OR-Tools; no I/O; deterministic.
 """
 
+from opencall.engines.assignment.affinity import (
+    combine_affinities,
+    skill_affinity,
+    text_affinity,
+    tokenize,
+)
 from opencall.engines.assignment.conflicts import conflict_mask, shared_id_conflicts
+from opencall.engines.assignment.evaluation import expertise_ranking_loss
+from opencall.engines.assignment.fairness import assign_fair
 from opencall.engines.assignment.matching import (
     Assignment,
     AssignmentProblem,
@@ -25,9 +33,21 @@ __all__ = [
     "Assignment",
     "AssignmentProblem",
     "InfeasibleAssignmentError",
+    "assign",
+    "assign_fair",
     "assign_max_affinity",
     "check_problem",
+    "combine_affinities",
     "conflict_mask",
+    "expertise_ranking_loss",
     "lagrangian_bound",
     "shared_id_conflicts",
+    "skill_affinity",
+    "text_affinity",
+    "tokenize",
 ]
+
+
+def assign(problem: AssignmentProblem, *, fair: bool = False) -> Assignment:
+    """Best total affinity (``fair=False``) or worst-served idea first (``fair=True``)."""
+    return assign_fair(problem) if fair else assign_max_affinity(problem)

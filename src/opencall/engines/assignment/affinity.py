@@ -108,9 +108,7 @@ def _term_matrix(docs: Sequence[str]) -> tuple[sparse.csr_matrix, dict[str, int]
     return counts, vocabulary
 
 
-def _weigh(
-    counts: sparse.csr_matrix, weighting: Weighting, k1: float, b: float
-) -> sparse.csr_matrix:
+def _weigh(counts: sparse.csr_matrix, weighting: Weighting, k1: float, b: float) -> sparse.csr_matrix:
     n_docs = counts.shape[0]
     df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
     if weighting == "bm25":
@@ -176,9 +174,7 @@ def text_affinity(
     return out
 
 
-def skill_affinity(
-    judge_skills: Sequence[Collection[str]], idea_skills: Sequence[Collection[str]]
-) -> FloatArray:
+def skill_affinity(judge_skills: Sequence[Collection[str]], idea_skills: Sequence[Collection[str]]) -> FloatArray:
     """Judges x ideas: IDF-weighted share of each idea's wanted skills the judge states.
 
     Skills match case- and space-insensitively. An idea wanting no skill scores 0.
@@ -207,9 +203,7 @@ def skill_affinity(
     weighted_ideas = i_inc @ sparse.diags(idf)
     covered = np.asarray((j_inc @ weighted_ideas.T).todense()).reshape(len(judges), len(ideas))
     wanted = np.asarray(weighted_ideas.sum(axis=1)).ravel()
-    share: FloatArray = np.divide(
-        covered, wanted[None, :], out=np.zeros_like(covered), where=wanted[None, :] > 0
-    )
+    share: FloatArray = np.divide(covered, wanted[None, :], out=np.zeros_like(covered), where=wanted[None, :] > 0)
     return share
 
 

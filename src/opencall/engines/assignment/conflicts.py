@@ -22,9 +22,7 @@ from scipy import sparse
 BoolArray = NDArray[np.bool_]
 
 
-def _incidence(
-    sets: Sequence[Collection[Hashable]], index: dict[Hashable, int]
-) -> sparse.csr_matrix:
+def _incidence(sets: Sequence[Collection[Hashable]], index: dict[Hashable, int]) -> sparse.csr_matrix:
     rows: list[int] = []
     cols: list[int] = []
     for row, members in enumerate(sets):
@@ -81,8 +79,7 @@ def conflict_mask(
             continue
         if len(left) != n_judges or len(right) != n_ideas:
             raise ValueError(
-                f"{what}: expected {n_judges} judge sets and {n_ideas} idea sets,"
-                f" got {len(left)} and {len(right)}"
+                f"{what}: expected {n_judges} judge sets and {n_ideas} idea sets, got {len(left)} and {len(right)}"
             )
         mask |= shared_id_conflicts(left, right)
     for judge, idea in declared:

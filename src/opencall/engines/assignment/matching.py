@@ -155,9 +155,7 @@ def check_problem(problem: AssignmentProblem) -> _Checked:
     else:
         conflicts = np.asarray(problem.conflicts)
         if conflicts.shape != affinity.shape:
-            raise ValueError(
-                f"conflicts has shape {conflicts.shape}, affinity has shape {affinity.shape}"
-            )
+            raise ValueError(f"conflicts has shape {conflicts.shape}, affinity has shape {affinity.shape}")
         allowed = ~conflicts.astype(np.bool_)
     k = _int_vector(problem.judges_per_idea, n_ideas, "judges_per_idea")
     lo = _int_vector(problem.load_min, n_judges, "load_min")
@@ -180,8 +178,7 @@ def check_problem(problem: AssignmentProblem) -> _Checked:
     if starved.size:
         j = int(starved[0])
         raise InfeasibleAssignmentError(
-            f"judge {j} must review at least {lo[j]} ideas but only {per_judge[j]}"
-            " have no conflict with them"
+            f"judge {j} must review at least {lo[j]} ideas but only {per_judge[j]} have no conflict with them"
         )
     capped = np.minimum(hi, per_judge)
     if int(capped.sum()) < int(k.sum()):
@@ -191,8 +188,7 @@ def check_problem(problem: AssignmentProblem) -> _Checked:
         )
     if int(lo.sum()) > int(k.sum()):
         raise InfeasibleAssignmentError(
-            f"judges' minimum loads add up to {int(lo.sum())} reviews but only"
-            f" {int(k.sum())} are needed"
+            f"judges' minimum loads add up to {int(lo.sum())} reviews but only {int(k.sum())} are needed"
         )
     return _Checked(affinity=affinity, allowed=allowed, k=k, lo=lo, hi=hi)
 
@@ -204,9 +200,7 @@ def _cost_scale(max_abs: float, n_nodes: int, n_units: int) -> float:
     return budget / max_abs if max_abs > 0 else 1.0
 
 
-def _solve_flow(
-    edge_j: IntArray, edge_i: IntArray, cost: IntArray, c: _Checked
-) -> BoolArray | None:
+def _solve_flow(edge_j: IntArray, edge_i: IntArray, cost: IntArray, c: _Checked) -> BoolArray | None:
     """Min-cost flow on the given judge->idea arcs; the assigned-arc mask, or None if infeasible."""
     n_judges, n_ideas = c.affinity.shape
     judge_node = 1 + np.arange(n_judges, dtype=np.int64)
@@ -312,9 +306,7 @@ def _candidates(c: _Checked, per_idea: int, per_judge: int) -> BoolArray:
     return keep & c.allowed
 
 
-def _finish(
-    c: _Checked, edge_j: IntArray, edge_i: IntArray, objective: Objective, bound: float
-) -> Assignment:
+def _finish(c: _Checked, edge_j: IntArray, edge_i: IntArray, objective: Objective, bound: float) -> Assignment:
     order = np.lexsort((edge_j, edge_i))
     pairs = np.stack([edge_j[order], edge_i[order]], axis=1).astype(np.int64)
     n_judges, n_ideas = c.affinity.shape
@@ -391,9 +383,5 @@ def assign_max_affinity(
             " a conflict: some group of ideas has too few eligible judges between them"
         )
     dist = _potentials(edge_j, edge_i, cost, assigned, c, max_rounds)
-    prices = (
-        -dist[1].astype(np.float64) / scale
-        if dist is not None
-        else np.zeros(n_ideas, dtype=np.float64)
-    )
+    prices = -dist[1].astype(np.float64) / scale if dist is not None else np.zeros(n_ideas, dtype=np.float64)
     return _finish(c, edge_j[assigned], edge_i[assigned], "total", lagrangian_bound(c, prices))
