@@ -1,0 +1,265 @@
+"""The rules of casting, through the real ASGI fast path against the test database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from opencall.voting import actions
+from opencall.voting.fastpath import RateLimiter
+from opencall.voting.models import LiveBallot, LiveCount, LiveVote
+from tests.voting.conftest import fastpath, request, run, token_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def vote_body(token: str, idea: int, vote_id: str, seq: int = 1) -> dict[str, object]:
+    return {"token": token, "idea": idea, "vote_id": vote_id, "seq": seq}
+
+
+def ballots(live_vote: LiveVote) -> dict[str, tuple[int, str, int, int]]:
+    return {b.device: (b.idea_id, b.client_vote_id, b.seq, b.changes) for b in LiveBallot.objects.filter(live_vote=live_vote)}
+
+
+def counts(live_vote: LiveVote) -> dict[int, int]:
+    return dict(LiveCount.objects.filter(live_vote=live_vote).values_list("idea_id", "votes"))
+
+
+def test_vote_is_acknowledged_once_committed(open_vote, finalists) -> None:
+    app, token = fastpath(), token_for(open_vote)
+    path = f"/live/api/{open_vote.code}/vote"
+
+    async def scenario():
+        return await request(app, "POST", path, vote_body(token, finalists[0].pk, "vote-0001"))
+
+    status, body, headers = run(app, scenario)
+    assert (status, body) == (200, {"status": "recorded", "vote_id": "vote-0001", "idea": finalists[0].pk,
+                                    "duplicate": False})
+    assert headers[b"content-type"] == b"application/json"
+    device = token.split(".")[1]
+    assert ballots(open_vote) == {device: (finalists[0].pk, "vote-0001", 1, 0)}
+    assert counts(open_vote) == {finalists[0].pk: 1, finalists[1].pk: 0, finalists[2].pk: 0}
+
+
+def test_retries_count_once_and_change_of_vote_wins(open_vote, finalists) -> None:
+    app, token = fastpath(), token_for(open_vote)
+    path = f"/live/api/{open_vote.code}/vote"
+    a, b = finalists[0].pk, finalists[1].pk
+
+    async def scenario():
+        first = await request(app, "POST", path, vote_body(token, a, "vote-0001", 1))
+        retry = await request(app, "POST", path, vote_body(token, a, "vote-0001", 1))
+        change = await request(app, "POST", path, vote_body(token, b, "vote-0002", 2))
+        late = await request(app, "POST", path, vote_body(token, a, "vote-0001", 1))
+        again = await request(app, "POST", path, vote_body(token, b, "vote-0002", 2))
+        return first, retry, change, late, again
+
+    first, retry, change, late, again = run(app, scenario)
+    assert first[1]["duplicate"] is False
+    assert retry[:2] == (200, {"status": "recorded", "vote_id": "vote-0001", "idea": a, "duplicate": True})
+    assert change[1] == {"status": "recorded", "vote_id": "vote-0002", "idea": b, "duplicate": False}
+    assert late[:2] == (200, {"status": "superseded", "vote_id": "vote-0001",
+                              "detail": "A later vote from this device is already recorded."})
+    assert again[1]["duplicate"] is True
+    device = token.split(".")[1]
+    assert ballots(open_vote) == {device: (b, "vote-0002", 2, 1)}
+    assert counts(open_vote) == {a: 0, b: 1, finalists[2].pk: 0}
+
+
+def test_one_ballot_per_device_and_exact_tally(open_vote, finalists, organiser) -> None:
+    app = fastpath()
+    path = f"/live/api/{open_vote.code}/vote"
+    picks = [0, 1, 1, 2, 1, 0, 1]
+    tokens = [token_for(open_vote) for _ in picks]
+
+    async def scenario():
+        import asyncio
+
+        # All at once: they land in the same batch or a few, as under load.
+        return await asyncio.gather(*(request(app, "POST", path, vote_body(t, finalists[p].pk, f"vote-{n:04d}"))
+                                      for n, (t, p) in enumerate(zip(tokens, picks, strict=True))))
+
+    answers = run(app, scenario)
+    assert [a[0] for a in answers] == [200] * 7
+    stopped = actions.stop_live_vote(live_vote=open_vote, by=organiser)
+    ids = [f.pk for f in finalists]
+    assert stopped.final_tally == {"counts": {str(ids[0]): 2, str(ids[1]): 4, str(ids[2]): 1}, "turnout": 7,
+                                   "standings": [[ids[1], 4], [ids[0], 2], [ids[2], 1]]}
+    assert len(stopped.ballots_digest) == 64
+    assert counts(open_vote) == {ids[0]: 2, ids[1]: 4, ids[2]: 1}
+
+
+def test_votes_outside_the_window_are_refused_and_not_counted(live_vote, finalists, organiser) -> None:
+    app, token = fastpath(), token_for(live_vote)
+    path = f"/live/api/{live_vote.code}/vote"
+    idea = finalists[0].pk
+
+    async def before():
+        return await request(app, "POST", path, vote_body(token, idea, "vote-0001"))
+
+    status, body, _ = run(app, before)
+    assert (status, body["type"], body["detail"]) == (
+        409, "https://opencall.dev/problems/voting-closed", "Votes are accepted only while the live vote is open.")
+    actions.open_live_vote(live_vote=live_vote, by=organiser)
+    LiveVote.objects.filter(pk=live_vote.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
+    app = fastpath()
+    status, body, _ = run(app, before)
+    assert (status, body["title"]) == (409, "Voting is not open")
+    assert ballots(live_vote) == {}
+
+
+def test_votes_after_stop_are_refused(open_vote, finalists, organiser) -> None:
+    app, token = fastpath(), token_for(open_vote)
+    path = f"/live/api/{open_vote.code}/vote"
+    actions.stop_live_vote(live_vote=open_vote, by=organiser)
+
+    async def scenario():
+        return await request(app, "POST", path, vote_body(token, finalists[0].pk, "vote-0001"))
+
+    assert run(app, scenario)[0] == 409
+    assert ballots(open_vote) == {}
+
+
+@pytest.mark.parametrize(("payload", "status", "errors"), [
+    ({"idea": 1, "vote_id": "vote-0001"}, 422, {"token": ["Required: the device token from the voting page."]}),
+    ({"idea": "1", "vote_id": "vote-0001", "token": "t"}, 422,
+     {"idea": ["Must be the id of a finalist (a positive integer)."]}),
+    ({"idea": True, "vote_id": "vote-0001", "token": "t"}, 422,
+     {"idea": ["Must be the id of a finalist (a positive integer)."]}),
+    ({"idea": 1, "vote_id": "short", "token": "t"}, 422,
+     {"vote_id": ["Must be 8 to 64 characters: letters, digits, '-' or '_'."]}),
+    ({"idea": 1, "vote_id": "<script>alert(1)</script>", "token": "t"}, 422,
+     {"vote_id": ["Must be 8 to 64 characters: letters, digits, '-' or '_'."]}),
+    ({"idea": 1, "vote_id": "vote-0001", "token": "t", "seq": 0}, 422,
+     {"seq": ["Must be a positive integer that grows each time this device votes again."]}),
+])
+def test_malformed_votes_get_field_errors(open_vote, payload, status, errors) -> None:
+    app = fastpath()
+
+    async def scenario():
+        return await request(app, "POST", f"/live/api/{open_vote.code}/vote", payload)
+
+    got_status, body, headers = run(app, scenario)
+    assert (got_status, body["errors"]) == (status, errors)
+    assert headers[b"content-type"] == b"application/problem+json"
+    assert ballots(open_vote) == {}
+
+
+def test_bad_bodies_bad_tokens_and_non_finalists(open_vote, finalists, challenge) -> None:
+    from tests.factories import IdeaFactory
+
+    outsider_idea = IdeaFactory(challenge=challenge, title="Not a finalist", status="shortlisted")
+    app, token = fastpath(), token_for(open_vote)
+    path = f"/live/api/{open_vote.code}/vote"
+    other = token_for(open_vote)[:-4] + "AAAA"
+
+    async def scenario():
+        return [
+            await request(app, "POST", path, raw=b"{not json"),
+            await request(app, "POST", path, raw=b"[1, 2]"),
+            await request(app, "POST", path, raw=b"x" * 5000),
+            await request(app, "POST", path, vote_body(other, finalists[0].pk, "vote-0001")),
+            await request(app, "POST", path, vote_body(token, outsider_idea.pk, "vote-0002")),
+            await request(app, "POST", "/live/api/nosuch/vote", vote_body(token, finalists[0].pk, "vote-0003")),
+            await request(app, "GET", path),
+        ]
+
+    answers = run(app, scenario)
+    assert [(s, b["detail"]) for s, b, _ in answers] == [
+        (400, "The body must be a JSON object."),
+        (400, "The body must be a JSON object."),
+        (413, "A vote is a small JSON object (at most 2048 bytes)."),
+        (403, "Reload the voting page to get a new device token."),
+        (422, "The vote is not valid."),
+        (404, "No such live vote."),
+        (405, "Send votes with POST."),
+    ]
+    assert answers[4][1]["errors"] == {"idea": ["Not a finalist of this live vote."]}
+    assert ballots(open_vote) == {}
+
+
+def test_token_of_another_live_vote_and_sign_in_mode(open_vote, finalists, challenge, organiser) -> None:
+    members_only = actions.create_live_vote(challenge=challenge, by=organiser, title="Staff vote",
+                                            finalist_ids=[f.pk for f in finalists], sign_in_required=True)
+    actions.open_live_vote(live_vote=members_only, by=organiser)
+    app = fastpath()
+
+    async def scenario():
+        return [
+            await request(app, "POST", f"/live/api/{members_only.code}/vote",
+                          vote_body(token_for(open_vote), finalists[0].pk, "vote-0001")),
+            await request(app, "POST", f"/live/api/{members_only.code}/vote",
+                          vote_body(token_for(members_only), finalists[0].pk, "vote-0002")),
+            await request(app, "POST", f"/live/api/{members_only.code}/vote",
+                          vote_body(token_for(members_only, user_id=organiser.pk), finalists[0].pk, "vote-0003")),
+        ]
+
+    answers = run(app, scenario)
+    assert [(s, b.get("title", b.get("status"))) for s, b, _ in answers] == [
+        (403, "Invalid device token"), (403, "Sign in required"), (200, "recorded")]
+    assert list(LiveBallot.objects.filter(live_vote=members_only).values_list("device", "user_id")) == [
+        (f"u{organiser.pk}", organiser.pk)]
+
+
+def test_rate_limits_answer_429_with_a_problem(open_vote, finalists) -> None:
+    path = f"/live/api/{open_vote.code}/vote"
+    token = token_for(open_vote)
+    per_token = fastpath(token_rate=(0.001, 2.0))
+    per_ip = fastpath(ip_rate=(0.001, 1.0))
+
+    async def by_token():
+        return [await request(per_token, "POST", path, vote_body(token, finalists[0].pk, f"vote-000{n}", n))
+                for n in (1, 2, 3)]
+
+    async def by_ip():
+        return [await request(per_ip, "POST", path, vote_body(token_for(open_vote), finalists[1].pk, f"ipvote-{n}1"),
+                              ip="198.51.100.7") for n in (1, 2)]
+
+    answers = run(per_token, by_token)
+    assert [a[0] for a in answers] == [200, 200, 429]
+    assert answers[2][1]["detail"] == "This device is voting too fast; try again in a moment."
+    assert answers[2][2][b"retry-after"].isdigit()
+    answers = run(per_ip, by_ip)
+    assert [a[0] for a in answers] == [200, 429]
+    assert answers[1][1]["detail"] == "Too many votes from this network address; try again shortly."
+    assert sorted(counts(open_vote).values()) == [0, 1, 1]
+
+
+def test_rate_limiter_refills() -> None:
+    limiter = RateLimiter(rate=2.0, burst=2.0)
+    assert [limiter.retry_after("k", 0.0) for _ in range(3)] == [0.0, 0.0, 0.5]
+    assert limiter.retry_after("k", 0.5) == 0.0
+    assert limiter.retry_after("other", 0.5) == 0.0
+    assert RateLimiter(rate=0, burst=0).retry_after("k", 0.0) == 0.0
+
+
+def test_forwarded_address_is_trusted_only_from_a_proxy(open_vote, finalists) -> None:
+    app = fastpath(ip_rate=(0.001, 1.0), trusted_proxies=frozenset({"127.0.0.1"}))
+    path = f"/live/api/{open_vote.code}/vote"
+
+    async def scenario():
+        out = []
+        for n in range(2):
+            out.append(await request(app, "POST", path, vote_body(token_for(open_vote), finalists[0].pk,
+                                                                   f"proxied-{n}1"),
+                                     ip="127.0.0.1", headers=[(b"x-forwarded-for", f"203.0.113.{n}".encode())]))
+        return out
+
+    assert [a[0] for a in run(app, scenario)] == [200, 200]
+
+
+def test_state_and_ping(open_vote, finalists) -> None:
+    app = fastpath()
+
+    async def scenario():
+        await request(app, "POST", f"/live/api/{open_vote.code}/vote",
+                      vote_body(token_for(open_vote), finalists[2].pk, "vote-0001"))
+        return await request(app, "GET", "/live/api/ping"), await request(app, "GET", f"/live/api/{open_vote.code}")
+
+    ping, state = run(app, scenario)
+    assert ping[:2] == (200, {"ok": True})
+    body = state[1]
+    assert (body["code"], body["state"], body["turnout"]) == (open_vote.code, "open", 1)
+    assert body["counts"] == {str(finalists[0].pk): 0, str(finalists[1].pk): 0, str(finalists[2].pk): 1}
