@@ -154,6 +154,7 @@ class SubmitForm(forms.Form):
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(label=_("Decision"), choices=[
+        ("", _("Choose…")),
         (IdeaStatus.SHORTLISTED, _("Shortlist")),
         (IdeaStatus.REJECTED, _("Reject")),
         (IdeaStatus.FUNDED, _("Fund")),

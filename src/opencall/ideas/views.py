@@ -102,6 +102,7 @@ def idea_list(request: HttpRequest, slug: str) -> HttpResponse:
         "query": urlencode(filters) + "&" if filters else "",
         "filtered": bool(filters.keys() - {"sort"}),
         "can_submit": can_submit_idea(viewer, challenge),
+        "embedded": _is_fragment(request),
     }
     template = "ideas/_list.html" if _is_fragment(request) else "ideas/list.html"
     return render(request, template, context)
@@ -182,7 +183,7 @@ def idea_detail(request: HttpRequest, idea_id: int) -> HttpResponse:
         "can_decide": can_decide_status(viewer, idea) and idea.status not in (IdeaStatus.DRAFT, IdeaStatus.WITHDRAWN),
         "can_history": can_view_history(viewer, idea),
         "needs_terms": bool(challenge.terms) and idea.terms_accepted_at is None,
-        "status_form": StatusForm(initial={"status": idea.status}),
+        "status_form": StatusForm(),
         "submit_form": SubmitForm(),
     }
     return render(request, "ideas/detail.html", context)
