@@ -11,7 +11,7 @@ from opencall.challenges.actions import FieldSpec, PhaseSpec, advance_phase, cre
 from opencall.challenges.tasks import advance_all_due_phases
 from opencall.community.actions import add_comment, like_idea, unlike_idea
 from opencall.core.audit import verify_chain
-from opencall.core.errors import InvalidInput, PermissionDenied
+from opencall.core.errors import InvalidInput, PermissionDenied, PhaseClosed
 from opencall.ideas.actions import IdeaDraft, create_idea, invite_to_team, respond_to_invitation, update_idea
 from opencall.ideas.models import Attachment, Idea, IdeaVersion, Team, TeamInvitation
 from tests.factories import UserFactory
@@ -122,8 +122,9 @@ def test_edits_keep_versions_and_team_invitation(contest, participant):
 def test_likes_only_while_voting_and_counted_once(contest, organiser, participant):
     idea = create_idea(challenge=contest, by=participant, draft=_draft(), accept_terms=True, submit=True)
     fan = UserFactory()
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PhaseClosed) as closed:
         like_idea(idea=idea, by=fan)  # still the submission phase
+    assert closed.value.detail == "Voting is closed in the Submission phase."
     advance_phase(challenge=contest, by=organiser)
     assert contest.phase == "community"
     assert like_idea(idea=idea, by=fan) is True
@@ -135,7 +136,7 @@ def test_likes_only_while_voting_and_counted_once(contest, organiser, participan
     advance_phase(challenge=contest, by=organiser)
     idea.refresh_from_db()  # drops the cached challenge, as a new request would
     assert idea.challenge.phase == "review"
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PhaseClosed):
         unlike_idea(idea=idea, by=fan)
     idea.refresh_from_db()
     assert (idea.like_count, idea.comment_count) == (1, 1)
