@@ -536,3 +536,13 @@ def test_other_organisations_organiser_cannot_edit(as_user, challenge):
 
     MembershipFactory(organisation=OrganisationFactory(), user=stranger, role="owner")
     assert as_user(stranger).get("/challenges/green-packaging/phases/").status_code == 403
+
+
+def test_list_embedded_in_another_page_drops_the_counter(as_user, challenge):
+    html = _text(
+        as_user(None).get(
+            "/challenges/?organisation=northwind", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="org-challenges"
+        )
+    )
+    assert "Green packaging" in html
+    assert "Clear filters" not in html and "1 challenge" not in html

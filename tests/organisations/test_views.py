@@ -222,3 +222,8 @@ def test_accept_unknown_token_and_anonymous(as_user, participant):
     assert as_user(participant).get("/invitations/nope/").status_code == 404
     response = as_user(None).get("/invitations/whatever/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_detail_lists_owners_first(as_user, org, organiser, employee):
+    html = _text(as_user(employee).get("/organisations/northwind/"))
+    assert html.index("Olivia Organiser</a>") < html.index("Evan Employee</a>")

@@ -85,9 +85,7 @@ def challenge_list(request: HttpRequest) -> HttpResponse:
         categories=queries.category_names(viewer),
     )
     filters = form.filters() if request.GET else {}
-    page = Paginator(queries.challenge_cards(viewer, **filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(queries.challenge_cards(viewer, **filters), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -96,10 +94,10 @@ def challenge_list(request: HttpRequest) -> HttpResponse:
         "challenges": page.object_list,
         "query": f"{query.urlencode()}&" if query else "",
         "filtered": any(filters.values()),
+        # embedded in another page (the organisation page): no counter, no "clear filters"
+        "embedded": bool(request.headers.get("HX-Request")) and request.headers.get("HX-Target") != "results",
     }
-    template = (
-        "challenges/_results.html" if request.headers.get("HX-Request") else "challenges/list.html"
-    )
+    template = "challenges/_results.html" if request.headers.get("HX-Request") else "challenges/list.html"
     return render(request, template, context)
 
 
@@ -108,17 +106,11 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
     challenge = _challenge(request, slug)
     phases = queries.phases_of(challenge)
     current = challenge.phase
-    position = (
-        ORDER.index(PhaseKind(current))
-        if current in ORDER
-        else (-1 if current == PhaseKind.DRAFT else 99)
-    )
+    position = ORDER.index(PhaseKind(current)) if current in ORDER else (-1 if current == PhaseKind.DRAFT else 99)
     timeline = [
         {
             "phase": p,
-            "state": "current"
-            if p.kind == current
-            else ("done" if p.position < position else "upcoming"),
+            "state": "current" if p.kind == current else ("done" if p.position < position else "upcoming"),
         }
         for p in phases
     ]
@@ -134,9 +126,7 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "submission_open": allows(current, Action.SUBMIT),
         "following": queries.is_following(viewer, challenge),
         "can_advance": can_advance_phase(viewer, challenge),
-        "next_phase": next_phase(current, [p.kind for p in phases])
-        if current != PhaseKind.CLOSED
-        else None,
+        "next_phase": next_phase(current, [p.kind for p in phases]) if current != PhaseKind.CLOSED else None,
     }
     if organiser:
         context["roles"] = list(queries.roles_of(challenge))
@@ -157,9 +147,7 @@ def _field_specs(formset: Any) -> list[actions.FieldSpec]:
                 label=data["label"],
                 kind=data["kind"],
                 required=bool(data.get("required")),
-                choices=tuple(split_list(data.get("choices", "")))
-                if data["kind"] == FieldKind.CHOICE
-                else (),
+                choices=tuple(split_list(data.get("choices", ""))) if data["kind"] == FieldKind.CHOICE else (),
             )
         )
     return specs
@@ -171,9 +159,7 @@ def _resolve_partners(form: ChallengeForm, organiser_org: Organisation) -> dict[
     invited_orgs, missing_orgs = organisations_by_slugs(form.invited_org_slugs())
     users, missing_users = users_by_emails(form.invited_email_list())
     if missing_sponsors:
-        form.add_error(
-            "sponsors", _("Unknown organisation: %(list)s") % {"list": ", ".join(missing_sponsors)}
-        )
+        form.add_error("sponsors", _("Unknown organisation: %(list)s") % {"list": ", ".join(missing_sponsors)})
     if missing_orgs:
         form.add_error(
             "invited_organisations",
@@ -196,9 +182,7 @@ def challenge_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     if org is None:
         raise NotFound(_("There is no such organisation."))
     if not can_create_challenge(viewer, org):
-        raise PermissionDenied(
-            _("Only the organisation's owners and organisers create challenges.")
-        )
+        raise PermissionDenied(_("Only the organisation's owners and organisers create challenges."))
     form = ChallengeForm(request.POST or None)
     fields = CustomFieldFormSet(request.POST or None, prefix="fields")
     if request.method == "POST" and form.is_valid() and fields.is_valid():
@@ -247,9 +231,7 @@ def _initial(challenge: Challenge) -> dict[str, Any]:
         "visibility": challenge.visibility,
         "categories": ", ".join(c.name for c in challenge.categories.all()),
         "sponsors": ", ".join(o.slug for o in challenge.sponsors.all()),
-        "invited_organisations": ", ".join(
-            o.slug for o in cast(list[Organisation], partners["organisations"])
-        ),
+        "invited_organisations": ", ".join(o.slug for o in cast(list[Organisation], partners["organisations"])),
         "invited_emails": ", ".join(u.email for u in cast(list[User], partners["users"])),
     }
 
@@ -392,9 +374,7 @@ def challenge_cover(request: HttpRequest, slug: str) -> HttpResponse:
     form = CoverForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.set_cover_image(
-                challenge=challenge, by=viewer, upload=form.cleaned_data["cover_image"]
-            )
+            actions.set_cover_image(challenge=challenge, by=viewer, upload=form.cleaned_data["cover_image"])
         except InvalidInput as exc:
             add_form_errors(form, exc)
         else:

@@ -26,6 +26,7 @@ from opencall.organisations.permissions import (
 )
 
 PAGE_SIZE = 24
+ROLE_RANK = {Role.OWNER: 0, Role.ORGANISER: 1, Role.MEMBER: 2}  # owners listed first
 
 
 def _user(request: HttpRequest) -> User:
@@ -59,9 +60,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Organisation created. You are its owner."))
             return redirect("organisations:detail", org.slug)
-    return render(
-        request, "organisations/form.html", {"form": form}, status=422 if form.errors else 200
-    )
+    return render(request, "organisations/form.html", {"form": form}, status=422 if form.errors else 200)
 
 
 def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -72,7 +71,7 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "organisation": org,
         "my_role": queries.role_in(viewer, org.pk),
-        "members": list(queries.members_of(org)) if show_members else [],
+        "members": sorted(queries.members_of(org), key=lambda m: ROLE_RANK.get(m.role, 9)) if show_members else [],
         "show_members": show_members,
         "can_manage": manage,
         "can_change_roles": can_change_roles(viewer, org),
@@ -118,20 +117,15 @@ def member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResp
         raise NotFound(_("No such member."))
     form = RoleChangeForm(request.POST)
     if not form.is_valid():
-        raise InvalidInput(
-            _("Choose owner, organiser or member."), errors={"role": [_("Unknown role.")]}
-        )
+        raise InvalidInput(_("Choose owner, organiser or member."), errors={"role": [_("Unknown role.")]})
     try:
-        actions.change_role(
-            membership=membership, role=form.cleaned_data["role"], by=_user(request)
-        )
+        actions.change_role(membership=membership, role=form.cleaned_data["role"], by=_user(request))
     except Conflict as exc:
         messages.error(request, exc.detail)
     else:
         messages.success(
             request,
-            _("%(name)s is now %(role)s.")
-            % {"name": membership.user, "role": membership.get_role_display()},
+            _("%(name)s is now %(role)s.") % {"name": membership.user, "role": membership.get_role_display()},
         )
     return redirect("organisations:detail", org.slug)
 
