@@ -137,3 +137,26 @@ def test_problem_content_type_on_domain_errors(api, participant):
     response = api(participant).delete("/api/me/tokens/12345")
     assert response["Content-Type"] == PROBLEM
     assert_problem(response, 404, "not-found", detail="No such token.")
+
+
+def test_oversized_body_is_413(api, participant):
+    from django.test import override_settings
+
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000):
+        response = api(participant).patch("/api/me", {"bio": "x" * 1500})
+    assert_problem(response, 413, "too-large", detail="The request body is larger than the server accepts.")
+    participant.refresh_from_db()
+    assert participant.bio == ""
+
+
+def test_unexpected_errors_are_a_bare_500_problem(api, monkeypatch):
+    from opencall.challenges import queries
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(queries, "challenge_cards", broken)
+    response = api().get("/api/challenges")
+    body = assert_problem(response, 500, "server-error")
+    assert body["detail"] == "Something went wrong on our side; it has been logged."
+    assert b"fire" not in response.content
