@@ -46,8 +46,9 @@ def test_post_comment_with_htmx_swaps_in_the_thread(idea, as_user, participant):
 
 def test_reply_is_threaded(idea, as_user, participant, team_member):
     parent = CommentFactory(idea=idea, author=participant, body="Question?")
-    as_user(team_member).post(reverse("community:comment", args=[idea.pk]),
-                              {"body": "Answer.", "parent": parent.pk}, **HTMX)
+    as_user(team_member).post(
+        reverse("community:comment", args=[idea.pk]), {"body": "Answer.", "parent": parent.pk}, **HTMX
+    )
     reply = Comment.objects.get(body="Answer.")
     assert reply.parent == parent
     html = as_user(participant).get(reverse("community:comment", args=[idea.pk]), **HTMX).content.decode()
@@ -82,8 +83,11 @@ def test_comment_errors_inline_and_nothing_saved(idea, as_user, participant, dat
 
 def test_reply_to_a_comment_on_another_idea_is_refused(idea, challenge, as_user, participant):
     elsewhere = CommentFactory(idea=IdeaFactory(challenge=challenge))
-    html = as_user(participant).post(reverse("community:comment", args=[idea.pk]),
-                                     {"body": "sneaky", "parent": elsewhere.pk}, **HTMX).content.decode()
+    html = (
+        as_user(participant)
+        .post(reverse("community:comment", args=[idea.pk]), {"body": "sneaky", "parent": elsewhere.pk}, **HTMX)
+        .content.decode()
+    )
     assert '<p class="form-errors" role="alert">Reply to: Not a comment on this idea.</p>' in html
     assert Comment.objects.count() == 1
 
@@ -102,8 +106,9 @@ def test_comments_closed_explained(idea, challenge, as_user, participant, visito
 
 
 def test_script_in_a_comment_is_neutralised(idea, as_user, participant):
-    as_user(participant).post(reverse("community:comment", args=[idea.pk]),
-                              {"body": "<script>alert(1)</script>"}, **HTMX)
+    as_user(participant).post(
+        reverse("community:comment", args=[idea.pk]), {"body": "<script>alert(1)</script>"}, **HTMX
+    )
     html = as_user(participant).get(reverse("community:comment", args=[idea.pk]), **HTMX).content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -177,19 +182,27 @@ def test_hidden_confidential_idea_cannot_be_liked_by_outsiders(idea, voting, as_
 
 
 def test_report_idea_and_comment(idea, as_user, participant):
-    html = as_user(participant).post(reverse("community:idea_report", args=[idea.pk]),
-                                     {"reason": "Copied from elsewhere"}, **HTMX).content.decode()
+    html = (
+        as_user(participant)
+        .post(reverse("community:idea_report", args=[idea.pk]), {"reason": "Copied from elsewhere"}, **HTMX)
+        .content.decode()
+    )
     assert "Thank you. A moderator will look at your report." in html
     comment = CommentFactory(idea=idea)
     as_user(participant).post(reverse("community:comment_report", args=[comment.pk]), {"reason": "Rude"})
     assert sorted(Report.objects.values_list("reason", "idea_id", "comment_id")) == [
-        ("Copied from elsewhere", idea.pk, None), ("Rude", None, comment.pk)]
+        ("Copied from elsewhere", idea.pk, None),
+        ("Rude", None, comment.pk),
+    ]
 
 
-@pytest.mark.parametrize(("reason", "message"), [
-    ("", "A reason is required."),
-    ("r" * 501, "Ensure this value has at most 500 characters (it has 501)."),
-])
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        ("", "A reason is required."),
+        ("r" * 501, "Ensure this value has at most 500 characters (it has 501)."),
+    ],
+)
 def test_report_errors(idea, as_user, participant, reason, message):
     response = as_user(participant).post(reverse("community:idea_report", args=[idea.pk]), {"reason": reason})
     assert response.status_code == 422
@@ -239,13 +252,18 @@ def test_queue_shows_reports_to_moderators_only(reported, as_user, moderator, pa
     assert "Buy cheap watches" in html and "Spam" in html
     assert 'data-testid="block-form"' not in html  # challenge moderators do not block accounts
     assert as_user(participant).get(reverse("community:moderation")).status_code == 403
-    assert as_user(outsider).post(reverse("community:report_resolve", args=[reported.pk]),
-                                  {"decision": "dismiss"}).status_code == 404
+    assert (
+        as_user(outsider)
+        .post(reverse("community:report_resolve", args=[reported.pk]), {"decision": "dismiss"})
+        .status_code
+        == 404
+    )
 
 
 def test_hide_with_reason(reported, as_user, moderator, idea, participant):
-    response = as_user(moderator).post(reverse("community:report_resolve", args=[reported.pk]),
-                                       {"decision": "hide", "resolution": "Advertising"})
+    response = as_user(moderator).post(
+        reverse("community:report_resolve", args=[reported.pk]), {"decision": "hide", "resolution": "Advertising"}
+    )
     assert response["Location"] == reverse("community:moderation")
     reported.refresh_from_db()
     comment = reported.comment
@@ -258,8 +276,9 @@ def test_hide_with_reason(reported, as_user, moderator, idea, participant):
 
 
 def test_hide_without_reason_is_an_error(reported, as_user, moderator):
-    response = as_user(moderator).post(reverse("community:report_resolve", args=[reported.pk]),
-                                       {"decision": "hide", "resolution": ""})
+    response = as_user(moderator).post(
+        reverse("community:report_resolve", args=[reported.pk]), {"decision": "hide", "resolution": ""}
+    )
     assert response.status_code == 422
     assert "Required." in response.content.decode()
     reported.refresh_from_db()

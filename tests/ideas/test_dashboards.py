@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -36,10 +35,15 @@ def test_dashboard_for_a_participant_lists_their_ideas_only(idea, as_user, team_
 
 
 def test_challenge_dashboard_chart_and_tops(challenge, as_user, organiser):
-    start = datetime(2026, 3, 2, 10, tzinfo=dt_timezone.utc)
+    start = datetime(2026, 3, 2, 10, tzinfo=UTC)
     for day, likes, comments in [(0, 5, 1), (0, 1, 7), (2, 0, 0)]:
-        IdeaFactory(challenge=challenge, submitted_at=start + timedelta(days=day), like_count=likes,
-                    comment_count=comments, title=f"Idea d{day} l{likes}")
+        IdeaFactory(
+            challenge=challenge,
+            submitted_at=start + timedelta(days=day),
+            like_count=likes,
+            comment_count=comments,
+            title=f"Idea d{day} l{likes}",
+        )
     html = as_user(organiser).get(reverse("ideas:challenge_dashboard", args=[challenge.slug])).content.decode()
     assert '<title id="chart-title">Ideas submitted per day</title>' in html
     assert 'role="img" aria-labelledby="chart-title chart-desc"' in html
@@ -71,7 +75,10 @@ def test_chart_geometry_daily_and_weekly():
     chart = submissions_chart([(date(2026, 1, 1), 2), (date(2026, 1, 3), 4)])
     assert chart is not None
     assert [(b.label, b.value, b.cumulative) for b in chart.bars] == [
-        ("2026-01-01", 2, 2), ("2026-01-02", 0, 2), ("2026-01-03", 4, 6)]
+        ("2026-01-01", 2, 2),
+        ("2026-01-02", 0, 2),
+        ("2026-01-03", 4, 6),
+    ]
     assert (chart.total, chart.peak, chart.weekly) == (6, 4, False)
     assert [t.label for t in chart.y_ticks] == ["0", "2", "5"]
     tallest = max(chart.bars, key=lambda b: b.height)

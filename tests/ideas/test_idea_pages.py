@@ -17,9 +17,17 @@ pytestmark = pytest.mark.django_db
 
 
 def _form(**over):
-    data = {"title": "Shelf camera", "summary": "Counts stock on shelves", "body": "## Plan\n\nWe *count*.",
-            "category": "AI", "requested_budget": "25000.50", "field_market": "EU grocers",
-            "field_team-size": "3", "field_stage": "prototype", "action": "submit"}
+    data = {
+        "title": "Shelf camera",
+        "summary": "Counts stock on shelves",
+        "body": "## Plan\n\nWe *count*.",
+        "category": "AI",
+        "requested_budget": "25000.50",
+        "field_market": "EU grocers",
+        "field_team-size": "3",
+        "field_stage": "prototype",
+        "action": "submit",
+    }
     data.update(over)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -132,29 +140,38 @@ def test_form_renders_custom_fields_and_terms(challenge, fields, as_user, partic
 
 def test_submit_an_idea_with_custom_field_and_attachment(challenge, fields, as_user, participant):
     pdf = SimpleUploadedFile("pitch.pdf", b"%PDF-1.4 tiny", content_type="application/pdf")
-    response = as_user(participant).post(reverse("ideas:create", args=[challenge.slug]),
-                                         _form(attachments=pdf))
+    response = as_user(participant).post(reverse("ideas:create", args=[challenge.slug]), _form(attachments=pdf))
     idea = Idea.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("ideas:detail", args=[idea.pk])
     assert (idea.title, idea.status, idea.requested_budget_minor, idea.category.name) == (
-        "Shelf camera", IdeaStatus.SUBMITTED, 2_500_050, "AI")
+        "Shelf camera",
+        IdeaStatus.SUBMITTED,
+        2_500_050,
+        "AI",
+    )
     assert dict(FieldAnswer.objects.values_list("field__key", "value")) == {
-        "market": "EU grocers", "team-size": "3", "stage": "prototype"}
+        "market": "EU grocers",
+        "team-size": "3",
+        "stage": "prototype",
+    }
     assert list(Attachment.objects.values_list("name", "content_type")) == [("pitch.pdf", "application/pdf")]
     assert [m.user for m in idea.team.members.all()] == [participant]
 
 
 def test_save_draft_allows_missing_required_answers(challenge, fields, as_user, participant):
-    response = as_user(participant).post(reverse("ideas:create", args=[challenge.slug]),
-                                         _form(field_market="", action="draft"))
+    response = as_user(participant).post(
+        reverse("ideas:create", args=[challenge.slug]), _form(field_market="", action="draft")
+    )
     assert response.status_code == 302
     assert Idea.objects.get().status == IdeaStatus.DRAFT
 
 
 def test_several_attachments_in_one_upload(challenge, as_user, participant):
-    files = [SimpleUploadedFile("a.txt", b"hello", content_type="text/plain"),
-             SimpleUploadedFile("b.png", b"\x89PNG\r\n\x1a\nxxxx", content_type="image/png")]
+    files = [
+        SimpleUploadedFile("a.txt", b"hello", content_type="text/plain"),
+        SimpleUploadedFile("b.png", b"\x89PNG\r\n\x1a\nxxxx", content_type="image/png"),
+    ]
     as_user(participant).post(reverse("ideas:create", args=[challenge.slug]), _form(attachments=files))
     assert sorted(Attachment.objects.values_list("name", flat=True)) == ["a.txt", "b.png"]
 
@@ -175,8 +192,9 @@ def test_several_attachments_in_one_upload(challenge, as_user, participant):
         ({"field_stage": "rocket"}, "field_stage", "Select a valid choice. rocket is not one of the available"),
     ],
 )
-def test_bad_input_is_shown_on_the_form_and_nothing_saved(challenge, fields, as_user, participant, over, field,
-                                                          message):
+def test_bad_input_is_shown_on_the_form_and_nothing_saved(
+    challenge, fields, as_user, participant, over, field, message
+):
     response = as_user(participant).post(reverse("ideas:create", args=[challenge.slug]), _form(**over))
     html = response.content.decode()
     assert response.status_code == 422
@@ -189,10 +207,14 @@ def test_bad_input_is_shown_on_the_form_and_nothing_saved(challenge, fields, as_
 @pytest.mark.parametrize(
     ("upload", "message"),
     [
-        (SimpleUploadedFile("run.exe", b"MZ...", content_type="application/octet-stream"),
-         "Allowed: .csv, .docx, .gif, .jpeg, .jpg, .md, .pdf, .png, .pptx, .txt, .xlsx."),
-        (SimpleUploadedFile("fake.pdf", b"not a pdf", content_type="application/pdf"),
-         "The file&#x27;s content does not match its type."),
+        (
+            SimpleUploadedFile("run.exe", b"MZ...", content_type="application/octet-stream"),
+            "Allowed: .csv, .docx, .gif, .jpeg, .jpg, .md, .pdf, .png, .pptx, .txt, .xlsx.",
+        ),
+        (
+            SimpleUploadedFile("fake.pdf", b"not a pdf", content_type="application/pdf"),
+            "The file&#x27;s content does not match its type.",
+        ),
         (SimpleUploadedFile("empty.txt", b"", content_type="text/plain"), "The submitted file is empty."),
     ],
 )
@@ -231,8 +253,10 @@ def test_script_in_markdown_never_reaches_the_page(challenge, as_user, participa
     html = as_user(visitor).get(reverse("ideas:detail", args=[idea.pk])).content.decode()
     page_body = html.split('data-testid="idea-body">')[1].split("</div>")[0]
     # Raw HTML is shown as text, and a javascript: link is not made a link.
-    assert page_body == ('<p>Hi &lt;script&gt;alert(1)&lt;/script&gt; [x](javascript:alert(2)) '
-                         '&lt;img src=x onerror="alert(3)"&gt;</p>\n')
+    assert page_body == (
+        "<p>Hi &lt;script&gt;alert(1)&lt;/script&gt; [x](javascript:alert(2)) "
+        '&lt;img src=x onerror="alert(3)"&gt;</p>\n'
+    )
 
 
 def test_outside_submission_phase_the_form_is_refused(challenge, as_user, participant):
@@ -259,8 +283,9 @@ def test_edit_keeps_a_version_and_history_lists_changes(challenge, as_user, idea
     url = reverse("ideas:edit", args=[idea.pk])
     form = as_user(team_member).get(url).content.decode()
     assert 'value="Mushroom foam"' in form
-    response = as_user(team_member).post(url, {"title": "Mycelium foam", "summary": "A summary", "body": "A body",
-                                               "action": "save"})
+    response = as_user(team_member).post(
+        url, {"title": "Mycelium foam", "summary": "A summary", "body": "A body", "action": "save"}
+    )
     assert response.status_code == 302
     idea.refresh_from_db()
     assert (idea.title, idea.version) == ("Mycelium foam", 2)
@@ -273,8 +298,9 @@ def test_edit_keeps_a_version_and_history_lists_changes(challenge, as_user, idea
 
 
 def test_edit_by_someone_else_is_refused(idea, as_user, participant):
-    response = as_user(participant).post(reverse("ideas:edit", args=[idea.pk]),
-                                         {"title": "Hijacked", "summary": "x", "action": "save"})
+    response = as_user(participant).post(
+        reverse("ideas:edit", args=[idea.pk]), {"title": "Hijacked", "summary": "x", "action": "save"}
+    )
     assert response.status_code == 403
     idea.refresh_from_db()
     assert idea.title == "Mushroom foam"
@@ -283,11 +309,14 @@ def test_edit_by_someone_else_is_refused(idea, as_user, participant):
 def test_edit_removes_an_attachment(idea, as_user, team_member):
     from opencall.ideas.actions import add_attachments
 
-    add_attachments(idea=idea, by=team_member,
-                    uploads=[SimpleUploadedFile("old.txt", b"old", content_type="text/plain")])
+    add_attachments(
+        idea=idea, by=team_member, uploads=[SimpleUploadedFile("old.txt", b"old", content_type="text/plain")]
+    )
     attachment = Attachment.objects.get()
-    as_user(team_member).post(reverse("ideas:edit", args=[idea.pk]), {
-        "title": idea.title, "summary": idea.summary, "remove_attachments": [str(attachment.pk)], "action": "save"})
+    as_user(team_member).post(
+        reverse("ideas:edit", args=[idea.pk]),
+        {"title": idea.title, "summary": idea.summary, "remove_attachments": [str(attachment.pk)], "action": "save"},
+    )
     assert Attachment.objects.count() == 0
 
 
@@ -321,8 +350,10 @@ def test_withdraw(idea, as_user, team_member):
 def test_organiser_decides_status_and_others_cannot(idea, as_user, organiser, participant):
     page = as_user(organiser).get(reverse("ideas:detail", args=[idea.pk])).content.decode()
     assert 'data-testid="status-form"' in page
-    assert 'data-testid="status-form"' not in as_user(participant).get(reverse("ideas:detail", args=[idea.pk])
-                                                                       ).content.decode()
+    assert (
+        'data-testid="status-form"'
+        not in as_user(participant).get(reverse("ideas:detail", args=[idea.pk])).content.decode()
+    )
     as_user(organiser).post(reverse("ideas:status", args=[idea.pk]), {"status": "shortlisted", "reason": "Great"})
     idea.refresh_from_db()
     assert idea.status == IdeaStatus.SHORTLISTED
@@ -337,8 +368,9 @@ def test_organiser_decides_status_and_others_cannot(idea, as_user, organiser, pa
 # The page and attachments ----------------------------------------------------------------------
 
 
-def test_idea_page_shows_answers_attachments_team_and_loads_community_parts(challenge, fields, as_user,
-                                                                           participant, visitor):
+def test_idea_page_shows_answers_attachments_team_and_loads_community_parts(
+    challenge, fields, as_user, participant, visitor
+):
     pdf = SimpleUploadedFile("pitch.pdf", b"%PDF-1.4 tiny", content_type="application/pdf")
     as_user(participant).post(reverse("ideas:create", args=[challenge.slug]), _form(attachments=pdf))
     idea = Idea.objects.get()
@@ -353,11 +385,9 @@ def test_idea_page_shows_answers_attachments_team_and_loads_community_parts(chal
     assert "Paula Participant" in html
 
 
-def test_attachment_streams_only_to_those_who_may_see_the_idea(challenge, as_user, participant, organiser,
-                                                               outsider):
+def test_attachment_streams_only_to_those_who_may_see_the_idea(challenge, as_user, participant, organiser, outsider):
     pdf = SimpleUploadedFile("plan.pdf", b"%PDF-1.4 secret", content_type="application/pdf")
-    as_user(participant).post(reverse("ideas:create", args=[challenge.slug]),
-                              _form(attachments=pdf, confidential="on"))
+    as_user(participant).post(reverse("ideas:create", args=[challenge.slug]), _form(attachments=pdf, confidential="on"))
     url = reverse("ideas:attachment", args=[Attachment.objects.get().pk])
     for person in (participant, organiser):
         response = as_user(person).get(url)

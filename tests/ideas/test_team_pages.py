@@ -32,8 +32,9 @@ def test_team_page_for_a_participant_offers_to_join(idea, as_user, participant):
 
 
 def test_invite_by_email_then_accept(idea, as_user, team_member, participant):
-    response = as_user(team_member).post(reverse("ideas:team_invite", args=[idea.team.pk]),
-                                         {"email": "PAULA@example.org"})
+    response = as_user(team_member).post(
+        reverse("ideas:team_invite", args=[idea.team.pk]), {"email": "PAULA@example.org"}
+    )
     assert response.status_code == 302
     invitation = TeamInvitation.objects.get()
     assert (invitation.user, invitation.status) == (participant, RequestStatus.PENDING)
@@ -87,8 +88,9 @@ def test_second_invitation_is_a_clear_error(idea, as_user, team_member, particip
 
 
 def test_only_the_lead_invites(idea, as_user, participant):
-    response = as_user(participant).post(reverse("ideas:team_invite", args=[idea.team.pk]),
-                                         {"email": "tariq@example.org"})
+    response = as_user(participant).post(
+        reverse("ideas:team_invite", args=[idea.team.pk]), {"email": "tariq@example.org"}
+    )
     assert response.status_code == 403
     assert TeamInvitation.objects.count() == 0
 
@@ -102,8 +104,10 @@ def test_join_request_accepted_by_lead(idea, as_user, team_member, participant):
     lead = as_user(team_member).get(reverse("ideas:team", args=[idea.team.pk])).content.decode()
     assert "“I know foam”" in lead
     # Someone else cannot answer it.
-    assert as_user(participant).post(reverse("ideas:join_request_respond", args=[request.pk]),
-                                     {"accept": "1"}).status_code == 404
+    assert (
+        as_user(participant).post(reverse("ideas:join_request_respond", args=[request.pk]), {"accept": "1"}).status_code
+        == 404
+    )
     as_user(team_member).post(reverse("ideas:join_request_respond", args=[request.pk]), {"accept": "1"})
     assert _members(idea.team) == [("Tariq Team", "lead"), ("Paula Participant", "member")]
 
@@ -129,10 +133,13 @@ def test_last_member_cannot_leave(idea, as_user, team_member):
 
 
 def test_positions_added_closed_and_listed_by_skill(idea, as_user, team_member, participant):
-    as_user(team_member).post(reverse("ideas:position_create", args=[idea.team.pk]), {
-        "title": "Materials scientist", "description": "Grow foam", "skills": "Biology, chemistry"})
-    as_user(team_member).post(reverse("ideas:position_create", args=[idea.team.pk]), {
-        "title": "Sales lead", "skills": "sales"})
+    as_user(team_member).post(
+        reverse("ideas:position_create", args=[idea.team.pk]),
+        {"title": "Materials scientist", "description": "Grow foam", "skills": "Biology, chemistry"},
+    )
+    as_user(team_member).post(
+        reverse("ideas:position_create", args=[idea.team.pk]), {"title": "Sales lead", "skills": "sales"}
+    )
     position = Position.objects.get(title="Materials scientist")
     assert sorted(position.skills.values_list("name", flat=True)) == ["biology", "chemistry"]
     html = as_user(participant).get(reverse("ideas:positions"), {"skill": "Biology"}).content.decode()

@@ -79,10 +79,16 @@ def like_closed_reason(viewer: User, idea: Idea) -> str:
 
 def _like_box(request: HttpRequest, idea: Idea, *, error: str = "") -> HttpResponse:
     viewer = _viewer(request)
-    return render(request, "community/_like.html", {
-        "idea": idea, "liked": queries.has_liked(viewer, idea),
-        "reason": error or like_closed_reason(viewer, idea), "error": error,
-    })
+    return render(
+        request,
+        "community/_like.html",
+        {
+            "idea": idea,
+            "liked": queries.has_liked(viewer, idea),
+            "reason": error or like_closed_reason(viewer, idea),
+            "error": error,
+        },
+    )
 
 
 def like_toggle(request: HttpRequest, idea_id: int) -> HttpResponse:
@@ -110,10 +116,16 @@ def like_toggle(request: HttpRequest, idea_id: int) -> HttpResponse:
 
 def _follow_box(request: HttpRequest, idea: Idea, *, error: str = "") -> HttpResponse:
     viewer = _viewer(request)
-    return render(request, "community/_follow.html", {
-        "idea": idea, "following": queries.is_following(viewer, idea=idea),
-        "can_follow": can_follow(viewer, idea), "error": error,
-    })
+    return render(
+        request,
+        "community/_follow.html",
+        {
+            "idea": idea,
+            "following": queries.is_following(viewer, idea=idea),
+            "can_follow": can_follow(viewer, idea),
+            "error": error,
+        },
+    )
 
 
 def follow_toggle(request: HttpRequest, idea_id: int) -> HttpResponse:
@@ -153,18 +165,27 @@ def comment_closed_reason(viewer: User, idea: Idea) -> str:
     return _("You cannot comment in this challenge.")
 
 
-def _discussion(request: HttpRequest, idea: Idea, *, form: CommentForm | None = None, reply_to: int | None = None,
-                new_comment: int | None = None, status: int = 200) -> HttpResponse:
+def _discussion(
+    request: HttpRequest,
+    idea: Idea,
+    *,
+    form: CommentForm | None = None,
+    reply_to: int | None = None,
+    new_comment: int | None = None,
+    status: int = 200,
+) -> HttpResponse:
     viewer = _viewer(request)
     comments = queries.comments_for(viewer, idea)
     if reply_to is not None and all(c.pk != reply_to for c in comments):
         reply_to = None  # no such reply form on the page: show the errors on the main form
     context: dict[str, Any] = {
-        "idea": idea, "comments": comments,
+        "idea": idea,
+        "comments": comments,
         "closed_reason": comment_closed_reason(viewer, idea),
         "can_report": viewer.is_authenticated,
         "form": form if form is not None and reply_to is None else CommentForm(),
-        "reply_form": form if reply_to is not None else None, "reply_to": reply_to,
+        "reply_form": form if reply_to is not None else None,
+        "reply_to": reply_to,
         "new_comment": new_comment,
     }
     if _is_htmx(request):
@@ -208,11 +229,24 @@ def comment_create(request: HttpRequest, idea_id: int) -> HttpResponse:
 # Reports --------------------------------------------------------------------------------------
 
 
-def _report_page(request: HttpRequest, *, idea: Idea, comment: Comment | None, form: ReportForm,
-                 done: bool = False, status: int = 200) -> HttpResponse:
-    context = {"idea": idea, "comment": comment, "form": form, "done": done,
-               "action": reverse("community:comment_report", args=[comment.pk]) if comment
-               else reverse("community:idea_report", args=[idea.pk])}
+def _report_page(
+    request: HttpRequest,
+    *,
+    idea: Idea,
+    comment: Comment | None,
+    form: ReportForm,
+    done: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "idea": idea,
+        "comment": comment,
+        "form": form,
+        "done": done,
+        "action": reverse("community:comment_report", args=[comment.pk])
+        if comment
+        else reverse("community:idea_report", args=[idea.pk]),
+    }
     if _is_htmx(request):
         return render(request, "community/_report_form.html", context)
     return render(request, "community/report.html", context, status=status)
@@ -271,13 +305,15 @@ def challenge_join(request: HttpRequest, slug: str) -> HttpResponse:
     on = request.POST.get("join", "1") != "0"
     actions.follow_challenge(challenge=challenge, by=_viewer(request), on=on)
     if on:
-        messages.success(request, _("You joined “%(title)s”. You will hear of every phase change.") % {
-            "title": challenge.title})
+        messages.success(
+            request, _("You joined “%(title)s”. You will hear of every phase change.") % {"title": challenge.title}
+        )
     else:
         messages.info(request, _("You left “%(title)s”.") % {"title": challenge.title})
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = reverse("challenges:detail", args=[challenge.slug])
     return redirect(target)
 
@@ -285,20 +321,33 @@ def challenge_join(request: HttpRequest, slug: str) -> HttpResponse:
 # Moderation -----------------------------------------------------------------------------------
 
 
-def _moderation_page(request: HttpRequest, *, errors: dict[int, ResolveForm] | None = None,
-                     block_errors: dict[int, BlockForm] | None = None, status: int = 200) -> HttpResponse:
+def _moderation_page(
+    request: HttpRequest,
+    *,
+    errors: dict[int, ResolveForm] | None = None,
+    block_errors: dict[int, BlockForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
     viewer = _viewer(request)
     if not queries.can_moderate_any(viewer):
         raise PermissionDenied(_("You do not moderate any challenge."))
     filters = ModerationFilterForm(request.GET)
     state = (filters.cleaned_data.get("status") if filters.is_valid() else "") or Report.Status.OPEN
-    page = Paginator(queries.moderation_queue(viewer, status=state), REPORTS_PER_PAGE).get_page(
-        request.GET.get("page"))
-    return render(request, "community/moderation.html", {
-        "page": page, "state": state, "filters": filters, "can_block": can_block(viewer),
-        "errors": errors or {}, "block_errors": block_errors or {},
-        "query": f"status={state}&",
-    }, status=status)
+    page = Paginator(queries.moderation_queue(viewer, status=state), REPORTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "community/moderation.html",
+        {
+            "page": page,
+            "state": state,
+            "filters": filters,
+            "can_block": can_block(viewer),
+            "errors": errors or {},
+            "block_errors": block_errors or {},
+            "query": f"status={state}&",
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -316,8 +365,9 @@ def report_resolve(request: HttpRequest, report_id: int) -> HttpResponse:
     if form.is_valid():
         hide = form.cleaned_data["decision"] == "hide"
         try:
-            actions.resolve_report(report=report, by=_viewer(request), hide=hide,
-                                   resolution=form.cleaned_data["resolution"])
+            actions.resolve_report(
+                report=report, by=_viewer(request), hide=hide, resolution=form.cleaned_data["resolution"]
+            )
         except InvalidInput as exc:
             add_form_errors(form, exc)
         else:

@@ -100,18 +100,45 @@ def submissions_chart(per_day: list[tuple[date, int]]) -> Chart | None:
         running += n
         h = plot_h * n / y_max
         x = LEFT + i * slot + (slot - bar_w) / 2
-        bars.append(Bar(x=round(x, 1), y=round(TOP + plot_h - h, 1), width=round(bar_w, 1),
-                        height=round(h, 1), label=day.isoformat(), value=n, cumulative=running))
+        bars.append(
+            Bar(
+                x=round(x, 1),
+                y=round(TOP + plot_h - h, 1),
+                width=round(bar_w, 1),
+                height=round(h, 1),
+                label=day.isoformat(),
+                value=n,
+                cumulative=running,
+            )
+        )
         cx = LEFT + (i + 0.5) * slot
         cy = TOP + plot_h - plot_h * running / y2_max
         points.append(f"{cx:.1f},{cy:.1f}")
-    y_ticks = [Tick(pos=round(TOP + plot_h - plot_h * v / y_max, 1), label=str(v))
-               for v in sorted({0, y_max // 2, y_max})]
-    y2_ticks = [Tick(pos=round(TOP + plot_h - plot_h * v / y2_max, 1), label=str(v))
-                for v in sorted({0, y2_max // 2, y2_max})]
+    y_ticks = [
+        Tick(pos=round(TOP + plot_h - plot_h * v / y_max, 1), label=str(v)) for v in sorted({0, y_max // 2, y_max})
+    ]
+    y2_ticks = [
+        Tick(pos=round(TOP + plot_h - plot_h * v / y2_max, 1), label=str(v)) for v in sorted({0, y2_max // 2, y2_max})
+    ]
     every = max(1, len(buckets) // 6)
-    x_ticks = [Tick(pos=round(LEFT + (i + 0.5) * slot, 1), label=day.strftime("%d %b"))
-               for i, (day, _) in enumerate(buckets) if i % every == 0]
-    return Chart(width=WIDTH, height=HEIGHT, plot_left=LEFT, plot_right=WIDTH - RIGHT, plot_top=TOP,
-                 plot_bottom=TOP + plot_h, weekly=weekly, bars=bars, line=" ".join(points),
-                 y_ticks=y_ticks, y2_ticks=y2_ticks, x_ticks=x_ticks, total=total, peak=peak)
+    x_ticks = [
+        Tick(pos=round(LEFT + (i + 0.5) * slot, 1), label=day.strftime("%d %b"))
+        for i, (day, _) in enumerate(buckets)
+        if i % every == 0
+    ]
+    return Chart(
+        width=WIDTH,
+        height=HEIGHT,
+        plot_left=LEFT,
+        plot_right=WIDTH - RIGHT,
+        plot_top=TOP,
+        plot_bottom=TOP + plot_h,
+        weekly=weekly,
+        bars=bars,
+        line=" ".join(points),
+        y_ticks=y_ticks,
+        y2_ticks=y2_ticks,
+        x_ticks=x_ticks,
+        total=total,
+        peak=peak,
+    )

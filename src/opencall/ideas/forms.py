@@ -37,8 +37,7 @@ class MultipleFileField(forms.FileField):
 
 
 def _custom_field(field: CustomField) -> forms.Field:
-    common: dict[str, Any] = {"label": field.label, "required": field.required,
-                              "help_text": field.help_text}
+    common: dict[str, Any] = {"label": field.label, "required": field.required, "help_text": field.help_text}
     if field.kind == FieldKind.NUMBER:
         return forms.DecimalField(max_digits=30, decimal_places=10, **common)
     if field.kind == FieldKind.CHOICE:
@@ -53,23 +52,39 @@ class IdeaForm(forms.Form):
     """Create or edit an idea, with the challenge's custom fields as `field_<key>`."""
 
     title = forms.CharField(label=_("Title"), max_length=160)
-    summary = forms.CharField(label=_("Summary"), max_length=400,
-                              widget=forms.Textarea(attrs={"rows": 2}),
-                              help_text=_("One or two sentences shown in lists."))
-    body = forms.CharField(label=_("Description"), max_length=30000, required=False,
-                           widget=forms.Textarea(attrs={"rows": 12}),
-                           help_text=_("Markdown: **bold**, _italic_, lists, links, tables."))
+    summary = forms.CharField(
+        label=_("Summary"),
+        max_length=400,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One or two sentences shown in lists."),
+    )
+    body = forms.CharField(
+        label=_("Description"),
+        max_length=30000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12}),
+        help_text=_("Markdown: **bold**, _italic_, lists, links, tables."),
+    )
     category = forms.ChoiceField(label=_("Category"), required=False)
-    requested_budget = forms.DecimalField(label=_("Requested budget"), required=False, min_value=0,
-                                          max_value=MAX_BUDGET_MAJOR, max_digits=16, decimal_places=2)
+    requested_budget = forms.DecimalField(
+        label=_("Requested budget"),
+        required=False,
+        min_value=0,
+        max_value=MAX_BUDGET_MAJOR,
+        max_digits=16,
+        decimal_places=2,
+    )
     confidential = forms.BooleanField(
-        label=_("Confidential"), required=False,
-        help_text=_("Only your team, the organisers and the judges can see a confidential idea."))
+        label=_("Confidential"),
+        required=False,
+        help_text=_("Only your team, the organisers and the judges can see a confidential idea."),
+    )
     attachments = MultipleFileField(
-        label=_("Attachments"), required=False,
-        help_text=_("PDF, images, Office documents, text or CSV."))
-    remove_attachments = forms.MultipleChoiceField(label=_("Remove attachments"), required=False,
-                                                   widget=forms.CheckboxSelectMultiple)
+        label=_("Attachments"), required=False, help_text=_("PDF, images, Office documents, text or CSV.")
+    )
+    remove_attachments = forms.MultipleChoiceField(
+        label=_("Remove attachments"), required=False, widget=forms.CheckboxSelectMultiple
+    )
     accept_terms = forms.BooleanField(label=_("I accept the challenge's terms"), required=False)
 
     def __init__(self, *args: Any, challenge: Challenge, idea: Idea | None = None, **kwargs: Any) -> None:
@@ -80,11 +95,11 @@ class IdeaForm(forms.Form):
         categories = [c.name for c in challenge.categories.all()]
         if categories:
             cast(forms.ChoiceField, self.fields["category"]).choices = [("", _("No category"))] + [
-                (c, c) for c in categories]
+                (c, c) for c in categories
+            ]
         else:
             del self.fields["category"]
-        self.fields["requested_budget"].help_text = _("In %(currency)s, e.g. 25000.") % {
-            "currency": challenge.currency}
+        self.fields["requested_budget"].help_text = _("In %(currency)s, e.g. 25000.") % {"currency": challenge.currency}
         cast(forms.DecimalField, self.fields["requested_budget"]).decimal_places = minor_digits(challenge.currency)
         self.fields["attachments"].widget.attrs["accept"] = ",".join(sorted(ALLOWED))
         if not challenge.terms or (idea is not None and idea.terms_accepted_at is not None):
@@ -108,13 +123,16 @@ class IdeaForm(forms.Form):
 
     def _initial_from(self, idea: Idea) -> dict[str, Any]:
         initial: dict[str, Any] = {
-            "title": idea.title, "summary": idea.summary, "body": idea.body,
+            "title": idea.title,
+            "summary": idea.summary,
+            "body": idea.body,
             "category": idea.category.name if idea.category else "",
             "confidential": idea.confidential,
         }
         if idea.requested_budget_minor is not None:
             initial["requested_budget"] = Decimal(idea.requested_budget_minor).scaleb(
-                -minor_digits(self.challenge.currency))
+                -minor_digits(self.challenge.currency)
+            )
         for answer in idea.answers.all():
             initial[FIELD_PREFIX + answer.field.key] = answer.value
         return initial
@@ -132,13 +150,17 @@ class IdeaForm(forms.Form):
         answers: dict[str, str] = {}
         for field in self.custom_fields:
             value = data.get(FIELD_PREFIX + field.key)
-            answers[field.key] = "" if value is None else format(value, "f") if isinstance(
-                value, Decimal) else str(value)
+            answers[field.key] = (
+                "" if value is None else format(value, "f") if isinstance(value, Decimal) else str(value)
+            )
         return IdeaDraft(
-            title=data["title"], summary=data["summary"], body=data.get("body", ""),
+            title=data["title"],
+            summary=data["summary"],
+            body=data.get("body", ""),
             category=data.get("category", "") or "",
             requested_budget_minor=None if budget is None else to_minor(budget, self.challenge.currency),
-            confidential=bool(data.get("confidential")), answers=answers,
+            confidential=bool(data.get("confidential")),
+            answers=answers,
         )
 
     def uploads(self) -> list[UploadedFile[Any]]:
@@ -153,14 +175,17 @@ class SubmitForm(forms.Form):
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(label=_("Decision"), choices=[
-        ("", _("Choose…")),
-        (IdeaStatus.SHORTLISTED, _("Shortlist")),
-        (IdeaStatus.REJECTED, _("Reject")),
-        (IdeaStatus.FUNDED, _("Fund")),
-        (IdeaStatus.AWARDED, _("Award")),
-        (IdeaStatus.SUBMITTED, _("Back to submitted")),
-    ])
+    status = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            ("", _("Choose…")),
+            (IdeaStatus.SHORTLISTED, _("Shortlist")),
+            (IdeaStatus.REJECTED, _("Reject")),
+            (IdeaStatus.FUNDED, _("Fund")),
+            (IdeaStatus.AWARDED, _("Award")),
+            (IdeaStatus.SUBMITTED, _("Back to submitted")),
+        ],
+    )
     reason = forms.CharField(label=_("Note to the team"), max_length=300, required=False)
 
 
@@ -174,7 +199,8 @@ class IdeaFilterForm(forms.Form):
     def __init__(self, *args: Any, challenge: Challenge, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["category"]).choices = [("", _("All categories"))] + [
-            (c.name, c.name) for c in challenge.categories.all()]
+            (c.name, c.name) for c in challenge.categories.all()
+        ]
 
     def value(self, name: str) -> str:
         if not self.is_valid():
@@ -187,17 +213,26 @@ class InviteForm(forms.Form):
 
 
 class JoinRequestForm(forms.Form):
-    message = forms.CharField(label=_("Message to the team"), max_length=500, required=False,
-                              widget=forms.Textarea(attrs={"rows": 3}),
-                              help_text=_("What would you bring to the team?"))
+    message = forms.CharField(
+        label=_("Message to the team"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What would you bring to the team?"),
+    )
 
 
 class PositionForm(forms.Form):
     title = forms.CharField(label=_("Position title"), max_length=120)
-    description = forms.CharField(label=_("Description"), max_length=2000, required=False,
-                                  widget=forms.Textarea(attrs={"rows": 3}))
-    skills = forms.CharField(label=_("Wanted skills"), max_length=600, required=False,
-                             help_text=_("Comma-separated, e.g. python, logistics, design"))
+    description = forms.CharField(
+        label=_("Description"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    skills = forms.CharField(
+        label=_("Wanted skills"),
+        max_length=600,
+        required=False,
+        help_text=_("Comma-separated, e.g. python, logistics, design"),
+    )
 
     def skill_list(self) -> list[str]:
         return [s.strip() for s in self.cleaned_data.get("skills", "").split(",") if s.strip()]

@@ -93,12 +93,16 @@ def idea_list(request: HttpRequest, slug: str) -> HttpResponse:
     challenge = _challenge(request, slug)
     form = IdeaFilterForm(request.GET, challenge=challenge)
     sort = form.value("sort") or "newest"
-    ideas = queries.visible_ideas(viewer, challenge, sort=sort, category=form.value("category"),
-                                  text=form.value("q").strip())
+    ideas = queries.visible_ideas(
+        viewer, challenge, sort=sort, category=form.value("category"), text=form.value("q").strip()
+    )
     page = Paginator(ideas, IDEAS_PER_PAGE).get_page(request.GET.get("page"))
     filters = {k: form.value(k) for k in ("q", "category", "sort") if form.value(k)}
     context = {
-        "challenge": challenge, "form": form, "page": page, "sort": sort,
+        "challenge": challenge,
+        "form": form,
+        "page": page,
+        "sort": sort,
         "query": urlencode(filters) + "&" if filters else "",
         "filtered": bool(filters.keys() - {"sort"}),
         "can_submit": can_submit_idea(viewer, challenge),
@@ -109,8 +113,7 @@ def idea_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _idea_form_page(request: HttpRequest, form: IdeaForm, *, idea: Idea | None, status: int = 200) -> HttpResponse:
-    return render(request, "ideas/form.html", {"form": form, "challenge": form.challenge, "idea": idea},
-                  status=status)
+    return render(request, "ideas/form.html", {"form": form, "challenge": form.challenge, "idea": idea}, status=status)
 
 
 @login_required
@@ -125,9 +128,14 @@ def idea_create(request: HttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         submit = request.POST.get("action") == "submit"
         try:
-            idea = actions.create_idea(challenge=challenge, by=viewer, draft=form.draft(),
-                                       accept_terms=bool(form.cleaned_data.get("accept_terms")),
-                                       uploads=form.uploads(), submit=submit)
+            idea = actions.create_idea(
+                challenge=challenge,
+                by=viewer,
+                draft=form.draft(),
+                accept_terms=bool(form.cleaned_data.get("accept_terms")),
+                uploads=form.uploads(),
+                submit=submit,
+            )
         except InvalidInput as exc:
             add_form_errors(form, exc)
         else:
@@ -148,8 +156,9 @@ def idea_edit(request: HttpRequest, idea_id: int) -> HttpResponse:
     if form.is_valid():
         submit = request.POST.get("action") == "submit" and idea.status == IdeaStatus.DRAFT
         try:
-            updated = actions.update_idea(idea=idea, by=viewer, draft=form.draft(), uploads=form.uploads(),
-                                          remove_attachments=form.removed())
+            updated = actions.update_idea(
+                idea=idea, by=viewer, draft=form.draft(), uploads=form.uploads(), remove_attachments=form.removed()
+            )
         except InvalidInput as exc:
             add_form_errors(form, exc)
             return _idea_form_page(request, form, idea=idea, status=422)
@@ -172,7 +181,8 @@ def idea_detail(request: HttpRequest, idea_id: int) -> HttpResponse:
     idea = _idea(request, idea_id)
     challenge = idea.challenge
     context: dict[str, Any] = {
-        "idea": idea, "challenge": challenge,
+        "idea": idea,
+        "challenge": challenge,
         "members": list(idea.team.members.all()),
         "answers": [a for a in idea.answers.all() if a.value],
         "attachments": list(idea.attachments.all()),
@@ -222,13 +232,15 @@ def idea_status(request: HttpRequest, idea_id: int) -> HttpResponse:
         messages.error(request, _("Choose a decision."))
         return redirect("ideas:detail", idea_id=idea.pk)
     try:
-        actions.decide_status(idea=idea, status=form.cleaned_data["status"], by=_viewer(request),
-                              reason=form.cleaned_data["reason"])
+        actions.decide_status(
+            idea=idea, status=form.cleaned_data["status"], by=_viewer(request), reason=form.cleaned_data["reason"]
+        )
     except InvalidInput as exc:
         _error_messages(request, exc)
     else:
-        messages.success(request, _("The idea is now %(status)s.") % {
-            "status": IdeaStatus(form.cleaned_data["status"]).label})
+        messages.success(
+            request, _("The idea is now %(status)s.") % {"status": IdeaStatus(form.cleaned_data["status"]).label}
+        )
     return redirect("ideas:detail", idea_id=idea.pk)
 
 
@@ -237,8 +249,12 @@ def _changes(new: IdeaVersion, old: IdeaVersion | None) -> list[str]:
         return [_("First version")]
     names = {"title": _("title"), "summary": _("summary"), "body": _("description")}
     changed = [str(label) for attr, label in names.items() if getattr(new, attr) != getattr(old, attr)]
-    data_names = {"category": _("category"), "requested_budget_minor": _("requested budget"),
-                  "confidential": _("confidentiality"), "answers": _("answers")}
+    data_names = {
+        "category": _("category"),
+        "requested_budget_minor": _("requested budget"),
+        "confidential": _("confidentiality"),
+        "answers": _("answers"),
+    }
     changed += [str(label) for key, label in data_names.items() if new.data.get(key) != old.data.get(key)]
     return changed or [_("No visible change")]
 
@@ -272,10 +288,13 @@ def _team_page(request: HttpRequest, team: Team, *, status: int = 200, **forms: 
     viewer = _viewer(request)
     lead = can_manage_team(viewer, team)
     context: dict[str, Any] = {
-        "team": team, "idea": getattr(team, "idea", None), "challenge": team.challenge,
+        "team": team,
+        "idea": getattr(team, "idea", None),
+        "challenge": team.challenge,
         "members": list(team.members.all()),
         "positions": list(team.positions.all()),
-        "is_member": is_team_member(viewer, team), "is_lead": lead,
+        "is_member": is_team_member(viewer, team),
+        "is_lead": lead,
         "can_request": can_request_to_join(viewer, team),
         "my_request": queries.my_join_request(viewer, team),
         "my_invitation": queries.invitation_to_team(viewer, team.pk),
@@ -356,8 +375,13 @@ def position_create(request: HttpRequest, team_id: int) -> HttpResponse:
     form = PositionForm(request.POST)
     if form.is_valid():
         try:
-            actions.add_position(team=team, by=_viewer(request), title=form.cleaned_data["title"],
-                                 description=form.cleaned_data["description"], skills=form.skill_list())
+            actions.add_position(
+                team=team,
+                by=_viewer(request),
+                title=form.cleaned_data["title"],
+                description=form.cleaned_data["description"],
+                skills=form.skill_list(),
+            )
         except InvalidInput as exc:
             add_form_errors(form, exc)
         else:
@@ -413,16 +437,32 @@ def positions(request: HttpRequest) -> HttpResponse:
     form = SkillFilterForm(request.GET)
     skill = form.cleaned_data["skill"].strip() if form.is_valid() else ""
     page = Paginator(queries.open_positions(_viewer(request), skill=skill), POSITIONS_PER_PAGE).get_page(
-        request.GET.get("page"))
-    return render(request, "ideas/positions.html", {
-        "form": form, "page": page, "skill": skill, "skills": list(all_skills()[:500]),
-        "query": urlencode({"skill": skill}) + "&" if skill else ""})
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "ideas/positions.html",
+        {
+            "form": form,
+            "page": page,
+            "skill": skill,
+            "skills": list(all_skills()[:500]),
+            "query": urlencode({"skill": skill}) + "&" if skill else "",
+        },
+    )
 
 
 # Dashboards -----------------------------------------------------------------------------------
 
-STATUS_COLUMNS = [IdeaStatus.DRAFT, IdeaStatus.SUBMITTED, IdeaStatus.SHORTLISTED, IdeaStatus.FUNDED,
-                  IdeaStatus.AWARDED, IdeaStatus.REJECTED, IdeaStatus.WITHDRAWN]
+STATUS_COLUMNS = [
+    IdeaStatus.DRAFT,
+    IdeaStatus.SUBMITTED,
+    IdeaStatus.SHORTLISTED,
+    IdeaStatus.FUNDED,
+    IdeaStatus.AWARDED,
+    IdeaStatus.REJECTED,
+    IdeaStatus.WITHDRAWN,
+]
 
 
 @login_required
@@ -434,11 +474,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     for row in overview:
         per_phase[row.challenge.phase] = per_phase.get(row.challenge.phase, 0) + 1
     rows = [(row, [row.by_status.get(s, 0) for s in STATUS_COLUMNS]) for row in overview]
-    return render(request, "ideas/dashboard.html", {
-        "overview": rows, "per_phase": per_phase, "status_columns": STATUS_COLUMNS,
-        "my_ideas": list(queries.my_ideas(viewer)[:50]),
-        "invitations": list(queries.pending_invitations_for(viewer)),
-    })
+    return render(
+        request,
+        "ideas/dashboard.html",
+        {
+            "overview": rows,
+            "per_phase": per_phase,
+            "status_columns": STATUS_COLUMNS,
+            "my_ideas": list(queries.my_ideas(viewer)[:50]),
+            "invitations": list(queries.pending_invitations_for(viewer)),
+        },
+    )
 
 
 @login_required
@@ -448,8 +494,14 @@ def challenge_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     if not is_organiser(viewer, challenge):
         raise PermissionDenied(_("Only the challenge's organisers see its dashboard."))
     stats = queries.challenge_stats(viewer, challenge)
-    return render(request, "ideas/challenge_dashboard.html", {
-        "challenge": challenge, "stats": stats, "chart": submissions_chart(stats.submitted_per_day),
-        "statuses": [(s, stats.by_status.get(s, 0)) for s in STATUS_COLUMNS],
-        "entries": sum(n for s, n in stats.by_status.items() if s != IdeaStatus.DRAFT),
-    })
+    return render(
+        request,
+        "ideas/challenge_dashboard.html",
+        {
+            "challenge": challenge,
+            "stats": stats,
+            "chart": submissions_chart(stats.submitted_per_day),
+            "statuses": [(s, stats.by_status.get(s, 0)) for s in STATUS_COLUMNS],
+            "entries": sum(n for s, n in stats.by_status.items() if s != IdeaStatus.DRAFT),
+        },
+    )
