@@ -20,11 +20,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import Backend, Server, workdir, wrk  # noqa: E402
+from harness import Backend, Server, workdir, wrk
 
 
-def run_backend(name: str, seconds: float, connections: int, workers: int, finalists: int,
-                voters: int) -> dict[str, Any]:
+def run_backend(
+    name: str, seconds: float, connections: int, workers: int, finalists: int, voters: int
+) -> dict[str, Any]:
     backend = Backend(name, workdir(f"opencall-live-{name}-"))
     backend.create()
     info = backend.prepare(finalists=finalists)
@@ -34,28 +35,57 @@ def run_backend(name: str, seconds: float, connections: int, workers: int, final
     server = Server(backend, workers=workers)
     server.start()
     try:
-        warm = wrk(server.base, "vote.lua", duration=2, connections=connections,
-                   args=[str(tokens["warm"]), info["code"], ideas, "0", "w"])
+        warm = wrk(
+            server.base,
+            "vote.lua",
+            duration=2,
+            connections=connections,
+            args=[str(tokens["warm"]), info["code"], ideas, "0", "w"],
+        )
         ceiling = wrk(server.base + "/live/api/ping", "ping.lua", duration=seconds, connections=connections)
-        flat = wrk(server.base, "vote.lua", duration=seconds, connections=connections,
-                   args=[str(tokens["flat"]), info["code"], ideas, "0", "f"])
+        flat = wrk(
+            server.base,
+            "vote.lua",
+            duration=seconds,
+            connections=connections,
+            args=[str(tokens["flat"]), info["code"], ideas, "0", "f"],
+        )
         target = 0.8 * flat["rate"]
-        paced = wrk(server.base, "vote.lua", duration=seconds, connections=connections,
-                    args=[str(tokens["paced"]), info["code"], ideas, f"{target:.0f}", "p"])
+        paced = wrk(
+            server.base,
+            "vote.lua",
+            duration=seconds,
+            connections=connections,
+            args=[str(tokens["paced"]), info["code"], ideas, f"{target:.0f}", "p"],
+        )
     finally:
         server.stop()
     rows = backend.query("SELECT COUNT(*) FROM voting_liveballot WHERE live_vote_id = ?", (info["live_vote_id"],))[0][0]
-    counted = backend.query("SELECT SUM(votes) FROM voting_livecount WHERE live_vote_id = ?",
-                            (info["live_vote_id"],))[0][0]
-    recount = dict(backend.query("SELECT idea_id, COUNT(*) FROM voting_liveballot WHERE live_vote_id = ? "
-                                 "GROUP BY idea_id", (info["live_vote_id"],)))
-    running = dict(backend.query("SELECT idea_id, votes FROM voting_livecount WHERE live_vote_id = ?",
-                                 (info["live_vote_id"],)))
+    counted = backend.query("SELECT SUM(votes) FROM voting_livecount WHERE live_vote_id = ?", (info["live_vote_id"],))[
+        0
+    ][0]
+    recount = dict(
+        backend.query(
+            "SELECT idea_id, COUNT(*) FROM voting_liveballot WHERE live_vote_id = ? GROUP BY idea_id",
+            (info["live_vote_id"],),
+        )
+    )
+    running = dict(
+        backend.query("SELECT idea_id, votes FROM voting_livecount WHERE live_vote_id = ?", (info["live_vote_id"],))
+    )
     acked = warm["acked"] + flat["acked"] + paced["acked"]
     shutil.rmtree(backend.workdir, ignore_errors=True)
-    return {"backend": name, "ceiling": ceiling, "flat": flat, "paced": paced, "target": target,
-            "rows": rows, "acked": acked, "counted": counted,
-            "counts_match": all(running.get(k, 0) == v for k, v in recount.items()) and counted == rows}
+    return {
+        "backend": name,
+        "ceiling": ceiling,
+        "flat": flat,
+        "paced": paced,
+        "target": target,
+        "rows": rows,
+        "acked": acked,
+        "counted": counted,
+        "counts_match": all(running.get(k, 0) == v for k, v in recount.items()) and counted == rows,
+    }
 
 
 def main() -> None:
@@ -68,22 +98,31 @@ def main() -> None:
     parser.add_argument("--voters", type=int, default=200_000, help="fresh device tokens per run")
     opts = parser.parse_args()
     load_before = os.getloadavg()[0]
-    results = [run_backend(b.strip(), opts.seconds, opts.connections, opts.workers, opts.finalists, opts.voters)
-               for b in opts.backends.split(",") if b.strip()]
-    print(f"\nlive-vote fast path: granian ASGI, {opts.workers} workers, wrk 1 thread x {opts.connections} "
-          f"connections, {opts.seconds:.0f} s per run, loopback, same machine "
-          f"(load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs)")
-    header = (f"{'backend':9} {'ceiling req/s':>13} {'votes/s':>9} {'ratio':>6} {'80% rate':>9} "
-              f"{'p50 ms':>7} {'p99 ms':>7} {'flat p99':>8} {'errors':>6}  check")
+    results = [
+        run_backend(b.strip(), opts.seconds, opts.connections, opts.workers, opts.finalists, opts.voters)
+        for b in opts.backends.split(",")
+        if b.strip()
+    ]
+    print(
+        f"\nlive-vote fast path: granian ASGI, {opts.workers} workers, wrk 1 thread x {opts.connections} "
+        f"connections, {opts.seconds:.0f} s per run, loopback, same machine "
+        f"(load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs)"
+    )
+    header = (
+        f"{'backend':9} {'ceiling req/s':>13} {'votes/s':>9} {'ratio':>6} {'80% rate':>9} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'flat p99':>8} {'errors':>6}  check"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
         c, f, p = r["ceiling"], r["flat"], r["paced"]
         errors = f["failed"] + f["socket_errors"] + p["failed"] + p["socket_errors"]
         check = "ok" if r["counts_match"] and r["rows"] >= r["acked"] else "MISMATCH"
-        print(f"{r['backend']:9} {c['rate']:13.0f} {f['rate']:9.0f} {f['rate'] / c['rate']:6.0%} "
-              f"{p['rate']:9.0f} {p['p50_us'] / 1000:7.1f} {p['p99_us'] / 1000:7.1f} {f['p99_us'] / 1000:8.1f} "
-              f"{errors:6d}  {check}: {r['rows']} ballots >= {r['acked']} acked, running counts = recount")
+        print(
+            f"{r['backend']:9} {c['rate']:13.0f} {f['rate']:9.0f} {f['rate'] / c['rate']:6.0%} "
+            f"{p['rate']:9.0f} {p['p50_us'] / 1000:7.1f} {p['p99_us'] / 1000:7.1f} {f['p99_us'] / 1000:8.1f} "
+            f"{errors:6d}  {check}: {r['rows']} ballots >= {r['acked']} acked, running counts = recount"
+        )
 
 
 if __name__ == "__main__":

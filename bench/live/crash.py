@@ -25,10 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import PYTHON, ROOT, Backend, Server, workdir  # noqa: E402
+from harness import PYTHON, ROOT, Backend, Server, workdir
 
-from opencall.engines.tally import VoteEvent, fold_events  # noqa: E402
-from opencall.voting.tokens import issue_token, read_token, signing_key  # noqa: E402
+from opencall.engines.tally import VoteEvent, fold_events
+from opencall.voting.tokens import issue_token, read_token, signing_key
 
 
 @dataclass
@@ -69,8 +69,11 @@ class Client:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
-        self.writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                          f"X-Forwarded-For: {ip}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"X-Forwarded-For: {ip}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         await self.writer.drain()
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
@@ -93,8 +96,10 @@ async def cast(client: Client, code: str, vote: Vote, stats: Stats) -> None:
     try:
         # One address per voter, as phones on many networks behind a trusted proxy.
         n = int(vote.vote_id[1:8])
-        status, answer = await client.post(f"/live/api/{code}/vote", body, f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}")
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+        status, answer = await client.post(
+            f"/live/api/{code}/vote", body, f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+        )
+    except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
         stats.unanswered += 1
         await asyncio.sleep(0.05)
         return
@@ -107,8 +112,9 @@ async def cast(client: Client, code: str, vote: Vote, stats: Stats) -> None:
         await asyncio.sleep(0.05)
 
 
-async def drive(port: int, code: str, voters: list[list[Vote]], connections: int, stats: Stats,
-                until_acked: bool) -> None:
+async def drive(
+    port: int, code: str, voters: list[list[Vote]], connections: int, stats: Stats, until_acked: bool
+) -> None:
     """Each worker takes a voter and casts that voter's votes in order, retrying until acked."""
     queue: asyncio.Queue[list[Vote]] = asyncio.Queue()
     for votes in voters:
@@ -166,8 +172,9 @@ def run_scenario(backend_name: str, scenario: str, voters_count: int, connection
             print("  server restarted")
         else:
             print(f"  restarting PostgreSQL after {stats.acked} acknowledged votes")
-            await asyncio.to_thread(subprocess.run, ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main",
-                                                     "restart"], check=True)
+            await asyncio.to_thread(
+                subprocess.run, ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"], check=True
+            )
             await asyncio.to_thread(check_durable)
             print("  PostgreSQL restarted")
         await task
@@ -177,11 +184,17 @@ def run_scenario(backend_name: str, scenario: str, voters_count: int, connection
     def check_durable() -> None:
         """Every vote acknowledged so far is in the database now, before anything is resent."""
         acked = [v for votes in voters for v in votes if v.acked]
-        rows = backend.query("SELECT device, client_vote_id, seq FROM voting_liveballot WHERE live_vote_id = ?",
-                             (info["live_vote_id"],))
+        rows = backend.query(
+            "SELECT device, client_vote_id, seq FROM voting_liveballot WHERE live_vote_id = ?", (info["live_vote_id"],)
+        )
         held = {d: (vid, int(seq)) for d, vid, seq in rows}
-        lost = [v for v in acked if v.device not in held or held[v.device][1] < v.seq
-                or (held[v.device][1] == v.seq and held[v.device][0] != v.vote_id)]
+        lost = [
+            v
+            for v in acked
+            if v.device not in held
+            or held[v.device][1] < v.seq
+            or (held[v.device][1] == v.seq and held[v.device][0] != v.vote_id)
+        ]
         durable.append(f"{len(acked)} votes acknowledged at the {scenario}, {len(lost)} missing from the database")
 
     started = time.monotonic()
@@ -201,31 +214,53 @@ def run_scenario(backend_name: str, scenario: str, voters_count: int, connection
     # What the votes must add up to: the engine over the acknowledged votes.
     acked_events = [VoteEvent(v.device, v.vote_id, v.seq, v.idea) for votes in voters for v in votes if v.acked]
     expected, _ = fold_events(acked_events, info["finalists"])
-    stop = subprocess.run([PYTHON, "-c", (
-        "import django, json; django.setup()\n"
-        "from opencall.accounts.models import User\n"
-        "from opencall.voting.models import LiveVote\n"
-        "from opencall.voting.actions import stop_live_vote\n"
-        f"lv = LiveVote.objects.get(pk={info['live_vote_id']})\n"
-        f"lv = stop_live_vote(live_vote=lv, by=User.objects.get(pk={info['organiser_id']}))\n"
-        "print(json.dumps(lv.final_tally))")], env=backend.env(), capture_output=True, text=True, check=True,
-        cwd=ROOT)
+    stop = subprocess.run(  # noqa: S603 - our own argv, no shell
+        [
+            PYTHON,
+            "-c",
+            (
+                "import django, json; django.setup()\n"
+                "from opencall.accounts.models import User\n"
+                "from opencall.voting.models import LiveVote\n"
+                "from opencall.voting.actions import stop_live_vote\n"
+                f"lv = LiveVote.objects.get(pk={info['live_vote_id']})\n"
+                f"lv = stop_live_vote(live_vote=lv, by=User.objects.get(pk={info['organiser_id']}))\n"
+                "print(json.dumps(lv.final_tally))"
+            ),
+        ],
+        env=backend.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     final = json.loads(stop.stdout.strip().splitlines()[-1])
-    rows = backend.query("SELECT device, client_vote_id, seq, idea_id FROM voting_liveballot WHERE live_vote_id = ?",
-                         (info["live_vote_id"],))
+    rows = backend.query(
+        "SELECT device, client_vote_id, seq, idea_id FROM voting_liveballot WHERE live_vote_id = ?",
+        (info["live_vote_id"],),
+    )
     stored = {d: (v, int(s), int(i)) for d, v, s, i in rows}
     want = {d: (b.vote_id, b.seq, b.choice) for d, b in expected.items()}
     expected_counts = {str(i): sum(1 for b in expected.values() if b.choice == i) for i in info["finalists"]}
-    ok = (durable[0].endswith(" 0 missing from the database") and stored == want and final["counts"] == expected_counts and final["turnout"] == len(expected)
-          and len(rows) == len(stored))
+    ok = (
+        durable[0].endswith(" 0 missing from the database")
+        and stored == want
+        and final["counts"] == expected_counts
+        and final["turnout"] == len(expected)
+        and len(rows) == len(stored)
+    )
     total = sum(len(v) for v in voters)
-    print(f"{backend_name:8} {scenario:17} {voters_count} voters, {total} votes ({total - voters_count} changes); "
-          f"{acked_in_run} acked during the run, {stats.unanswered} unanswered and "
-          f"{sum(stats.refused.values())} refused {stats.refused} resent; {again.sent} re-sent after the end; "
-          f"{elapsed:.0f} s")
+    print(
+        f"{backend_name:8} {scenario:17} {voters_count} voters, {total} votes ({total - voters_count} changes); "
+        f"{acked_in_run} acked during the run, {stats.unanswered} unanswered and "
+        f"{sum(stats.refused.values())} refused {stats.refused} resent; {again.sent} re-sent after the end; "
+        f"{elapsed:.0f} s"
+    )
     print(f"{'':27}{durable[0]}")
-    print(f"{'':27}final tally {final['counts']} turnout {final['turnout']}; expected {expected_counts}; "
-          f"ballots = last acknowledged vote of every device: {stored == want} -> {'PASS' if ok else 'FAIL'}")
+    print(
+        f"{'':27}final tally {final['counts']} turnout {final['turnout']}; expected {expected_counts}; "
+        f"ballots = last acknowledged vote of every device: {stored == want} -> {'PASS' if ok else 'FAIL'}"
+    )
     return ok
 
 

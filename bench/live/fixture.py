@@ -30,18 +30,35 @@ def main() -> None:
     user = User.objects.create_user(email=f"bench-{stamp}@example.org", password=None)
     org = Organisation.objects.create(name=f"Bench {stamp}", slug=f"bench-{stamp}")
     Membership.objects.create(organisation=org, user=user, role="owner")
-    challenge = Challenge.objects.create(organisation=org, title="Finale", slug=f"finale-{stamp}",
-                                         summary="Bench finale", phase="results")
+    challenge = Challenge.objects.create(
+        organisation=org, title="Finale", slug=f"finale-{stamp}", summary="Bench finale", phase="results"
+    )
     ideas = []
     for n in range(finalists):
         team = Team.objects.create(challenge=challenge, name=f"Team {n}")
-        ideas.append(Idea.objects.create(challenge=challenge, team=team, title=f"Finalist {n}", summary="s",
-                                         status=IdeaStatus.SHORTLISTED, submitted_at=timezone.now()))
-    live = actions.create_live_vote(challenge=challenge, by=user, title="Bench finale",
-                                    finalist_ids=[i.pk for i in ideas], duration_seconds=duration)
+        ideas.append(
+            Idea.objects.create(
+                challenge=challenge,
+                team=team,
+                title=f"Finalist {n}",
+                summary="s",
+                status=IdeaStatus.SHORTLISTED,
+                submitted_at=timezone.now(),
+            )
+        )
+    live = actions.create_live_vote(
+        challenge=challenge,
+        by=user,
+        title="Bench finale",
+        finalist_ids=[i.pk for i in ideas],
+        duration_seconds=duration,
+    )
     live = actions.open_live_vote(live_vote=live, by=user)
-    print(json.dumps({"code": live.code, "live_vote_id": live.pk, "finalists": [i.pk for i in ideas],
-                      "organiser_id": user.pk}))
+    print(
+        json.dumps(
+            {"code": live.code, "live_vote_id": live.pk, "finalists": [i.pk for i in ideas], "organiser_id": user.pk}
+        )
+    )
 
 
 if __name__ == "__main__":

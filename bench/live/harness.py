@@ -54,23 +54,31 @@ class Backend:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = dict(os.environ)
-        env.update({
-            "PYTHONPATH": str(ROOT / "src"),
-            "DJANGO_SETTINGS_MODULE": "opencall.config.settings.production",
-            "SECRET_KEY": self.secret,
-            "DATABASE_URL": self.url,
-            "OPENCALL_VAR_DIR": str(self.workdir),
-            # The generator sends X-Forwarded-For with many addresses, as a proxy in front would;
-            # the per-address limit then applies per simulated phone network, as in production.
-            "OPENCALL_LIVE_TRUSTED_PROXIES": "127.0.0.1",
-            "LOG_LEVEL": "ERROR",
-        })
+        env.update(
+            {
+                "PYTHONPATH": str(ROOT / "src"),
+                "DJANGO_SETTINGS_MODULE": "opencall.config.settings.production",
+                "SECRET_KEY": self.secret,
+                "DATABASE_URL": self.url,
+                "OPENCALL_VAR_DIR": str(self.workdir),
+                # The generator sends X-Forwarded-For with many addresses, as a proxy in front would;
+                # the per-address limit then applies per simulated phone network, as in production.
+                "OPENCALL_LIVE_TRUSTED_PROXIES": "127.0.0.1",
+                "LOG_LEVEL": "ERROR",
+            }
+        )
         env.update(extra)
         return env
 
     def prepare(self, finalists: int = 6, duration: int = 3600) -> dict[str, Any]:
-        out = subprocess.run([PYTHON, str(HERE / "fixture.py"), str(finalists), str(duration)], env=self.env(),
-                             check=True, capture_output=True, text=True, cwd=self.workdir)
+        out = subprocess.run(  # noqa: S603 - our own argv, no shell
+            [PYTHON, str(HERE / "fixture.py"), str(finalists), str(duration)],
+            env=self.env(),
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=self.workdir,
+        )
         return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
     def tokens(self, live_vote_id: int, count: int, tag: str = "") -> Path:
@@ -110,10 +118,28 @@ class Server:
 
     def start(self) -> None:
         log = (self.backend.workdir / "server.log").open("ab")
-        self.proc = subprocess.Popen(
-            [GRANIAN, "--interface", "asgi", "--workers", str(self.workers), "--host", "127.0.0.1",
-             "--port", str(self.port), "--backlog", "4096", "--no-ws", "opencall.voting.fastpath:app"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.backend.workdir)
+        self.proc = subprocess.Popen(  # noqa: S603 - our own argv, no shell
+            [
+                GRANIAN,
+                "--interface",
+                "asgi",
+                "--workers",
+                str(self.workers),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--backlog",
+                "4096",
+                "--no-ws",
+                "opencall.voting.fastpath:app",
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=self.backend.workdir,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -141,19 +167,36 @@ class Server:
             self.proc = None
 
 
-def wrk(url: str, script: str, *, duration: float, connections: int, args: list[str] | None = None,
-        threads: int = 1, timeout: str = "5s") -> dict[str, Any]:
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", f"--timeout={timeout}", "--latency",
-           "-s", str(HERE / script), url]
+def wrk(
+    url: str,
+    script: str,
+    *,
+    duration: float,
+    connections: int,
+    args: list[str] | None = None,
+    threads: int = 1,
+    timeout: str = "5s",
+) -> dict[str, Any]:
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        f"--timeout={timeout}",
+        "--latency",
+        "-s",
+        str(HERE / script),
+        url,
+    ]
     if args:
         cmd += ["--", *args]
-    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)  # noqa: S603 - our own argv, no shell
     out = done.stdout
     if done.stderr.strip():
         print(f"  wrk {script}: {done.stderr.strip()[:600]}", file=sys.stderr)
     for line in out.splitlines():
         if line.startswith("RESULT "):
-            result = dict(json.loads(line[len("RESULT "):]))
+            result = dict(json.loads(line[len("RESULT ") :]))
             seconds = result["duration_us"] / 1e6
             result["rate"] = result["acked"] / seconds if seconds else 0.0
             return result

@@ -23,8 +23,13 @@ def finalists(challenge):
 
 @pytest.fixture
 def live_vote(challenge, organiser, finalists):
-    return actions.create_live_vote(challenge=challenge, by=organiser, title="Grand finale",
-                                    finalist_ids=[f.pk for f in finalists], duration_seconds=300)
+    return actions.create_live_vote(
+        challenge=challenge,
+        by=organiser,
+        title="Grand finale",
+        finalist_ids=[f.pk for f in finalists],
+        duration_seconds=300,
+    )
 
 
 @pytest.fixture
@@ -37,17 +42,37 @@ def token_for(live_vote, *, user_id: int | None = None) -> str:
 
 
 def fastpath(**overrides: Any) -> LiveApp:
-    config = dict(secret_key=str(settings.SECRET_KEY), database=dict(connection.settings_dict),
-                  flush_seconds=0.001, cache_seconds=0.0, ip_rate=(0.0, 0.0), token_rate=(0.0, 0.0))
+    config = dict(
+        secret_key=str(settings.SECRET_KEY),
+        database=dict(connection.settings_dict),
+        flush_seconds=0.001,
+        cache_seconds=0.0,
+        ip_rate=(0.0, 0.0),
+        token_rate=(0.0, 0.0),
+    )
     config.update(overrides)
     return LiveApp(FastPathConfig(**config))
 
 
-async def request(app: LiveApp, method: str, path: str, body: Any = None, *, ip: str = "192.0.2.1",
-                  raw: bytes | None = None, headers: Iterable[tuple[bytes, bytes]] = ()) -> tuple[int, dict[str, Any], dict[bytes, bytes]]:
+async def request(
+    app: LiveApp,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    ip: str = "192.0.2.1",
+    raw: bytes | None = None,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> tuple[int, dict[str, Any], dict[bytes, bytes]]:
     payload = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-    scope = {"type": "http", "method": method, "path": path, "headers": list(headers), "client": (ip, 5000),
-             "query_string": b""}
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "headers": list(headers),
+        "client": (ip, 5000),
+        "query_string": b"",
+    }
     sent: list[dict[str, Any]] = []
     delivered = False
 

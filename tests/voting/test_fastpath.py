@@ -20,7 +20,10 @@ def vote_body(token: str, idea: int, vote_id: str, seq: int = 1) -> dict[str, ob
 
 
 def ballots(live_vote: LiveVote) -> dict[str, tuple[int, str, int, int]]:
-    return {b.device: (b.idea_id, b.client_vote_id, b.seq, b.changes) for b in LiveBallot.objects.filter(live_vote=live_vote)}
+    return {
+        b.device: (b.idea_id, b.client_vote_id, b.seq, b.changes)
+        for b in LiveBallot.objects.filter(live_vote=live_vote)
+    }
 
 
 def counts(live_vote: LiveVote) -> dict[int, int]:
@@ -35,8 +38,10 @@ def test_vote_is_acknowledged_once_committed(open_vote, finalists) -> None:
         return await request(app, "POST", path, vote_body(token, finalists[0].pk, "vote-0001"))
 
     status, body, headers = run(app, scenario)
-    assert (status, body) == (200, {"status": "recorded", "vote_id": "vote-0001", "idea": finalists[0].pk,
-                                    "duplicate": False})
+    assert (status, body) == (
+        200,
+        {"status": "recorded", "vote_id": "vote-0001", "idea": finalists[0].pk, "duplicate": False},
+    )
     assert headers[b"content-type"] == b"application/json"
     device = token.split(".")[1]
     assert ballots(open_vote) == {device: (finalists[0].pk, "vote-0001", 1, 0)}
@@ -60,8 +65,14 @@ def test_retries_count_once_and_change_of_vote_wins(open_vote, finalists) -> Non
     assert first[1]["duplicate"] is False
     assert retry[:2] == (200, {"status": "recorded", "vote_id": "vote-0001", "idea": a, "duplicate": True})
     assert change[1] == {"status": "recorded", "vote_id": "vote-0002", "idea": b, "duplicate": False}
-    assert late[:2] == (200, {"status": "superseded", "vote_id": "vote-0001",
-                              "detail": "A later vote from this device is already recorded."})
+    assert late[:2] == (
+        200,
+        {
+            "status": "superseded",
+            "vote_id": "vote-0001",
+            "detail": "A later vote from this device is already recorded.",
+        },
+    )
     assert again[1]["duplicate"] is True
     device = token.split(".")[1]
     assert ballots(open_vote) == {device: (b, "vote-0002", 2, 1)}
@@ -78,15 +89,22 @@ def test_one_ballot_per_device_and_exact_tally(open_vote, finalists, organiser) 
         import asyncio
 
         # All at once: they land in the same batch or a few, as under load.
-        return await asyncio.gather(*(request(app, "POST", path, vote_body(t, finalists[p].pk, f"vote-{n:04d}"))
-                                      for n, (t, p) in enumerate(zip(tokens, picks, strict=True))))
+        return await asyncio.gather(
+            *(
+                request(app, "POST", path, vote_body(t, finalists[p].pk, f"vote-{n:04d}"))
+                for n, (t, p) in enumerate(zip(tokens, picks, strict=True))
+            )
+        )
 
     answers = run(app, scenario)
     assert [a[0] for a in answers] == [200] * 7
     stopped = actions.stop_live_vote(live_vote=open_vote, by=organiser)
     ids = [f.pk for f in finalists]
-    assert stopped.final_tally == {"counts": {str(ids[0]): 2, str(ids[1]): 4, str(ids[2]): 1}, "turnout": 7,
-                                   "standings": [[ids[1], 4], [ids[0], 2], [ids[2], 1]]}
+    assert stopped.final_tally == {
+        "counts": {str(ids[0]): 2, str(ids[1]): 4, str(ids[2]): 1},
+        "turnout": 7,
+        "standings": [[ids[1], 4], [ids[0], 2], [ids[2], 1]],
+    }
     assert len(stopped.ballots_digest) == 64
     assert counts(open_vote) == {ids[0]: 2, ids[1]: 4, ids[2]: 1}
 
@@ -101,7 +119,10 @@ def test_votes_outside_the_window_are_refused_and_not_counted(live_vote, finalis
 
     status, body, _ = run(app, before)
     assert (status, body["type"], body["detail"]) == (
-        409, "https://opencall.dev/problems/voting-closed", "Votes are accepted only while the live vote is open.")
+        409,
+        "https://opencall.dev/problems/voting-closed",
+        "Votes are accepted only while the live vote is open.",
+    )
     actions.open_live_vote(live_vote=live_vote, by=organiser)
     LiveVote.objects.filter(pk=live_vote.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
     app = fastpath()
@@ -122,19 +143,37 @@ def test_votes_after_stop_are_refused(open_vote, finalists, organiser) -> None:
     assert ballots(open_vote) == {}
 
 
-@pytest.mark.parametrize(("payload", "status", "errors"), [
-    ({"idea": 1, "vote_id": "vote-0001"}, 422, {"token": ["Required: the device token from the voting page."]}),
-    ({"idea": "1", "vote_id": "vote-0001", "token": "t"}, 422,
-     {"idea": ["Must be the id of a finalist (a positive integer)."]}),
-    ({"idea": True, "vote_id": "vote-0001", "token": "t"}, 422,
-     {"idea": ["Must be the id of a finalist (a positive integer)."]}),
-    ({"idea": 1, "vote_id": "short", "token": "t"}, 422,
-     {"vote_id": ["Must be 8 to 64 characters: letters, digits, '-' or '_'."]}),
-    ({"idea": 1, "vote_id": "<script>alert(1)</script>", "token": "t"}, 422,
-     {"vote_id": ["Must be 8 to 64 characters: letters, digits, '-' or '_'."]}),
-    ({"idea": 1, "vote_id": "vote-0001", "token": "t", "seq": 0}, 422,
-     {"seq": ["Must be a positive integer that grows each time this device votes again."]}),
-])
+@pytest.mark.parametrize(
+    ("payload", "status", "errors"),
+    [
+        ({"idea": 1, "vote_id": "vote-0001"}, 422, {"token": ["Required: the device token from the voting page."]}),
+        (
+            {"idea": "1", "vote_id": "vote-0001", "token": "t"},
+            422,
+            {"idea": ["Must be the id of a finalist (a positive integer)."]},
+        ),
+        (
+            {"idea": True, "vote_id": "vote-0001", "token": "t"},
+            422,
+            {"idea": ["Must be the id of a finalist (a positive integer)."]},
+        ),
+        (
+            {"idea": 1, "vote_id": "short", "token": "t"},
+            422,
+            {"vote_id": ["Must be 8 to 64 characters: letters, digits, '-' or '_'."]},
+        ),
+        (
+            {"idea": 1, "vote_id": "<script>alert(1)</script>", "token": "t"},
+            422,
+            {"vote_id": ["Must be 8 to 64 characters: letters, digits, '-' or '_'."]},
+        ),
+        (
+            {"idea": 1, "vote_id": "vote-0001", "token": "t", "seq": 0},
+            422,
+            {"seq": ["Must be a positive integer that grows each time this device votes again."]},
+        ),
+    ],
+)
 def test_malformed_votes_get_field_errors(open_vote, payload, status, errors) -> None:
     app = fastpath()
 
@@ -181,26 +220,47 @@ def test_bad_bodies_bad_tokens_and_non_finalists(open_vote, finalists, challenge
 
 
 def test_token_of_another_live_vote_and_sign_in_mode(open_vote, finalists, challenge, organiser) -> None:
-    members_only = actions.create_live_vote(challenge=challenge, by=organiser, title="Staff vote",
-                                            finalist_ids=[f.pk for f in finalists], sign_in_required=True)
+    members_only = actions.create_live_vote(
+        challenge=challenge,
+        by=organiser,
+        title="Staff vote",
+        finalist_ids=[f.pk for f in finalists],
+        sign_in_required=True,
+    )
     actions.open_live_vote(live_vote=members_only, by=organiser)
     app = fastpath()
 
     async def scenario():
         return [
-            await request(app, "POST", f"/live/api/{members_only.code}/vote",
-                          vote_body(token_for(open_vote), finalists[0].pk, "vote-0001")),
-            await request(app, "POST", f"/live/api/{members_only.code}/vote",
-                          vote_body(token_for(members_only), finalists[0].pk, "vote-0002")),
-            await request(app, "POST", f"/live/api/{members_only.code}/vote",
-                          vote_body(token_for(members_only, user_id=organiser.pk), finalists[0].pk, "vote-0003")),
+            await request(
+                app,
+                "POST",
+                f"/live/api/{members_only.code}/vote",
+                vote_body(token_for(open_vote), finalists[0].pk, "vote-0001"),
+            ),
+            await request(
+                app,
+                "POST",
+                f"/live/api/{members_only.code}/vote",
+                vote_body(token_for(members_only), finalists[0].pk, "vote-0002"),
+            ),
+            await request(
+                app,
+                "POST",
+                f"/live/api/{members_only.code}/vote",
+                vote_body(token_for(members_only, user_id=organiser.pk), finalists[0].pk, "vote-0003"),
+            ),
         ]
 
     answers = run(app, scenario)
     assert [(s, b.get("title", b.get("status"))) for s, b, _ in answers] == [
-        (403, "Invalid device token"), (403, "Sign in required"), (200, "recorded")]
+        (403, "Invalid device token"),
+        (403, "Sign in required"),
+        (200, "recorded"),
+    ]
     assert list(LiveBallot.objects.filter(live_vote=members_only).values_list("device", "user_id")) == [
-        (f"u{organiser.pk}", organiser.pk)]
+        (f"u{organiser.pk}", organiser.pk)
+    ]
 
 
 def test_rate_limits_answer_429_with_a_problem(open_vote, finalists) -> None:
@@ -210,12 +270,22 @@ def test_rate_limits_answer_429_with_a_problem(open_vote, finalists) -> None:
     per_ip = fastpath(ip_rate=(0.001, 1.0))
 
     async def by_token():
-        return [await request(per_token, "POST", path, vote_body(token, finalists[0].pk, f"vote-000{n}", n))
-                for n in (1, 2, 3)]
+        return [
+            await request(per_token, "POST", path, vote_body(token, finalists[0].pk, f"vote-000{n}", n))
+            for n in (1, 2, 3)
+        ]
 
     async def by_ip():
-        return [await request(per_ip, "POST", path, vote_body(token_for(open_vote), finalists[1].pk, f"ipvote-{n}1"),
-                              ip="198.51.100.7") for n in (1, 2)]
+        return [
+            await request(
+                per_ip,
+                "POST",
+                path,
+                vote_body(token_for(open_vote), finalists[1].pk, f"ipvote-{n}1"),
+                ip="198.51.100.7",
+            )
+            for n in (1, 2)
+        ]
 
     answers = run(per_token, by_token)
     assert [a[0] for a in answers] == [200, 200, 429]
@@ -242,9 +312,16 @@ def test_forwarded_address_is_trusted_only_from_a_proxy(open_vote, finalists) ->
     async def scenario():
         out = []
         for n in range(2):
-            out.append(await request(app, "POST", path, vote_body(token_for(open_vote), finalists[0].pk,
-                                                                   f"proxied-{n}1"),
-                                     ip="127.0.0.1", headers=[(b"x-forwarded-for", f"203.0.113.{n}".encode())]))
+            out.append(
+                await request(
+                    app,
+                    "POST",
+                    path,
+                    vote_body(token_for(open_vote), finalists[0].pk, f"proxied-{n}1"),
+                    ip="127.0.0.1",
+                    headers=[(b"x-forwarded-for", f"203.0.113.{n}".encode())],
+                )
+            )
         return out
 
     assert [a[0] for a in run(app, scenario)] == [200, 200]
@@ -254,8 +331,12 @@ def test_state_and_ping(open_vote, finalists) -> None:
     app = fastpath()
 
     async def scenario():
-        await request(app, "POST", f"/live/api/{open_vote.code}/vote",
-                      vote_body(token_for(open_vote), finalists[2].pk, "vote-0001"))
+        await request(
+            app,
+            "POST",
+            f"/live/api/{open_vote.code}/vote",
+            vote_body(token_for(open_vote), finalists[2].pk, "vote-0001"),
+        )
         return await request(app, "GET", "/live/api/ping"), await request(app, "GET", f"/live/api/{open_vote.code}")
 
     ping, state = run(app, scenario)

@@ -40,8 +40,15 @@ def _require_manager(by: User, live_vote: LiveVote) -> None:
         raise PermissionDenied(_("Only the challenge's organisers can run this live vote."))
 
 
-def create_live_vote(*, challenge: Challenge, by: User, title: str, finalist_ids: Sequence[int],
-                     duration_seconds: int = 180, sign_in_required: bool = False) -> LiveVote:
+def create_live_vote(
+    *,
+    challenge: Challenge,
+    by: User,
+    title: str,
+    finalist_ids: Sequence[int],
+    duration_seconds: int = 180,
+    sign_in_required: bool = False,
+) -> LiveVote:
     if not can_create_live_vote(by, challenge):
         raise PermissionDenied(_("Only the challenge's organisers can run a live vote."))
     errors: dict[str, list[str]] = {}
@@ -64,13 +71,26 @@ def create_live_vote(*, challenge: Challenge, by: User, title: str, finalist_ids
         try:
             with transaction.atomic():
                 live_vote = LiveVote.objects.create(
-                    challenge=challenge, title=title, code=_new_code(), duration_seconds=duration_seconds,
-                    sign_in_required=sign_in_required, created_by=by)
+                    challenge=challenge,
+                    title=title,
+                    code=_new_code(),
+                    duration_seconds=duration_seconds,
+                    sign_in_required=sign_in_required,
+                    created_by=by,
+                )
                 live_vote.finalists.set(ideas)
                 LiveCount.objects.bulk_create([LiveCount(live_vote=live_vote, idea=idea) for idea in ideas])
-                audit.record(actor=by, verb="live_vote.created", obj=live_vote, data={
-                    "title": title, "finalists": sorted(wanted), "duration_seconds": duration_seconds,
-                    "sign_in_required": sign_in_required})
+                audit.record(
+                    actor=by,
+                    verb="live_vote.created",
+                    obj=live_vote,
+                    data={
+                        "title": title,
+                        "finalists": sorted(wanted),
+                        "duration_seconds": duration_seconds,
+                        "sign_in_required": sign_in_required,
+                    },
+                )
                 return live_vote
         except IntegrityError:  # the random short code was taken: draw another
             continue
@@ -92,8 +112,9 @@ def open_live_vote(*, live_vote: LiveVote, by: User) -> LiveVote:
         row.opens_at = now
         row.closes_at = now + timedelta(seconds=row.duration_seconds)
         row.save(update_fields=["state", "opens_at", "closes_at", "updated_at"])
-        audit.record(actor=by, verb="live_vote.opened", obj=row,
-                     data={"opens_at": row.opens_at, "closes_at": row.closes_at})
+        audit.record(
+            actor=by, verb="live_vote.opened", obj=row, data={"opens_at": row.opens_at, "closes_at": row.closes_at}
+        )
     return row
 
 
@@ -107,7 +128,9 @@ def extend_live_vote(*, live_vote: LiveVote, by: User, seconds: int) -> LiveVote
             raise Conflict(_("Only a running live vote can be extended."))
         row.closes_at += timedelta(seconds=seconds)
         row.save(update_fields=["closes_at", "updated_at"])
-        audit.record(actor=by, verb="live_vote.extended", obj=row, data={"seconds": seconds, "closes_at": row.closes_at})
+        audit.record(
+            actor=by, verb="live_vote.extended", obj=row, data={"seconds": seconds, "closes_at": row.closes_at}
+        )
     return row
 
 
@@ -123,16 +146,26 @@ def stop_live_vote(*, live_vote: LiveVote, by: User) -> LiveVote:
         if row.closes_at is None or row.closes_at > now:
             row.closes_at = now
         finalists = sorted(row.finalists.values_list("pk", flat=True))
-        ballots = [Ballot(d, v, s, i) for d, v, s, i in
-                   LiveBallot.objects.filter(live_vote=row).values_list("device", "client_vote_id", "seq", "idea_id")
-                   .iterator(chunk_size=5000)]
+        ballots = [
+            Ballot(d, v, s, i)
+            for d, v, s, i in LiveBallot.objects.filter(live_vote=row)
+            .values_list("device", "client_vote_id", "seq", "idea_id")
+            .iterator(chunk_size=5000)
+        ]
         counts = count_ballots(ballots, finalists)
-        row.final_tally = {"counts": {str(k): v for k, v in counts.items()}, "turnout": len(ballots),
-                           "standings": [list(pair) for pair in standings(counts)]}
+        row.final_tally = {
+            "counts": {str(k): v for k, v in counts.items()},
+            "turnout": len(ballots),
+            "standings": [list(pair) for pair in standings(counts)],
+        }
         row.ballots_digest = ballots_digest(ballots)
         row.save(update_fields=["state", "closes_at", "final_tally", "ballots_digest", "updated_at"])
-        audit.record(actor=by, verb="live_vote.closed", obj=row, data={
-            "closes_at": row.closes_at, "tally": row.final_tally, "ballots_digest": row.ballots_digest})
+        audit.record(
+            actor=by,
+            verb="live_vote.closed",
+            obj=row,
+            data={"closes_at": row.closes_at, "tally": row.final_tally, "ballots_digest": row.ballots_digest},
+        )
     return row
 
 
@@ -144,8 +177,12 @@ def publish_live_results(*, live_vote: LiveVote, by: User) -> LiveVote:
             raise Conflict(_("Stop the live vote before publishing its results."))
         row.state = LiveState.PUBLISHED
         row.save(update_fields=["state", "updated_at"])
-        audit.record(actor=by, verb="live_vote.published", obj=row,
-                     data={"tally": row.final_tally, "ballots_digest": row.ballots_digest})
+        audit.record(
+            actor=by,
+            verb="live_vote.published",
+            obj=row,
+            data={"tally": row.final_tally, "ballots_digest": row.ballots_digest},
+        )
     return row
 
 
@@ -153,8 +190,10 @@ def _store_codes(live_vote: LiveVote, codes: list[str], by: User, verb: str) -> 
     existing = set(RewardCode.objects.filter(live_vote=live_vote, code__in=codes).values_list("code", flat=True))
     fresh = [c for c in dict.fromkeys(codes) if c not in existing]
     if RewardCode.objects.filter(live_vote=live_vote).count() + len(fresh) > MAX_REWARD_CODES:
-        raise InvalidInput(_("Too many reward codes."),
-                           errors={"codes": [_("At most %(n)d codes per live vote.") % {"n": MAX_REWARD_CODES}]})
+        raise InvalidInput(
+            _("Too many reward codes."),
+            errors={"codes": [_("At most %(n)d codes per live vote.") % {"n": MAX_REWARD_CODES}]},
+        )
     with transaction.atomic():
         RewardCode.objects.bulk_create([RewardCode(live_vote=live_vote, code=c) for c in fresh], batch_size=2000)
         audit.record(actor=by, verb=verb, obj=live_vote, data={"added": len(fresh), "skipped": len(codes) - len(fresh)})
@@ -169,20 +208,30 @@ def upload_reward_codes(*, live_vote: LiveVote, by: User, codes: str) -> int:
     if not lines:
         raise InvalidInput(_("No codes given."), errors={"codes": [_("Paste one code a line.")]})
     if bad:
-        raise InvalidInput(_("Some codes are not valid."), errors={"codes": [
-            _("Codes are 4 to 64 letters, digits, '-' or '_'. Not valid: %(codes)s")
-            % {"codes": ", ".join(b[:70] for b in bad[:5])}]})
+        raise InvalidInput(
+            _("Some codes are not valid."),
+            errors={
+                "codes": [
+                    _("Codes are 4 to 64 letters, digits, '-' or '_'. Not valid: %(codes)s")
+                    % {"codes": ", ".join(b[:70] for b in bad[:5])}
+                ]
+            },
+        )
     if len(lines) > MAX_REWARD_CODES:
-        raise InvalidInput(_("Too many reward codes."),
-                           errors={"codes": [_("At most %(n)d codes per live vote.") % {"n": MAX_REWARD_CODES}]})
+        raise InvalidInput(
+            _("Too many reward codes."),
+            errors={"codes": [_("At most %(n)d codes per live vote.") % {"n": MAX_REWARD_CODES}]},
+        )
     return _store_codes(live_vote, lines, by, "live_vote.reward_codes_uploaded")
 
 
 def generate_reward_codes(*, live_vote: LiveVote, by: User, count: int) -> int:
     _require_manager(by, live_vote)
     if not isinstance(count, int) or not 1 <= count <= MAX_REWARD_CODES:
-        raise InvalidInput(_("The number of codes is not valid."),
-                           errors={"count": [_("Between 1 and %(n)d.") % {"n": MAX_REWARD_CODES}]})
+        raise InvalidInput(
+            _("The number of codes is not valid."),
+            errors={"count": [_("Between 1 and %(n)d.") % {"n": MAX_REWARD_CODES}]},
+        )
     codes = ["-".join(secrets.token_hex(3).upper() for _ in range(3)) for _ in range(count)]
     return _store_codes(live_vote, codes, by, "live_vote.reward_codes_generated")
 
@@ -198,15 +247,23 @@ def claim_reward_code(*, live_vote: LiveVote, token: str) -> RewardCode:
         mine = RewardCode.objects.filter(live_vote=live_vote, device=held.device).first()
         if mine is not None:
             return mine
-        free = (RewardCode.objects.select_for_update(skip_locked=True)
-                .filter(live_vote=live_vote, device="").order_by("id").first())
+        free = (
+            RewardCode.objects.select_for_update(skip_locked=True)
+            .filter(live_vote=live_vote, device="")
+            .order_by("id")
+            .first()
+        )
         if free is None:
             raise Conflict(_("All reward codes have been given out."))
         free.device = held.device
         free.assigned_at = timezone.now()
         free.save(update_fields=["device", "assigned_at"])
-        audit.record(actor=None, verb="live_vote.reward_assigned", obj=live_vote,
-                     data={"reward_code_id": free.pk, "device": held.device})
+        audit.record(
+            actor=None,
+            verb="live_vote.reward_assigned",
+            obj=live_vote,
+            data={"reward_code_id": free.pk, "device": held.device},
+        )
     return free
 
 

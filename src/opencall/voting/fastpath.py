@@ -47,7 +47,7 @@ MAX_SEQ = 2**53
 
 
 def _env_rate(name: str, default: str) -> tuple[float, float]:
-    """"rate/s,burst" -> (rate, burst); "0" turns the limit off."""
+    """ "rate/s,burst" -> (rate, burst); "0" turns the limit off."""
     raw = os.environ.get(name, default).strip()
     if raw in ("", "0", "off"):
         return 0.0, 0.0
@@ -82,9 +82,11 @@ class FastPathConfig:
             ip_rate=_env_rate("OPENCALL_LIVE_RATE_IP", "200,400"),
             token_rate=_env_rate("OPENCALL_LIVE_RATE_TOKEN", "5,10"),
             trusted_proxies=frozenset(
-                p.strip() for p in os.environ.get("OPENCALL_LIVE_TRUSTED_PROXIES", "").split(",") if p.strip()),
+                p.strip() for p in os.environ.get("OPENCALL_LIVE_TRUSTED_PROXIES", "").split(",") if p.strip()
+            ),
             allowed_origins=frozenset(
-                o.strip() for o in os.environ.get("OPENCALL_LIVE_ALLOWED_ORIGINS", "").split(",") if o.strip()),
+                o.strip() for o in os.environ.get("OPENCALL_LIVE_ALLOWED_ORIGINS", "").split(",") if o.strip()
+            ),
         )
 
 
@@ -125,8 +127,13 @@ class RateLimiter:
 class Batcher:
     """Group commit: votes wait in memory, one transaction writes them all, then all are answered."""
 
-    def __init__(self, store: BallotStore, flush_seconds: float, max_batch: int,
-                 after_commit: Callable[[BatchResult], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: BallotStore,
+        flush_seconds: float,
+        max_batch: int,
+        after_commit: Callable[[BatchResult], None] | None = None,
+    ) -> None:
         self.store, self.flush_seconds, self.max_batch = store, flush_seconds, max_batch
         self.after_commit = after_commit
         self.pending: list[tuple[PendingVote, asyncio.Future[str]]] = []
@@ -153,7 +160,7 @@ class Batcher:
             if wait > 0:
                 await asyncio.sleep(wait)
             last = time.monotonic()
-            batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch:]
+            batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
             if not self.pending:
                 self.wakeup.clear()
             votes = [vote for vote, _ in batch]
@@ -189,8 +196,12 @@ class Batcher:
 
 
 def _problem(status: int, code: str, title: str, detail: str, **extra: Any) -> tuple[int, dict[str, Any]]:
-    body: dict[str, Any] = {"type": f"https://opencall.dev/problems/{code}", "title": title,
-                            "status": status, "detail": detail}
+    body: dict[str, Any] = {
+        "type": f"https://opencall.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     body.update(extra)
     return status, body
 
@@ -256,7 +267,7 @@ class LiveApp:
         if not path.startswith("/live/api/"):
             await self._json(send, *_problem(404, "not-found", "Not found", "No such endpoint."), scope=scope)
             return
-        rest = path[len("/live/api/"):].strip("/").split("/")
+        rest = path[len("/live/api/") :].strip("/").split("/")
         if rest == ["ping"]:
             await self._json(send, 200, {"ok": True}, scope=scope)
             return
@@ -268,8 +279,11 @@ class LiveApp:
             return
         if len(rest) == 2 and rest[1] == "vote":
             if method != "POST":
-                await self._json(send, *_problem(405, "method-not-allowed", "Method not allowed",
-                                                 "Send votes with POST."), scope=scope)
+                await self._json(
+                    send,
+                    *_problem(405, "method-not-allowed", "Method not allowed", "Send votes with POST."),
+                    scope=scope,
+                )
                 return
             status, body, headers = await self._vote(scope, receive, rest[0])
             await self._json(send, status, body, headers, scope=scope)
@@ -308,17 +322,32 @@ class LiveApp:
     async def _preflight(self, scope: Scope, send: Send) -> None:
         headers = self._cors(scope)
         if headers:
-            headers += [(b"access-control-allow-methods", b"POST, GET"),
-                        (b"access-control-allow-headers", b"content-type"), (b"access-control-max-age", b"600")]
+            headers += [
+                (b"access-control-allow-methods", b"POST, GET"),
+                (b"access-control-allow-headers", b"content-type"),
+                (b"access-control-max-age", b"600"),
+            ]
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
 
-    async def _json(self, send: Send, status: int, body: dict[str, Any],
-                    headers: list[tuple[bytes, bytes]] | None = None, *, scope: Scope) -> None:
+    async def _json(
+        self,
+        send: Send,
+        status: int,
+        body: dict[str, Any],
+        headers: list[tuple[bytes, bytes]] | None = None,
+        *,
+        scope: Scope,
+    ) -> None:
         payload = json.dumps(body, separators=(",", ":")).encode()
         ctype = b"application/problem+json" if status >= 400 else b"application/json"
-        all_headers = [(b"content-type", ctype), (b"content-length", str(len(payload)).encode()),
-                       (b"cache-control", b"no-store"), *(headers or []), *self._cors(scope)]
+        all_headers = [
+            (b"content-type", ctype),
+            (b"content-length", str(len(payload)).encode()),
+            (b"cache-control", b"no-store"),
+            *(headers or []),
+            *self._cors(scope),
+        ]
         await send({"type": "http.response.start", "status": status, "headers": all_headers})
         await send({"type": "http.response.body", "body": payload})
 
@@ -342,15 +371,23 @@ class LiveApp:
         self.cache[code] = (time.monotonic() + self.config.cache_seconds, info)
         return info
 
-    async def _vote(self, scope: Scope, receive: Receive, code: str
-                    ) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]:
+    async def _vote(
+        self, scope: Scope, receive: Receive, code: str
+    ) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]:
         now = time.time()
         ip = self._client_ip(scope)
         wait = self.ip_limits.retry_after(ip, time.monotonic())
         if wait:
-            return (*_problem(429, "rate-limited", "Too many requests",
-                              "Too many votes from this network address; try again shortly.",
-                              retry_after=round(wait, 2)), [(b"retry-after", str(max(1, round(wait))).encode())])
+            return (
+                *_problem(
+                    429,
+                    "rate-limited",
+                    "Too many requests",
+                    "Too many votes from this network address; try again shortly.",
+                    retry_after=round(wait, 2),
+                ),
+                [(b"retry-after", str(max(1, round(wait))).encode())],
+            )
         body = bytearray()
         more = True
         while more:
@@ -360,8 +397,15 @@ class LiveApp:
             body += message.get("body", b"")
             more = bool(message.get("more_body"))
             if len(body) > MAX_BODY:
-                return (*_problem(413, "too-large", "Request too large",
-                                  f"A vote is a small JSON object (at most {MAX_BODY} bytes)."), [])
+                return (
+                    *_problem(
+                        413,
+                        "too-large",
+                        "Request too large",
+                        f"A vote is a small JSON object (at most {MAX_BODY} bytes).",
+                    ),
+                    [],
+                )
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError):
@@ -384,52 +428,119 @@ class LiveApp:
             return (*_problem(422, "invalid-input", "Invalid input", "The vote is not valid.", errors=errors), [])
         token = read_token(self.key, data["token"])
         if token is None:
-            return (*_problem(403, "invalid-token", "Invalid device token",
-                              "Reload the voting page to get a new device token."), [])
+            return (
+                *_problem(
+                    403, "invalid-token", "Invalid device token", "Reload the voting page to get a new device token."
+                ),
+                [],
+            )
         wait = self.token_limits.retry_after(f"{token.live_vote_id}:{token.device}", time.monotonic())
         if wait:
-            return (*_problem(429, "rate-limited", "Too many requests",
-                              "This device is voting too fast; try again in a moment.",
-                              retry_after=round(wait, 2)), [(b"retry-after", str(max(1, round(wait))).encode())])
+            return (
+                *_problem(
+                    429,
+                    "rate-limited",
+                    "Too many requests",
+                    "This device is voting too fast; try again in a moment.",
+                    retry_after=round(wait, 2),
+                ),
+                [(b"retry-after", str(max(1, round(wait))).encode())],
+            )
         try:
             info = await self._live_vote(code)
-        except Exception:  # noqa: BLE001 - database unreachable: the client retries, nothing is lost
+        except Exception:
             log.warning("live vote not loaded", exc_info=True)
-            return (*_problem(503, "unavailable", "Vote not recorded",
-                              "The vote could not be checked; send it again with the same vote_id."),
-                    [(b"retry-after", b"1")])
+            return (
+                *_problem(
+                    503,
+                    "unavailable",
+                    "Vote not recorded",
+                    "The vote could not be checked; send it again with the same vote_id.",
+                ),
+                [(b"retry-after", b"1")],
+            )
         if info is None:
             return (*_problem(404, "not-found", "Not found", "No such live vote."), [])
         if token.live_vote_id != info.id:
-            return (*_problem(403, "invalid-token", "Invalid device token",
-                              "This token belongs to another live vote; reload the voting page."), [])
+            return (
+                *_problem(
+                    403,
+                    "invalid-token",
+                    "Invalid device token",
+                    "This token belongs to another live vote; reload the voting page.",
+                ),
+                [],
+            )
         if info.sign_in_required and token.user_id is None:
-            return (*_problem(403, "sign-in-required", "Sign in required",
-                              "This vote is for signed-in members only."), [])
+            return (
+                *_problem(403, "sign-in-required", "Sign in required", "This vote is for signed-in members only."),
+                [],
+            )
         if not info.accepts(now):
-            return (*_problem(409, "voting-closed", "Voting is not open",
-                              "Votes are accepted only while the live vote is open."), [])
+            return (
+                *_problem(
+                    409, "voting-closed", "Voting is not open", "Votes are accepted only while the live vote is open."
+                ),
+                [],
+            )
         if idea not in info.finalists:
-            return (*_problem(422, "invalid-input", "Invalid input", "The vote is not valid.",
-                              errors={"idea": ["Not a finalist of this live vote."]}), [])
+            return (
+                *_problem(
+                    422,
+                    "invalid-input",
+                    "Invalid input",
+                    "The vote is not valid.",
+                    errors={"idea": ["Not a finalist of this live vote."]},
+                ),
+                [],
+            )
         assert self.batcher is not None
-        outcome = await self.batcher.submit(PendingVote(info.id, token.device, idea, vote_id, seq,
-                                                        token.user_id, now))
+        outcome = await self.batcher.submit(
+            PendingVote(info.id, token.device, idea, str(vote_id), seq, token.user_id, now)
+        )
         if outcome in ("new", "change", "duplicate"):
-            return 200, {"status": "recorded", "vote_id": vote_id, "idea": idea,
-                         "duplicate": outcome == "duplicate"}, []
+            return (
+                200,
+                {"status": "recorded", "vote_id": vote_id, "idea": idea, "duplicate": outcome == "duplicate"},
+                [],
+            )
         if outcome == "stale":
-            return 200, {"status": "superseded", "vote_id": vote_id,
-                         "detail": "A later vote from this device is already recorded."}, []
+            return (
+                200,
+                {
+                    "status": "superseded",
+                    "vote_id": vote_id,
+                    "detail": "A later vote from this device is already recorded.",
+                },
+                [],
+            )
         if outcome == "invalid":
-            return (*_problem(422, "invalid-input", "Invalid input", "The vote is not valid.",
-                              errors={"idea": ["Not a finalist of this live vote."]}), [])
+            return (
+                *_problem(
+                    422,
+                    "invalid-input",
+                    "Invalid input",
+                    "The vote is not valid.",
+                    errors={"idea": ["Not a finalist of this live vote."]},
+                ),
+                [],
+            )
         if outcome == "closed":
-            return (*_problem(409, "voting-closed", "Voting is not open",
-                              "The live vote closed before this vote was recorded."), [])
-        return (*_problem(503, "unavailable", "Vote not recorded",
-                          "The vote could not be stored; send it again with the same vote_id."),
-                [(b"retry-after", b"1")])
+            return (
+                *_problem(
+                    409, "voting-closed", "Voting is not open", "The live vote closed before this vote was recorded."
+                ),
+                [],
+            )
+        return (
+            *_problem(
+                503,
+                "unavailable",
+                "Vote not recorded",
+                "The vote could not be stored; send it again with the same vote_id.",
+            ),
+            [(b"retry-after", b"1")],
+        )
 
     def _after_commit(self, result: BatchResult) -> None:
         if self.redis is None:
@@ -451,7 +562,7 @@ class LiveApp:
                 pipe.hincrby(f"{key}:counts", "writes", result.accepted.get(live_vote_id, 0))
                 pipe.publish(key, b"1")
             await pipe.execute()
-        except Exception:  # noqa: BLE001 - counters are a view; the database holds the votes
+        except Exception:
             log.warning("live counters not updated in Redis", exc_info=True)
 
     # -- reading ------------------------------------------------------------------------------
@@ -485,7 +596,7 @@ class LiveApp:
         try:
             info = await self._live_vote(code)
             snapshot = await self.snapshot(info) if info is not None else None
-        except Exception:  # noqa: BLE001 - database unreachable
+        except Exception:
             await self._json(send, *_problem(503, "unavailable", "Unavailable", "Try again shortly."), scope=scope)
             return
         if info is None:
@@ -496,7 +607,7 @@ class LiveApp:
     async def _events(self, scope: Scope, receive: Receive, send: Send, code: str) -> None:
         try:
             info = await self._live_vote(code)
-        except Exception:  # noqa: BLE001 - database unreachable; EventSource reconnects by itself
+        except Exception:
             await self._json(send, *_problem(503, "unavailable", "Unavailable", "Try again shortly."), scope=scope)
             return
         if info is None:
@@ -506,9 +617,18 @@ class LiveApp:
         if board is None:
             board = self.boards[info.id] = Scoreboard(self, code, info.id)
         queue = board.join()
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"text/event-stream"), (b"cache-control", b"no-store"),
-            (b"x-accel-buffering", b"no"), *self._cors(scope)]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream"),
+                    (b"cache-control", b"no-store"),
+                    (b"x-accel-buffering", b"no"),
+                    *self._cors(scope),
+                ],
+            }
+        )
 
         async def watch_disconnect() -> None:
             while (await receive())["type"] != "http.disconnect":
@@ -615,5 +735,12 @@ def serve_fastpath(host: str = "127.0.0.1", port: int = 8001, workers: int = 2) 
     from granian import Granian
     from granian.constants import Interfaces
 
-    Granian("opencall.voting.fastpath:app", address=host, port=port, workers=workers,
-            interface=Interfaces.ASGI, log_access=False, backlog=2048).serve()
+    Granian(
+        "opencall.voting.fastpath:app",
+        address=host,
+        port=port,
+        workers=workers,
+        interface=Interfaces.ASGI,
+        log_access=False,
+        backlog=2048,
+    ).serve()

@@ -54,8 +54,9 @@ class LiveBallot(models.Model):
     idea = models.ForeignKey(Idea, on_delete=models.PROTECT, related_name="+", db_index=False)
     client_vote_id = models.CharField(max_length=64)
     seq = models.BigIntegerField(default=1)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+", db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     changes = models.PositiveIntegerField(default=0)
     cast_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -100,8 +101,9 @@ class RewardCode(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["live_vote", "code"], name="unique_reward_code"),
-            models.UniqueConstraint(fields=["live_vote", "device"], condition=~models.Q(device=""),
-                                    name="one_reward_per_voter"),
+            models.UniqueConstraint(
+                fields=["live_vote", "device"], condition=~models.Q(device=""), name="one_reward_per_voter"
+            ),
         ]
 
     def __str__(self) -> str:

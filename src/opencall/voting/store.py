@@ -8,6 +8,7 @@ an acknowledged batch survives a crash) or PostgreSQL. The upsert implements exa
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -95,7 +96,9 @@ class BallotStore:
     # -- connections -------------------------------------------------------------------------
     def _connect(self) -> Any:
         if self.sqlite:
-            conn = sqlite3.connect(str(self.settings["NAME"]), isolation_level=None, check_same_thread=False, timeout=30)
+            conn = sqlite3.connect(
+                str(self.settings["NAME"]), isolation_level=None, check_same_thread=False, timeout=30
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             # FULL: the WAL is fsynced at every commit, i.e. once per batch. An acknowledged vote
             # therefore survives a power cut, not only a process crash.
@@ -105,20 +108,21 @@ class BallotStore:
         import psycopg
 
         s = self.settings
-        conn = psycopg.connect(
-            dbname=s["NAME"], user=s.get("USER") or None, password=s.get("PASSWORD") or None,
-            host=s.get("HOST") or None, port=s.get("PORT") or None, connect_timeout=5,
+        return psycopg.connect(
+            dbname=s["NAME"],
+            user=s.get("USER") or None,
+            password=s.get("PASSWORD") or None,
+            host=s.get("HOST") or None,
+            port=s.get("PORT") or None,
+            connect_timeout=5,
             autocommit=False,
         )
-        return conn
 
     def close(self) -> None:
         for conn in (self._writer, self._reader):
             if conn is not None:
-                try:
+                with contextlib.suppress(Exception):  # closing a broken connection may fail too
                     conn.close()
-                except Exception:  # noqa: S110 - closing a broken connection may fail too
-                    pass
         self._writer = self._reader = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
@@ -147,21 +151,26 @@ class BallotStore:
             cur = conn.cursor()
             cur.execute(
                 f"SELECT id, code, state, opens_at, closes_at, sign_in_required FROM {LIVE_VOTES} "  # noqa: S608
-                f"WHERE code = {ph}", (code,))
+                f"WHERE code = {ph}",
+                (code,),
+            )
             row = cur.fetchone()
             if row is None:
                 return None
             cur.execute(f"SELECT idea_id FROM {FINALISTS} WHERE livevote_id = {ph}", (row[0],))  # noqa: S608
             finalists = frozenset(int(r[0]) for r in cur.fetchall())
-        return LiveVoteInfo(int(row[0]), str(row[1]), str(row[2]), _epoch(row[3]), _epoch(row[4]),
-                            finalists, bool(row[5]))
+        return LiveVoteInfo(
+            int(row[0]), str(row[1]), str(row[2]), _epoch(row[3]), _epoch(row[4]), finalists, bool(row[5])
+        )
 
     def counts(self, live_vote_id: int) -> tuple[dict[int, int], int, int]:
         """(votes per finalist, turnout, accepted votes so far including changes)."""
         with self._reading() as conn:
             cur = conn.cursor()
-            cur.execute(f"SELECT idea_id, votes, writes FROM {COUNTS} WHERE live_vote_id = {self.ph}",  # noqa: S608
-                        (live_vote_id,))
+            cur.execute(
+                f"SELECT idea_id, votes, writes FROM {COUNTS} WHERE live_vote_id = {self.ph}",  # noqa: S608
+                (live_vote_id,),
+            )
             rows = cur.fetchall()
         counts = {int(i): int(v) for i, v, _ in rows}
         return counts, sum(counts.values()), sum(int(w) for _, _, w in rows)
@@ -170,8 +179,11 @@ class BallotStore:
         ph = self.ph
         with self._reading() as conn:
             cur = conn.cursor()
-            cur.execute(f"SELECT device, client_vote_id, seq, idea_id FROM {BALLOTS} "  # noqa: S608
-                        f"WHERE live_vote_id = {ph}", (live_vote_id,))
+            cur.execute(
+                f"SELECT device, client_vote_id, seq, idea_id FROM {BALLOTS} "  # noqa: S608
+                f"WHERE live_vote_id = {ph}",
+                (live_vote_id,),
+            )
             return [Ballot(str(d), str(v), int(s), int(i)) for d, v, s, i in cur.fetchall()]
 
     # -- the write path ----------------------------------------------------------------------
@@ -226,8 +238,10 @@ class BallotStore:
                 # Re-read the window inside the transaction: the stop action takes this row FOR
                 # UPDATE, so every acknowledged vote commits before the close does (PostgreSQL);
                 # on SQLite the database lock orders them the same way.
-                cur.execute(f"SELECT state, opens_at, closes_at FROM {LIVE_VOTES} WHERE id = {ph}{lock}",  # noqa: S608
-                            (live_vote_id,))
+                cur.execute(
+                    f"SELECT state, opens_at, closes_at FROM {LIVE_VOTES} WHERE id = {ph}{lock}",  # noqa: S608
+                    (live_vote_id,),
+                )
                 row = cur.fetchone()
                 if row is None or row[0] != "open":
                     continue
@@ -236,18 +250,20 @@ class BallotStore:
                     continue
                 # Locking the counters orders the batches of one live vote across processes, so
                 # the ballots read below are the latest and the count deltas are exact.
-                cur.execute(f"SELECT idea_id FROM {COUNTS} WHERE live_vote_id = {ph} ORDER BY idea_id"  # noqa: S608
-                            + ("" if self.sqlite else " FOR UPDATE"), (live_vote_id,))
+                cur.execute(
+                    f"SELECT idea_id FROM {COUNTS} WHERE live_vote_id = {ph} ORDER BY idea_id"  # noqa: S608
+                    + ("" if self.sqlite else " FOR UPDATE"),
+                    (live_vote_id,),
+                )
                 finalists = {int(r[0]) for r in cur.fetchall()}
                 devices = sorted({votes[i].device for i in indexes})
                 held: dict[str, tuple[Ballot, int]] = {}
                 for start in range(0, len(devices), _CHUNK):
-                    chunk = devices[start:start + _CHUNK]
+                    chunk = devices[start : start + _CHUNK]
                     marks = ",".join([ph] * len(chunk))
                     cur.execute(
                         f"SELECT device, client_vote_id, seq, idea_id, changes FROM {BALLOTS} "  # noqa: S608
-                        f"WHERE live_vote_id = {ph} AND device IN ({marks})"
-                        + ("" if self.sqlite else " FOR UPDATE"),
+                        f"WHERE live_vote_id = {ph} AND device IN ({marks})" + ("" if self.sqlite else " FOR UPDATE"),
                         (live_vote_id, *chunk),
                     )
                     for device, vote_id, seq, idea, changes in cur.fetchall():
@@ -296,17 +312,23 @@ class BallotStore:
                     cur.executemany(
                         f"UPDATE {COUNTS} SET votes = votes + {ph}, writes = writes + {ph} "  # noqa: S608
                         f"WHERE live_vote_id = {ph} AND idea_id = {ph}",
-                        [(delta.get(idea, 0), writes.get(idea, 0), live_vote_id, idea)
-                         for idea in sorted(set(delta) | set(writes))],
+                        [
+                            (delta.get(idea, 0), writes.get(idea, 0), live_vote_id, idea)
+                            for idea in sorted(set(delta) | set(writes))
+                        ],
                     )
                 deltas[live_vote_id] = {k: v for k, v in delta.items() if v}
                 turnout[live_vote_id] = new
                 accepted[live_vote_id] = sum(writes.values())
-            conn.commit() if not self.sqlite else cur.execute("COMMIT")
+            if self.sqlite:
+                cur.execute("COMMIT")
+            else:
+                conn.commit()
         except BaseException:
-            try:
-                conn.rollback() if not self.sqlite else cur.execute("ROLLBACK")
-            except Exception:  # noqa: S110 - the original error matters, not this one
-                pass
+            with contextlib.suppress(Exception):  # the original error matters, not this one
+                if self.sqlite:
+                    cur.execute("ROLLBACK")
+                else:
+                    conn.rollback()
             raise
         return BatchResult(outcomes, deltas, turnout, accepted)

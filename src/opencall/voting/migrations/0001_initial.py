@@ -6,84 +6,162 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('challenges', '0001_initial'),
-        ('ideas', '0001_initial'),
+        ("challenges", "0001_initial"),
+        ("ideas", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LiveVote',
+            name="LiveVote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('title', models.CharField(max_length=160, verbose_name='title')),
-                ('code', models.SlugField(max_length=16, unique=True, verbose_name='short code')),
-                ('sign_in_required', models.BooleanField(default=False, verbose_name='voters must sign in')),
-                ('duration_seconds', models.PositiveIntegerField(default=180, verbose_name='voting time (seconds)')),
-                ('state', models.CharField(choices=[('draft', 'Not started'), ('open', 'Open'), ('closed', 'Closed'), ('published', 'Results published')], db_index=True, default='draft', max_length=10)),
-                ('opens_at', models.DateTimeField(blank=True, null=True)),
-                ('closes_at', models.DateTimeField(blank=True, null=True)),
-                ('final_tally', models.JSONField(blank=True, default=dict)),
-                ('ballots_digest', models.CharField(blank=True, max_length=64)),
-                ('challenge', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='live_votes', to='challenges.challenge')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('finalists', models.ManyToManyField(related_name='live_votes', to='ideas.idea', verbose_name='finalists')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("title", models.CharField(max_length=160, verbose_name="title")),
+                ("code", models.SlugField(max_length=16, unique=True, verbose_name="short code")),
+                ("sign_in_required", models.BooleanField(default=False, verbose_name="voters must sign in")),
+                ("duration_seconds", models.PositiveIntegerField(default=180, verbose_name="voting time (seconds)")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Not started"),
+                            ("open", "Open"),
+                            ("closed", "Closed"),
+                            ("published", "Results published"),
+                        ],
+                        db_index=True,
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("opens_at", models.DateTimeField(blank=True, null=True)),
+                ("closes_at", models.DateTimeField(blank=True, null=True)),
+                ("final_tally", models.JSONField(blank=True, default=dict)),
+                ("ballots_digest", models.CharField(blank=True, max_length=64)),
+                (
+                    "challenge",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="live_votes",
+                        to="challenges.challenge",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "finalists",
+                    models.ManyToManyField(related_name="live_votes", to="ideas.idea", verbose_name="finalists"),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='LiveCount',
+            name="LiveCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('votes', models.BigIntegerField(default=0)),
-                ('writes', models.BigIntegerField(default=0)),
-                ('idea', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='ideas.idea')),
-                ('live_vote', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='counts', to='voting.livevote')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("votes", models.BigIntegerField(default=0)),
+                ("writes", models.BigIntegerField(default=0)),
+                (
+                    "idea",
+                    models.ForeignKey(
+                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="ideas.idea"
+                    ),
+                ),
+                (
+                    "live_vote",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="counts",
+                        to="voting.livevote",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('live_vote', 'idea'), name='one_count_per_finalist')],
+                "constraints": [models.UniqueConstraint(fields=("live_vote", "idea"), name="one_count_per_finalist")],
             },
         ),
         migrations.CreateModel(
-            name='LiveBallot',
+            name="LiveBallot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('device', models.CharField(max_length=64)),
-                ('client_vote_id', models.CharField(max_length=64)),
-                ('seq', models.BigIntegerField(default=1)),
-                ('changes', models.PositiveIntegerField(default=0)),
-                ('cast_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('idea', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ideas.idea')),
-                ('user', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('live_vote', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='ballots', to='voting.livevote')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("device", models.CharField(max_length=64)),
+                ("client_vote_id", models.CharField(max_length=64)),
+                ("seq", models.BigIntegerField(default=1)),
+                ("changes", models.PositiveIntegerField(default=0)),
+                ("cast_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "idea",
+                    models.ForeignKey(
+                        db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="ideas.idea"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "live_vote",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ballots",
+                        to="voting.livevote",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('live_vote', 'device'), name='one_ballot_per_device')],
+                "constraints": [models.UniqueConstraint(fields=("live_vote", "device"), name="one_ballot_per_device")],
             },
         ),
         migrations.CreateModel(
-            name='RewardCode',
+            name="RewardCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64)),
-                ('device', models.CharField(blank=True, max_length=64)),
-                ('assigned_at', models.DateTimeField(blank=True, null=True)),
-                ('redeemed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('live_vote', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reward_codes', to='voting.livevote')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=64)),
+                ("device", models.CharField(blank=True, max_length=64)),
+                ("assigned_at", models.DateTimeField(blank=True, null=True)),
+                ("redeemed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "live_vote",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="reward_codes", to="voting.livevote"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'constraints': [models.UniqueConstraint(fields=('live_vote', 'code'), name='unique_reward_code'), models.UniqueConstraint(condition=models.Q(('device', ''), _negated=True), fields=('live_vote', 'device'), name='one_reward_per_voter')],
+                "ordering": ["id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("live_vote", "code"), name="unique_reward_code"),
+                    models.UniqueConstraint(
+                        condition=models.Q(("device", ""), _negated=True),
+                        fields=("live_vote", "device"),
+                        name="one_reward_per_voter",
+                    ),
+                ],
             },
         ),
     ]
