@@ -88,3 +88,17 @@ def test_chart_geometry_daily_and_weekly():
     assert weekly.bars[0].label == "2025-12-29"  # the Monday of the first week
     assert sum(b.value for b in weekly.bars) == 2
     assert submissions_chart([]) is None
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_dashboard_query_count(org, as_user, organiser, rows, django_assert_num_queries):
+    for i in range(rows):
+        challenge = ChallengeFactory(organisation=org, title=f"Challenge {i}")
+        IdeaFactory(challenge=challenge, status="submitted")
+        IdeaFactory(challenge=challenge, lead=organiser, status="draft", submitted_at=None)
+    client = as_user(organiser)
+    client.get(reverse("ideas:dashboard"))
+    with django_assert_num_queries(9):
+        html = client.get(reverse("ideas:dashboard")).content.decode()
+    assert html.count('href="/dashboard/challenge-') == rows
+    assert html.count('class="idea-row"') == rows

@@ -405,3 +405,14 @@ def test_confidential_idea_page_is_404_for_others(idea, as_user, participant, ju
     assert as_user(participant).get(reverse("ideas:detail", args=[idea.pk])).status_code == 404
     html = as_user(judge).get(reverse("ideas:detail", args=[idea.pk])).content.decode()
     assert 'data-testid="confidential-badge"' in html
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_history_query_count(idea, as_user, team_member, rows, django_assert_num_queries):
+    for n in range(1, rows + 1):
+        IdeaVersion.objects.create(idea=idea, number=n, title=f"Title {n}", summary="s", author=UserFactory())
+    client = as_user(team_member)
+    client.get(reverse("ideas:history", args=[idea.pk]))
+    with django_assert_num_queries(11):
+        html = client.get(reverse("ideas:history", args=[idea.pk])).content.decode()
+    assert html.count('class="version"') == rows
