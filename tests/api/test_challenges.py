@@ -152,6 +152,12 @@ def test_create_bad_input_saves_nothing(api, organiser):
     assert_problem(client.post("/api/challenges", {**CREATE, "phases": [
         {"kind": "submission", "starts_at": "2030-02-01T00:00:00Z", "ends_at": "2030-01-01T00:00:00Z"}]}),
         422, "invalid-input", errors={"phases": ["Phase submission ends before it starts."]})
+    assert_problem(client.post("/api/challenges", {**CREATE, "phases": [{"kind": "submission",
+                                                                      "ends_at": "2030-01-01T00:00:00"}]}),
+                   422, "invalid-input", errors={"phases.0.ends_at": ["Input should have timezone info"]})
+    assert_problem(client.post("/api/challenges", {**CREATE, "phases": [{"kind": "submission",
+                                                                      "ends_at": "next week"}]}),
+                   422, "invalid-input")
     assert_problem(client.post("/api/challenges", {**CREATE, "custom_fields": [
         {"key": "stage", "label": "Stage", "kind": "choice"}]}), 422, "invalid-input",
         errors={"custom_fields": ["Field stage: a choice field needs choices."]})

@@ -63,11 +63,13 @@ def test_too_long_string_is_422_and_nothing_saved(api, participant):
 
 
 def test_nul_characters_are_refused_not_a_database_error(api, participant):
+    message = ["Value error, must not contain NUL characters or unpaired surrogates"]
     response = api(participant).patch("/api/me", {"bio": "a\x00b"})
-    assert_problem(response, 422, "invalid-input",
-                   errors={"bio": ["Value error, must not contain NUL characters"]})
+    assert_problem(response, 422, "invalid-input", errors={"bio": message})
+    response = api(participant).patch("/api/me", '{"display_name": "x\\ud800y"}')
+    assert_problem(response, 422, "invalid-input", errors={"display_name": message})
     response = api().get("/api/challenges", {"q": "a\x00b"})
-    assert_problem(response, 422, "invalid-input", errors={"q": ["Value error, must not contain NUL characters"]})
+    assert_problem(response, 422, "invalid-input", errors={"q": message})
 
 
 def test_out_of_range_ids_and_query_values_are_422(api):

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from opencall.challenges.models import Challenge, Phase
 from opencall.challenges.phases import LABELS, PhaseKind, allowed_actions
@@ -130,8 +130,8 @@ class ChallengeFilters(FilterSchema):
 
 class PhaseIn(InSchema):
     kind: PhaseName
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: AwareDatetime | None = Field(None, description="With a time zone, e.g. 2030-01-01T00:00:00Z.")
+    ends_at: AwareDatetime | None = Field(None, description="When set, the phase advances on its own then.")
 
 
 class CustomFieldIn(InSchema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from ninja import Schema
@@ -11,10 +12,14 @@ from pydantic import ConfigDict, Field, field_validator
 MAX_ID = 2**63 - 1  # the largest key SQLite and PostgreSQL bigint columns hold
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _reject_nul(value: Any) -> Any:
-    # PostgreSQL refuses NUL in text; catching it here turns a would-be 500 into a field error.
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+    # PostgreSQL refuses NUL in text and no database can store a lone surrogate (JSON allows both);
+    # catching them here turns a would-be 500 into a field error.
+    if isinstance(value, str) and _UNSTORABLE.search(value):
+        raise ValueError("must not contain NUL characters or unpaired surrogates")
     if isinstance(value, dict):
         for key, item in value.items():
             _reject_nul(key)
