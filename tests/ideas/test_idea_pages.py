@@ -280,6 +280,7 @@ def test_anonymous_is_sent_to_log_in(challenge, as_user, visitor):
 
 
 def test_edit_keeps_a_version_and_history_lists_changes(challenge, as_user, idea, team_member, participant):
+    IdeaVersion.objects.create(idea=idea, number=1, title=idea.title, summary=idea.summary, body=idea.body)
     url = reverse("ideas:edit", args=[idea.pk])
     form = as_user(team_member).get(url).content.decode()
     assert 'value="Mushroom foam"' in form
@@ -289,11 +290,14 @@ def test_edit_keeps_a_version_and_history_lists_changes(challenge, as_user, idea
     assert response.status_code == 302
     idea.refresh_from_db()
     assert (idea.title, idea.version) == ("Mycelium foam", 2)
-    assert list(IdeaVersion.objects.filter(idea=idea).values_list("number", "title")) == [(2, "Mycelium foam")]
+    assert list(IdeaVersion.objects.filter(idea=idea).values_list("number", "title")) == [
+        (2, "Mycelium foam"),
+        (1, "Mushroom foam"),
+    ]
     history = as_user(team_member).get(reverse("ideas:history", args=[idea.pk])).content.decode()
     assert "Version 2" in history
-    assert "changed</span>" not in history  # the label is followed by the list
-    assert "changed: First version" in history
+    assert '<span class="meta">first version</span>' in history
+    assert '<span class="meta">changed: title</span>' in history
     assert as_user(participant).get(reverse("ideas:history", args=[idea.pk])).status_code == 403
 
 

@@ -244,9 +244,15 @@ def idea_status(request: HttpRequest, idea_id: int) -> HttpResponse:
     return redirect("ideas:detail", idea_id=idea.pk)
 
 
+def _blank(value: object) -> object:
+    """Treat the empty forms of a value ("", {}, False, None) alike when comparing versions."""
+    return None if value is None or value is False or value == "" or value == {} else value
+
+
 def _changes(new: IdeaVersion, old: IdeaVersion | None) -> list[str]:
+    """What an edit changed, named for people; empty for the first version."""
     if old is None:
-        return [_("First version")]
+        return []
     names = {"title": _("title"), "summary": _("summary"), "body": _("description")}
     changed = [str(label) for attr, label in names.items() if getattr(new, attr) != getattr(old, attr)]
     data_names = {
@@ -255,7 +261,9 @@ def _changes(new: IdeaVersion, old: IdeaVersion | None) -> list[str]:
         "confidential": _("confidentiality"),
         "answers": _("answers"),
     }
-    changed += [str(label) for key, label in data_names.items() if new.data.get(key) != old.data.get(key)]
+    changed += [
+        str(label) for key, label in data_names.items() if _blank(new.data.get(key)) != _blank(old.data.get(key))
+    ]
     return changed or [_("No visible change")]
 
 
