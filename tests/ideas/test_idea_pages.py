@@ -420,3 +420,28 @@ def test_history_query_count(idea, as_user, team_member, rows, django_assert_num
     with django_assert_num_queries(11):
         html = client.get(reverse("ideas:history", args=[idea.pk])).content.decode()
     assert html.count('class="version"') == rows
+
+
+def test_embedded_list_leaves_heading_and_submit_button_to_the_challenge_page(challenge, as_user, participant):
+    url = reverse("ideas:list", args=[challenge.slug])
+    fragment = as_user(participant).get(url, **HTMX).content.decode()
+    assert "<h2>" not in fragment and 'data-testid="new-idea"' not in fragment
+    page = as_user(participant).get(url).content.decode()
+    assert "<h2>Ideas</h2>" in page and 'data-testid="new-idea"' in page
+
+
+def test_edit_a_draft_and_submit_it_in_one_step(challenge, fields, as_user, participant):
+    as_user(participant).post(reverse("ideas:create", args=[challenge.slug]), _form(action="draft", field_market=""))
+    idea = Idea.objects.get()
+    url = reverse("ideas:edit", args=[idea.pk])
+    incomplete = as_user(participant).post(url, _form(field_market=""))
+    html = incomplete.content.decode()
+    assert incomplete.status_code == 422
+    assert "Your changes were saved as a draft, but the idea cannot be submitted yet." in html
+    assert "Target market is required." in html
+    idea.refresh_from_db()
+    assert (idea.status, idea.version) == (IdeaStatus.DRAFT, 2)
+    done = as_user(participant).post(url, _form())
+    assert done.status_code == 302
+    idea.refresh_from_db()
+    assert (idea.status, idea.version) == (IdeaStatus.SUBMITTED, 3)
