@@ -24,7 +24,7 @@ from harness import Backend, Server, workdir, wrk
 
 
 def run_backend(
-    name: str, seconds: float, connections: int, workers: int, finalists: int, voters: int
+    name: str, seconds: float, connections: int, workers: int, finalists: int, voters: int, flush_ms: float
 ) -> dict[str, Any]:
     backend = Backend(name, workdir(f"opencall-live-{name}-"))
     backend.create()
@@ -32,7 +32,7 @@ def run_backend(
     # Fresh voters for every run: each request is a new device with a new vote id.
     tokens = {run: backend.tokens(info["live_vote_id"], voters, run) for run in ("warm", "flat", "paced")}
     ideas = ",".join(str(i) for i in info["finalists"])
-    server = Server(backend, workers=workers)
+    server = Server(backend, workers=workers, OPENCALL_LIVE_FLUSH_MS=str(flush_ms))
     server.start()
     try:
         warm = wrk(
@@ -42,7 +42,10 @@ def run_backend(
             connections=connections,
             args=[str(tokens["warm"]), info["code"], ideas, "0", "w"],
         )
+        cpu = server.cpu_seconds()
         ceiling = wrk(server.base + "/live/api/ping", "ping.lua", duration=seconds, connections=connections)
+        ceiling["cpu_us"] = (server.cpu_seconds() - cpu) / max(1, ceiling["acked"]) * 1e6
+        cpu = server.cpu_seconds()
         flat = wrk(
             server.base,
             "vote.lua",
@@ -50,6 +53,7 @@ def run_backend(
             connections=connections,
             args=[str(tokens["flat"]), info["code"], ideas, "0", "f"],
         )
+        flat["cpu_us"] = (server.cpu_seconds() - cpu) / max(1, flat["acked"]) * 1e6
         target = 0.8 * flat["rate"]
         paced = wrk(
             server.base,
@@ -96,21 +100,22 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--finalists", type=int, default=6)
     parser.add_argument("--voters", type=int, default=200_000, help="fresh device tokens per run")
+    parser.add_argument("--flush-ms", type=float, default=20.0, help="group-commit interval (OPENCALL_LIVE_FLUSH_MS)")
     opts = parser.parse_args()
     load_before = os.getloadavg()[0]
     results = [
-        run_backend(b.strip(), opts.seconds, opts.connections, opts.workers, opts.finalists, opts.voters)
+        run_backend(b.strip(), opts.seconds, opts.connections, opts.workers, opts.finalists, opts.voters, opts.flush_ms)
         for b in opts.backends.split(",")
         if b.strip()
     ]
     print(
         f"\nlive-vote fast path: granian ASGI, {opts.workers} workers, wrk 1 thread x {opts.connections} "
-        f"connections, {opts.seconds:.0f} s per run, loopback, same machine "
+        f"connections, flush {opts.flush_ms:g} ms, {opts.seconds:.0f} s per run, loopback, same machine "
         f"(load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs)"
     )
     header = (
         f"{'backend':9} {'ceiling req/s':>13} {'votes/s':>9} {'ratio':>6} {'80% rate':>9} "
-        f"{'p50 ms':>7} {'p99 ms':>7} {'flat p99':>8} {'errors':>6}  check"
+        f"{'p50 ms':>7} {'p99 ms':>7} {'flat p99':>8} {'errors':>6} {'CPU us/ping':>11} {'CPU us/vote':>11}  check"
     )
     print(header)
     print("-" * len(header))
@@ -121,7 +126,7 @@ def main() -> None:
         print(
             f"{r['backend']:9} {c['rate']:13.0f} {f['rate']:9.0f} {f['rate'] / c['rate']:6.0%} "
             f"{p['rate']:9.0f} {p['p50_us'] / 1000:7.1f} {p['p99_us'] / 1000:7.1f} {f['p99_us'] / 1000:8.1f} "
-            f"{errors:6d}  {check}: {r['rows']} ballots >= {r['acked']} acked, running counts = recount"
+            f"{errors:6d} {c['cpu_us']:11.0f} {f['cpu_us']:11.0f}  {check}: {r['rows']} ballots >= {r['acked']} acked, running counts = recount"
         )
 
 

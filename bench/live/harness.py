@@ -151,6 +151,20 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError("the fast path did not start; see server.log")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server's processes (its process group)."""
+        if self.proc is None:
+            return 0.0
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.proc.pid:  # field 5 of stat: the process group
+                total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
+
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc is not None:
             os.killpg(self.proc.pid, sig)

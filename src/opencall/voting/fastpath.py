@@ -216,6 +216,7 @@ class LiveApp:
         self.batcher: Batcher | None = None
         self.redis: Any = None
         self.cache: dict[str, tuple[float, LiveVoteInfo | None]] = {}
+        self.loading: dict[str, asyncio.Future[LiveVoteInfo | None]] = {}
         self.boards: dict[int, Scoreboard] = {}
         self.samples: dict[int, list[tuple[float, int]]] = {}
 
@@ -362,14 +363,28 @@ class LiveApp:
         return str(peer)
 
     async def _live_vote(self, code: str) -> LiveVoteInfo | None:
+        """The live vote, cached for `cache_seconds`; one database read per code at a time.
+
+        A stale answer is safe: the writer checks the window again inside each batch transaction.
+        """
         now = time.monotonic()
         cached = self.cache.get(code)
         if cached is not None and cached[0] > now:
             return cached[1]
-        assert self.store is not None
-        info = await asyncio.to_thread(self.store.live_vote, code)
-        self.cache[code] = (time.monotonic() + self.config.cache_seconds, info)
-        return info
+        loading = self.loading.get(code)
+        if loading is None:
+            assert self.store is not None
+            loading = asyncio.ensure_future(asyncio.to_thread(self.store.live_vote, code))
+            self.loading[code] = loading
+            try:
+                info = await loading
+            finally:
+                del self.loading[code]
+            self.cache[code] = (time.monotonic() + self.config.cache_seconds, info)
+            return info
+        if cached is not None:
+            return cached[1]  # someone is refreshing it; meanwhile the last answer stands
+        return await asyncio.shield(loading)
 
     async def _vote(
         self, scope: Scope, receive: Receive, code: str

@@ -219,6 +219,47 @@ class BallotStore:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         return result
 
+    def _held(self, cur: Any, live_vote_id: int, devices: list[str]) -> list[tuple[Any, ...]]:
+        """The current ballots of these devices (locked on PostgreSQL)."""
+        if not self.sqlite:
+            cur.execute(
+                f"SELECT device, client_vote_id, seq, idea_id FROM {BALLOTS} "  # noqa: S608
+                "WHERE live_vote_id = %s AND device = ANY(%s) FOR UPDATE",
+                (live_vote_id, devices),
+            )
+            return list(cur.fetchall())
+        found: list[tuple[Any, ...]] = []
+        for start in range(0, len(devices), _CHUNK):
+            chunk = devices[start : start + _CHUNK]
+            cur.execute(
+                f"SELECT device, client_vote_id, seq, idea_id FROM {BALLOTS} "  # noqa: S608
+                f"WHERE live_vote_id = ? AND device IN ({','.join('?' * len(chunk))})",
+                (live_vote_id, *chunk),
+            )
+            found += cur.fetchall()
+        return found
+
+    def _upsert(self, cur: Any, rows: list[tuple[Any, ...]]) -> None:
+        """One upsert for the batch. The WHERE clause is the tally engine's rule: a different vote
+        id with a higher seq replaces the ballot; a redelivery or an older vote changes nothing."""
+        conflict = (
+            "ON CONFLICT (live_vote_id, device) DO UPDATE SET idea_id = excluded.idea_id, "
+            "client_vote_id = excluded.client_vote_id, seq = excluded.seq, "
+            f"changes = {BALLOTS}.changes + excluded.changes, updated_at = excluded.updated_at "
+            f"WHERE excluded.seq > {BALLOTS}.seq AND excluded.client_vote_id <> {BALLOTS}.client_vote_id"
+        )
+        columns = "live_vote_id, device, idea_id, client_vote_id, seq, user_id, changes, cast_at, updated_at"
+        if self.sqlite:
+            cur.executemany(f"INSERT INTO {BALLOTS} ({columns}) VALUES ({','.join('?' * 9)}) {conflict}", rows)  # noqa: S608
+            return
+        # PostgreSQL: one statement over arrays instead of a round trip per row.
+        cols = list(zip(*rows, strict=True))
+        cur.execute(
+            f"INSERT INTO {BALLOTS} ({columns}) SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], "  # noqa: S608
+            f"%s::text[], %s::bigint[], %s::bigint[], %s::int[], %s::timestamptz[], %s::timestamptz[]) {conflict}",
+            [list(c) for c in cols],
+        )
+
     def _write(self, conn: Any, votes: Sequence[PendingVote]) -> BatchResult:
         ph = self.ph
         now = time.time()
@@ -257,18 +298,9 @@ class BallotStore:
                 )
                 finalists = {int(r[0]) for r in cur.fetchall()}
                 devices = sorted({votes[i].device for i in indexes})
-                held: dict[str, tuple[Ballot, int]] = {}
-                for start in range(0, len(devices), _CHUNK):
-                    chunk = devices[start : start + _CHUNK]
-                    marks = ",".join([ph] * len(chunk))
-                    cur.execute(
-                        f"SELECT device, client_vote_id, seq, idea_id, changes FROM {BALLOTS} "  # noqa: S608
-                        f"WHERE live_vote_id = {ph} AND device IN ({marks})" + ("" if self.sqlite else " FOR UPDATE"),
-                        (live_vote_id, *chunk),
-                    )
-                    for device, vote_id, seq, idea, changes in cur.fetchall():
-                        held[device] = (Ballot(device, vote_id, int(seq), int(idea)), int(changes))
-                current: dict[str, Ballot] = {d: b for d, (b, _) in held.items()}
+                current: dict[str, Ballot] = {}
+                for device, vote_id, seq, idea in self._held(cur, live_vote_id, devices):
+                    current[device] = Ballot(device, vote_id, int(seq), int(idea))
                 touched: dict[str, PendingVote] = {}
                 changed: dict[str, int] = defaultdict(int)
                 delta: dict[int, int] = defaultdict(int)
@@ -299,16 +331,7 @@ class BallotStore:
                         (live_vote_id, d, v.idea, v.vote_id, v.seq, v.user_id, changed[d], stamp, stamp)
                         for d, v in touched.items()
                     ]
-                    cur.executemany(
-                        f"INSERT INTO {BALLOTS} (live_vote_id, device, idea_id, client_vote_id, seq, "  # noqa: S608
-                        f"user_id, changes, cast_at, updated_at) VALUES ({','.join([ph] * 9)}) "
-                        "ON CONFLICT (live_vote_id, device) DO UPDATE SET idea_id = excluded.idea_id, "
-                        "client_vote_id = excluded.client_vote_id, seq = excluded.seq, "
-                        f"changes = {BALLOTS}.changes + excluded.changes, "
-                        "updated_at = excluded.updated_at "
-                        f"WHERE excluded.seq > {BALLOTS}.seq AND excluded.client_vote_id <> {BALLOTS}.client_vote_id",
-                        rows,
-                    )
+                    self._upsert(cur, rows)
                     cur.executemany(
                         f"UPDATE {COUNTS} SET votes = votes + {ph}, writes = writes + {ph} "  # noqa: S608
                         f"WHERE live_vote_id = {ph} AND idea_id = {ph}",
