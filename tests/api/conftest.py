@@ -69,8 +69,9 @@ def token_api():
     return token_client
 
 
-def assert_problem(response: Any, status: int, code: str, *, detail: str | None = None,
-                   errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def assert_problem(
+    response: Any, status: int, code: str, *, detail: str | None = None, errors: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     assert response.status_code == status, response.content
     assert response["Content-Type"] == PROBLEM
     body = response.json()

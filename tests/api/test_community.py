@@ -12,10 +12,16 @@ pytestmark = pytest.mark.django_db
 
 
 def comment_json(comment, depth=0, **changes):
-    return {"id": comment.pk, "parent_id": comment.parent_id, "depth": depth,
-            "author": {"id": comment.author_id, "display_name": str(comment.author)}, "body": comment.body,
-            "body_html": f"<p>{comment.body}</p>\n", "hidden": comment.hidden,
-            "created_at": iso(comment.created_at)} | changes
+    return {
+        "id": comment.pk,
+        "parent_id": comment.parent_id,
+        "depth": depth,
+        "author": {"id": comment.author_id, "display_name": str(comment.author)},
+        "body": comment.body,
+        "body_html": f"<p>{comment.body}</p>\n",
+        "hidden": comment.hidden,
+        "created_at": iso(comment.created_at),
+    } | changes
 
 
 def test_comments_are_threaded_and_hidden_ones_reach_moderators_only(api, idea, participant, moderator):
@@ -24,8 +30,11 @@ def test_comments_are_threaded_and_hidden_ones_reach_moderators_only(api, idea, 
     reply = CommentFactory(idea=idea, author=moderator, body="Reply", parent=first)
     hidden = CommentFactory(idea=idea, author=participant, body="Spam", hidden=True, hidden_reason="Ads")
     assert api().get(f"/api/ideas/{idea.pk}/comments").json() == {
-        "count": 3, "limit": 20, "offset": 0,
-        "items": [comment_json(first), comment_json(reply, depth=1), comment_json(second)]}
+        "count": 3,
+        "limit": 20,
+        "offset": 0,
+        "items": [comment_json(first), comment_json(reply, depth=1), comment_json(second)],
+    }
     as_moderator = api(moderator).get(f"/api/ideas/{idea.pk}/comments").json()
     assert [c["id"] for c in as_moderator["items"]] == [first.pk, reply.pk, second.pk, hidden.pk]
     assert as_moderator["items"][3]["hidden"] is True
@@ -38,12 +47,14 @@ def test_comments_of_a_confidential_idea_are_404(api, challenge, participant):
 
 
 def test_comment_and_reply(api, idea, participant, team_member):
-    response = api(participant).post(f"/api/ideas/{idea.pk}/comments",
-                                     {"body": "Love it <img src=x onerror=alert(1)> [x](javascript:alert(1))"})
+    response = api(participant).post(
+        f"/api/ideas/{idea.pk}/comments", {"body": "Love it <img src=x onerror=alert(1)> [x](javascript:alert(1))"}
+    )
     assert response.status_code == 201
     comment = Comment.objects.get()
     assert response.json() == comment_json(comment) | {
-        "body_html": '<p>Love it &lt;img src=x onerror=alert(1)&gt; [x](javascript:alert(1))</p>\n'}
+        "body_html": "<p>Love it &lt;img src=x onerror=alert(1)&gt; [x](javascript:alert(1))</p>\n"
+    }
     reply = api(team_member).post(f"/api/ideas/{idea.pk}/comments", {"body": "Thanks", "parent_id": comment.pk})
     assert (reply.status_code, reply.json()["depth"], reply.json()["parent_id"]) == (201, 1, comment.pk)
     idea.refresh_from_db()
@@ -54,19 +65,41 @@ def test_comment_and_reply(api, idea, participant, team_member):
 def test_comment_bad_input(api, challenge, idea, participant):
     url = f"/api/ideas/{idea.pk}/comments"
     client = api(participant)
-    assert_problem(client.post(url, {"body": ""}), 422, "invalid-input",
-                   errors={"body": ["String should have at least 1 character"]})
-    assert_problem(client.post(url, {"body": "   "}), 422, "invalid-input", detail="The comment is empty.",
-                   errors={"body": ["Write something first."]})
-    assert_problem(client.post(url, {"body": "x" * 5001}), 422, "invalid-input",
-                   errors={"body": ["String should have at most 5000 characters"]})
-    assert_problem(client.post(url, {"body": ["a"]}), 422, "invalid-input",
-                   errors={"body": ["Input should be a valid string"]})
-    assert_problem(client.post(url, {"body": "Hi", "parent_id": 987654}), 422, "invalid-input",
-                   errors={"parent_id": ["No such comment."]})
+    assert_problem(
+        client.post(url, {"body": ""}),
+        422,
+        "invalid-input",
+        errors={"body": ["String should have at least 1 character"]},
+    )
+    assert_problem(
+        client.post(url, {"body": "   "}),
+        422,
+        "invalid-input",
+        detail="The comment is empty.",
+        errors={"body": ["Write something first."]},
+    )
+    assert_problem(
+        client.post(url, {"body": "x" * 5001}),
+        422,
+        "invalid-input",
+        errors={"body": ["String should have at most 5000 characters"]},
+    )
+    assert_problem(
+        client.post(url, {"body": ["a"]}), 422, "invalid-input", errors={"body": ["Input should be a valid string"]}
+    )
+    assert_problem(
+        client.post(url, {"body": "Hi", "parent_id": 987654}),
+        422,
+        "invalid-input",
+        errors={"parent_id": ["No such comment."]},
+    )
     elsewhere = CommentFactory(idea=IdeaFactory(challenge=challenge))
-    assert_problem(client.post(url, {"body": "Hi", "parent_id": elsewhere.pk}), 422, "invalid-input",
-                   errors={"parent": ["Not a comment on this idea."]})
+    assert_problem(
+        client.post(url, {"body": "Hi", "parent_id": elsewhere.pk}),
+        422,
+        "invalid-input",
+        errors={"parent": ["Not a comment on this idea."]},
+    )
     assert_problem(api().post(url, {"body": "Hi"}), 401, "not-authenticated")
     assert Comment.objects.count() == 1
 
@@ -74,8 +107,12 @@ def test_comment_bad_input(api, challenge, idea, participant):
 def test_comments_close_with_the_challenge(api, challenge, idea, participant):
     challenge.phase = "closed"
     challenge.save()
-    assert_problem(api(participant).post(f"/api/ideas/{idea.pk}/comments", {"body": "Late"}), 409,
-                   "phase-closed", detail="Comments are closed in the Closed phase.")
+    assert_problem(
+        api(participant).post(f"/api/ideas/{idea.pk}/comments", {"body": "Late"}),
+        409,
+        "phase-closed",
+        detail="Comments are closed in the Closed phase.",
+    )
 
 
 def test_likes_open_only_in_the_voting_phase(api, challenge, idea, participant, organiser):
@@ -114,7 +151,8 @@ def test_follow_idea_and_challenge(api, idea, participant):
     assert client.post("/api/challenges/green-packaging/follow").json() == {"following": True}
     assert client.get("/api/challenges/green-packaging/follow").json() == {"following": True}
     assert list(Follow.objects.values_list("user_id", "challenge__slug", "idea_id")) == [
-        (participant.pk, "green-packaging", None)]
+        (participant.pk, "green-packaging", None)
+    ]
     assert client.delete("/api/challenges/green-packaging/follow").json() == {"following": False}
     assert api().get("/api/challenges/green-packaging/follow").json() == {"following": False}
     assert_problem(api().post("/api/challenges/green-packaging/follow"), 401, "not-authenticated")
@@ -126,19 +164,36 @@ def test_reports(api, idea, participant, moderator):
     response = api(participant).post(f"/api/comments/{comment.pk}/report", {"reason": "Insulting"})
     assert response.status_code == 201
     report = Report.objects.get()
-    assert response.json() == {"id": report.pk, "reason": "Insulting", "status": "open",
-                               "created_at": iso(report.created_at)}
+    assert response.json() == {
+        "id": report.pk,
+        "reason": "Insulting",
+        "status": "open",
+        "created_at": iso(report.created_at),
+    }
     assert (report.comment_id, report.reporter_id) == (comment.pk, participant.pk)
     response = api(participant).post(f"/api/ideas/{idea.pk}/report", {"reason": "Copied from elsewhere"})
     assert response.status_code == 201
     assert Report.objects.filter(idea=idea).count() == 1
-    assert_problem(api(participant).post(f"/api/ideas/{idea.pk}/report", {"reason": "  "}), 422, "invalid-input",
-                   detail="Say what is wrong.", errors={"reason": ["A reason is required."]})
-    assert_problem(api(participant).post(f"/api/ideas/{idea.pk}/report", {"reason": "x" * 501}), 422,
-                   "invalid-input", errors={"reason": ["String should have at most 500 characters"]})
+    assert_problem(
+        api(participant).post(f"/api/ideas/{idea.pk}/report", {"reason": "  "}),
+        422,
+        "invalid-input",
+        detail="Say what is wrong.",
+        errors={"reason": ["A reason is required."]},
+    )
+    assert_problem(
+        api(participant).post(f"/api/ideas/{idea.pk}/report", {"reason": "x" * 501}),
+        422,
+        "invalid-input",
+        errors={"reason": ["String should have at most 500 characters"]},
+    )
     assert_problem(api().post(f"/api/ideas/{idea.pk}/report", {"reason": "x"}), 401, "not-authenticated")
     comment.hidden = True
     comment.save()
-    assert_problem(api(participant).post(f"/api/comments/{comment.pk}/report", {"reason": "Again"}), 404,
-                   "not-found", detail="No such comment.")
+    assert_problem(
+        api(participant).post(f"/api/comments/{comment.pk}/report", {"reason": "Again"}),
+        404,
+        "not-found",
+        detail="No such comment.",
+    )
     assert Report.objects.count() == 2

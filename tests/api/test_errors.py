@@ -24,8 +24,12 @@ def test_unknown_route_with_post_is_a_problem_too(api):
 def test_index_names_the_documents(api):
     response = api().get("/api/")
     assert response.status_code == 200
-    assert response.json() == {"title": "Opencall API", "version": "1", "openapi": "/api/openapi.json",
-                               "docs": "/api/docs"}
+    assert response.json() == {
+        "title": "Opencall API",
+        "version": "1",
+        "openapi": "/api/openapi.json",
+        "docs": "/api/docs",
+    }
 
 
 def test_wrong_method_is_405_with_allow_header(api, participant):
@@ -48,16 +52,22 @@ def test_json_that_is_not_an_object_is_422(api, participant):
 
 def test_wrong_type_missing_and_unknown_fields_are_listed_per_field(api, participant):
     response = api(participant).post("/api/me/tokens", {"lable": "x"})
-    assert_problem(response, 422, "invalid-input", detail="Check these fields: label, lable.",
-                   errors={"label": ["This field is required."], "lable": ["Unknown field."]})
+    assert_problem(
+        response,
+        422,
+        "invalid-input",
+        detail="Check these fields: label, lable.",
+        errors={"label": ["This field is required."], "lable": ["Unknown field."]},
+    )
     response = api(participant).post("/api/me/tokens", {"label": 42})
     assert_problem(response, 422, "invalid-input", errors={"label": ["Input should be a valid string"]})
 
 
 def test_too_long_string_is_422_and_nothing_saved(api, participant):
     response = api(participant).patch("/api/me", {"display_name": "x" * 81})
-    assert_problem(response, 422, "invalid-input",
-                   errors={"display_name": ["String should have at most 80 characters"]})
+    assert_problem(
+        response, 422, "invalid-input", errors={"display_name": ["String should have at most 80 characters"]}
+    )
     participant.refresh_from_db()
     assert participant.display_name == "Paula Participant"
 
@@ -73,14 +83,30 @@ def test_nul_characters_are_refused_not_a_database_error(api, participant):
 
 
 def test_out_of_range_ids_and_query_values_are_422(api):
-    assert_problem(api().get("/api/ideas/99999999999999999999"), 422, "invalid-input",
-                   errors={"idea_id": ["Input should be less than or equal to 9223372036854775807"]})
-    assert_problem(api().get("/api/ideas/abc"), 422, "invalid-input",
-                   errors={"idea_id": ["Input should be a valid integer, unable to parse string as an integer"]})
-    assert_problem(api().get("/api/challenges", {"limit": 1000}), 422, "invalid-input",
-                   errors={"limit": ["Input should be less than or equal to 100"]})
-    assert_problem(api().get("/api/challenges", {"offset": -1}), 422, "invalid-input",
-                   errors={"offset": ["Input should be greater than or equal to 0"]})
+    assert_problem(
+        api().get("/api/ideas/99999999999999999999"),
+        422,
+        "invalid-input",
+        errors={"idea_id": ["Input should be less than or equal to 9223372036854775807"]},
+    )
+    assert_problem(
+        api().get("/api/ideas/abc"),
+        422,
+        "invalid-input",
+        errors={"idea_id": ["Input should be a valid integer, unable to parse string as an integer"]},
+    )
+    assert_problem(
+        api().get("/api/challenges", {"limit": 1000}),
+        422,
+        "invalid-input",
+        errors={"limit": ["Input should be less than or equal to 100"]},
+    )
+    assert_problem(
+        api().get("/api/challenges", {"offset": -1}),
+        422,
+        "invalid-input",
+        errors={"offset": ["Input should be greater than or equal to 0"]},
+    )
 
 
 def test_anonymous_write_is_401_with_www_authenticate(api):
@@ -117,14 +143,22 @@ def test_session_writes_need_the_csrf_token(participant):
     client = Client(enforce_csrf_checks=True)
     client.force_login(participant)
     response = client.patch("/api/me", '{"bio": "Hi"}', content_type="application/json")
-    assert_problem(response, 403, "permission-denied",
-                   detail="CSRF check failed: send the X-CSRFToken header with session requests.")
+    assert_problem(
+        response,
+        403,
+        "permission-denied",
+        detail="CSRF check failed: send the X-CSRFToken header with session requests.",
+    )
     participant.refresh_from_db()
     assert participant.bio == ""
     secret = _get_new_csrf_string()
     client.cookies["csrftoken"] = secret
-    response = client.patch("/api/me", '{"bio": "Hi"}', content_type="application/json",
-                            headers={"X-CSRFToken": _mask_cipher_secret(secret)})
+    response = client.patch(
+        "/api/me",
+        '{"bio": "Hi"}',
+        content_type="application/json",
+        headers={"X-CSRFToken": _mask_cipher_secret(secret)},
+    )
     assert response.status_code == 200
     assert response.json()["bio"] == "Hi"
 

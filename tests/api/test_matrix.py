@@ -47,8 +47,9 @@ def test_comment(request, role, phase, challenge, idea):
 def test_submit_idea(request, role, phase, challenge):
     challenge.phase = phase
     challenge.save()
-    response = session_client(person(request, role)).post("/api/challenges/green-packaging/ideas",
-                                                          {"title": "T", "summary": "S", "submit": True})
+    response = session_client(person(request, role)).post(
+        "/api/challenges/green-packaging/ideas", {"title": "T", "summary": "S", "submit": True}
+    )
     expected = 401 if role == "visitor" else 201 if phase == "submission" else 409
     assert response.status_code == expected
     if expected == 201:
@@ -63,5 +64,6 @@ def test_internal_challenge_by_role(request, role, challenge, idea):
     entitled = role in ("organiser", "employee", "judge", "moderator", "team_member")
     assert response.status_code == (200 if entitled else 404)
     listing = session_client(person(request, role)).get("/api/challenges")
-    assert [c["slug"] for c in listing.json()["items"]] == (["green-packaging"] if entitled and role != "team_member"
-                                                          else [])
+    assert [c["slug"] for c in listing.json()["items"]] == (
+        ["green-packaging"] if entitled and role != "team_member" else []
+    )

@@ -43,11 +43,14 @@ def test_openapi_matches_the_snapshot(document):
 
 
 def test_every_operation_documents_problem_errors(document):
-    assert document["info"] == {"title": "Opencall API", "version": "1",
-                                "description": document["info"]["description"]}
-    assert document["components"]["securitySchemes"] == {"UserAuth": {
-        "type": "http", "scheme": "bearer",
-        "description": "A personal API token, `oc_…`. The web UI's session (with X-CSRFToken) works too."}}
+    assert document["info"] == {"title": "Opencall API", "version": "1", "description": document["info"]["description"]}
+    assert document["components"]["securitySchemes"] == {
+        "UserAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token, `oc_…`. The web UI's session (with X-CSRFToken) works too.",
+        }
+    }
     for path, operations in document["paths"].items():
         assert path.startswith("/api/")
         for method, operation in operations.items():

@@ -54,8 +54,7 @@ def add_versions(ctx: dict[str, Any], n: int) -> None:
     idea = ctx["idea"]
     start = IdeaVersion.objects.filter(idea=idea).count()
     for i in range(n):
-        IdeaVersion.objects.create(idea=idea, number=start + i + 1, title="v", summary="s",
-                                   author=ctx["team_member"])
+        IdeaVersion.objects.create(idea=idea, number=start + i + 1, title="v", summary="s", author=ctx["team_member"])
 
 
 def add_invitations(ctx: dict[str, Any], n: int) -> None:
@@ -74,8 +73,7 @@ def add_positions(ctx: dict[str, Any], n: int) -> None:
 def add_comments(ctx: dict[str, Any], n: int) -> None:
     # Each new comment replies to the previous one, so the thread walk is exercised too.
     for _ in range(n):
-        ctx["last_comment"] = CommentFactory(idea=ctx["idea"], author=UserFactory(),
-                                             parent=ctx.get("last_comment"))
+        ctx["last_comment"] = CommentFactory(idea=ctx["idea"], author=UserFactory(), parent=ctx.get("last_comment"))
 
 
 CASES: list[tuple[str, str, str, Callable[[dict[str, Any], int], None]]] = [
@@ -93,10 +91,18 @@ CASES: list[tuple[str, str, str, Callable[[dict[str, Any], int], None]]] = [
 
 
 @pytest.mark.parametrize(("name", "who", "path", "add"), CASES, ids=[c[0] for c in CASES])
-def test_list_costs_the_same_for_one_and_three_rows(name, who, path, add, org, organiser, participant,
-                                                    team_member, challenge, idea):
-    ctx = {"org": org, "organiser": organiser, "participant": participant, "team_member": team_member,
-           "challenge": challenge, "idea": idea, "visitor": None}
+def test_list_costs_the_same_for_one_and_three_rows(
+    name, who, path, add, org, organiser, participant, team_member, challenge, idea
+):
+    ctx = {
+        "org": org,
+        "organiser": organiser,
+        "participant": participant,
+        "team_member": team_member,
+        "challenge": challenge,
+        "idea": idea,
+        "visitor": None,
+    }
     client = session_client(ctx[who])
     url = path.format(idea=idea.pk)
 

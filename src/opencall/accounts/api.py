@@ -84,7 +84,8 @@ def update_me(request: HttpRequest, payload: ProfileIn) -> User:
         return empty if sent[name] is None else sent[name]
 
     actions.update_profile(
-        user=user, by=user,
+        user=user,
+        by=user,
         display_name=value("display_name", user.display_name),
         bio=value("bio", user.bio),
         skills=value("skills", [s.name for s in user.skills.all()], []),
@@ -108,12 +109,25 @@ def tokens(request: HttpRequest, filters: Query[FilterSchema]) -> dict[str, Any]
     return page(filters, queries.active_tokens(caller(request)))
 
 
-@router.post("/me/tokens", response={201: TokenCreatedOut}, auth=user_auth,
-             summary="Create an API token (its value is returned once)")
+@router.post(
+    "/me/tokens",
+    response={201: TokenCreatedOut},
+    auth=user_auth,
+    summary="Create an API token (its value is returned once)",
+)
 def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any]]:
     token, clear = actions.issue_token(user=caller(request), label=payload.label)
-    return Status(201, {"id": token.pk, "label": token.label, "prefix": token.prefix,
-                        "created_at": token.created_at, "last_used_at": token.last_used_at, "token": clear})
+    return Status(
+        201,
+        {
+            "id": token.pk,
+            "label": token.label,
+            "prefix": token.prefix,
+            "created_at": token.created_at,
+            "last_used_at": token.last_used_at,
+            "token": clear,
+        },
+    )
 
 
 @router.delete("/me/tokens/{token_id}", response={204: None}, auth=user_auth, summary="Revoke an API token")
@@ -122,20 +136,35 @@ def revoke_token(request: HttpRequest, token_id: IdPath) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/notifications", response=NotificationPage, auth=user_auth, tags=["notifications"],
-            summary="Your notifications, newest first")
+@router.get(
+    "/notifications",
+    response=NotificationPage,
+    auth=user_auth,
+    tags=["notifications"],
+    summary="Your notifications, newest first",
+)
 def notifications(request: HttpRequest, filters: Query[NotificationFilters]) -> dict[str, Any]:
     return page(filters, queries.notifications_for(caller(request), unread_only=filters.unread))
 
 
-@router.get("/notifications/unread-count", response=UnreadOut, auth=user_auth, tags=["notifications"],
-            summary="How many notifications are unread")
+@router.get(
+    "/notifications/unread-count",
+    response=UnreadOut,
+    auth=user_auth,
+    tags=["notifications"],
+    summary="How many notifications are unread",
+)
 def unread_count(request: HttpRequest) -> dict[str, int]:
     return {"unread": queries.unread_notification_count(caller(request))}
 
 
-@router.post("/notifications/read", response=MarkedOut, auth=user_auth, tags=["notifications"],
-             summary="Mark notifications as read (all, or the given ids)")
+@router.post(
+    "/notifications/read",
+    response=MarkedOut,
+    auth=user_auth,
+    tags=["notifications"],
+    summary="Mark notifications as read (all, or the given ids)",
+)
 def mark_read(request: HttpRequest, payload: MarkReadIn | None = None) -> dict[str, int]:
     user = caller(request)
     marked = actions.mark_notifications_read(user=user, ids=payload.ids if payload else None)

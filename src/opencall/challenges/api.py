@@ -55,42 +55,67 @@ def _plan(phases: list[PhaseIn]) -> list[actions.PhaseSpec]:
 
 
 def _fields(fields: list[CustomFieldIn]) -> list[actions.FieldSpec]:
-    return [actions.FieldSpec(key=f.key, label=f.label, kind=f.kind, required=f.required,
-                              choices=tuple(f.choices), help_text=f.help_text) for f in fields]
+    return [
+        actions.FieldSpec(
+            key=f.key, label=f.label, kind=f.kind, required=f.required, choices=tuple(f.choices), help_text=f.help_text
+        )
+        for f in fields
+    ]
 
 
 @router.get("/challenges", response=ChallengePage, summary="Challenges you may see, newest first")
 def challenge_list(request: HttpRequest, filters: Query[ChallengeFilters]) -> dict[str, Any]:
-    rows = queries.challenge_cards(visitor(request), text=filters.q.strip(), phase=filters.phase,
-                                   organisation=filters.organisation, category=filters.category.strip(),
-                                   visibility=filters.visibility)
+    rows = queries.challenge_cards(
+        visitor(request),
+        text=filters.q.strip(),
+        phase=filters.phase,
+        organisation=filters.organisation,
+        category=filters.category.strip(),
+        visibility=filters.visibility,
+    )
     return page(filters, rows)
 
 
-@router.get("/challenges/{slug:slug}", response=ChallengeDetailOut,
-            summary="One challenge with its phases, categories and custom fields")
+@router.get(
+    "/challenges/{slug:slug}",
+    response=ChallengeDetailOut,
+    summary="One challenge with its phases, categories and custom fields",
+)
 def challenge_detail(request: HttpRequest, slug: str) -> Challenge:
     return _detail(visitor(request), slug)
 
 
-@router.post("/challenges", response={201: ChallengeDetailOut}, auth=user_auth,
-             summary="Create a challenge (organisers of the organisation)")
+@router.post(
+    "/challenges",
+    response={201: ChallengeDetailOut},
+    auth=user_auth,
+    summary="Create a challenge (organisers of the organisation)",
+)
 def challenge_create(request: HttpRequest, payload: ChallengeIn) -> Status[Challenge]:
     user = caller(request)
     org = organisation_by_slug(payload.organisation)
     if org is None:
         raise InvalidInput("No such organisation.", errors={"organisation": ["No organisation has this slug."]})
     challenge = actions.create_challenge(
-        organisation=org, by=user, title=payload.title, summary=payload.summary, description=payload.description,
-        terms=payload.terms, budget_minor=payload.budget_minor, currency=payload.currency,
-        visibility=payload.visibility, categories=payload.categories, plan=_plan(payload.phases),
+        organisation=org,
+        by=user,
+        title=payload.title,
+        summary=payload.summary,
+        description=payload.description,
+        terms=payload.terms,
+        budget_minor=payload.budget_minor,
+        currency=payload.currency,
+        visibility=payload.visibility,
+        categories=payload.categories,
+        plan=_plan(payload.phases),
         custom_fields=_fields(payload.custom_fields),
     )
     return Status(201, _detail(user, challenge.slug))
 
 
-@router.patch("/challenges/{slug:slug}", response=ChallengeDetailOut, auth=user_auth,
-              summary="Change a challenge (organisers)")
+@router.patch(
+    "/challenges/{slug:slug}", response=ChallengeDetailOut, auth=user_auth, summary="Change a challenge (organisers)"
+)
 def challenge_update(request: HttpRequest, slug: str, payload: ChallengePatch) -> Challenge:
     user = caller(request)
     changes = payload.model_dump(exclude_unset=True)
@@ -104,24 +129,36 @@ def challenge_update(request: HttpRequest, slug: str, payload: ChallengePatch) -
     return _detail(user, slug)
 
 
-@router.put("/challenges/{slug:slug}/phases", response=ChallengeDetailOut, auth=user_auth,
-            summary="Replace the phase plan (organisers)")
+@router.put(
+    "/challenges/{slug:slug}/phases",
+    response=ChallengeDetailOut,
+    auth=user_auth,
+    summary="Replace the phase plan (organisers)",
+)
 def challenge_phases(request: HttpRequest, slug: str, payload: PhasePlanIn) -> Challenge:
     user = caller(request)
     actions.set_phase_plan(challenge=_challenge(user, slug), by=user, plan=_plan(payload.phases))
     return _detail(user, slug)
 
 
-@router.put("/challenges/{slug:slug}/custom-fields", response=ChallengeDetailOut, auth=user_auth,
-            summary="Replace the custom fields ideas answer (organisers)")
+@router.put(
+    "/challenges/{slug:slug}/custom-fields",
+    response=ChallengeDetailOut,
+    auth=user_auth,
+    summary="Replace the custom fields ideas answer (organisers)",
+)
 def challenge_custom_fields(request: HttpRequest, slug: str, payload: CustomFieldsIn) -> Challenge:
     user = caller(request)
     actions.set_custom_fields(challenge=_challenge(user, slug), by=user, fields=_fields(payload.custom_fields))
     return _detail(user, slug)
 
 
-@router.post("/challenges/{slug:slug}/advance", response=ChallengeDetailOut, auth=user_auth,
-             summary="Move the challenge to its next planned phase (organisers)")
+@router.post(
+    "/challenges/{slug:slug}/advance",
+    response=ChallengeDetailOut,
+    auth=user_auth,
+    summary="Move the challenge to its next planned phase (organisers)",
+)
 def challenge_advance(request: HttpRequest, slug: str) -> Challenge:
     user = caller(request)
     actions.advance_phase(challenge=_challenge(user, slug), by=user)

@@ -153,8 +153,11 @@ class ChallengeIn(InSchema):
     currency: str = Field("EUR", min_length=3, max_length=3)
     visibility: VisibilityName = "public"
     categories: list[CategoryName] = Field(default_factory=list, max_length=50)
-    phases: list[PhaseIn] = Field(default_factory=list, max_length=6,
-                                  description="The phase plan; left empty: submission, community, review, results.")
+    phases: list[PhaseIn] = Field(
+        default_factory=list,
+        max_length=6,
+        description="The phase plan; left empty: submission, community, review, results.",
+    )
     custom_fields: list[CustomFieldIn] = Field(default_factory=list, max_length=20)
 
 

@@ -42,18 +42,25 @@ def _likes(who: User, idea: Idea) -> dict[str, Any]:
     return {"liked": liked, "like_count": count}
 
 
-@router.get("/ideas/{idea_id}/comments", response=CommentPage, tags=["comments"],
-            summary="Comments on an idea in thread order (hidden ones only for moderators)")
-def comment_list(request: HttpRequest, filters: Query[FilterSchema],
-                 idea_id: IdPath) -> dict[str, Any]:
+@router.get(
+    "/ideas/{idea_id}/comments",
+    response=CommentPage,
+    tags=["comments"],
+    summary="Comments on an idea in thread order (hidden ones only for moderators)",
+)
+def comment_list(request: HttpRequest, filters: Query[FilterSchema], idea_id: IdPath) -> dict[str, Any]:
     who = visitor(request)
     return page(filters, queries.comments_for(who, _idea(who, idea_id)))
 
 
-@router.post("/ideas/{idea_id}/comments", response={201: CommentOut}, auth=user_auth, tags=["comments"],
-             summary="Comment on an idea, or reply to a comment (while the phase allows comments)")
-def comment_create(request: HttpRequest, payload: CommentIn,
-                   idea_id: IdPath) -> Status[Comment]:
+@router.post(
+    "/ideas/{idea_id}/comments",
+    response={201: CommentOut},
+    auth=user_auth,
+    tags=["comments"],
+    summary="Comment on an idea, or reply to a comment (while the phase allows comments)",
+)
+def comment_create(request: HttpRequest, payload: CommentIn, idea_id: IdPath) -> Status[Comment]:
     user = caller(request)
     idea = _idea(user, idea_id)
     parent = None
@@ -69,10 +76,14 @@ def comment_create(request: HttpRequest, payload: CommentIn,
     return Status(201, comment)
 
 
-@router.post("/comments/{comment_id}/report", response={201: ReportOut}, auth=user_auth, tags=["comments"],
-             summary="Report a comment to the moderators")
-def comment_report(request: HttpRequest, payload: ReportIn,
-                   comment_id: IdPath) -> Status[Report]:
+@router.post(
+    "/comments/{comment_id}/report",
+    response={201: ReportOut},
+    auth=user_auth,
+    tags=["comments"],
+    summary="Report a comment to the moderators",
+)
+def comment_report(request: HttpRequest, payload: ReportIn, comment_id: IdPath) -> Status[Report]:
     user = caller(request)
     comment = queries.comment_for(user, comment_id)
     if comment is None:
@@ -80,23 +91,29 @@ def comment_report(request: HttpRequest, payload: ReportIn,
     return Status(201, actions.report_comment(comment=comment, by=user, reason=payload.reason))
 
 
-@router.post("/ideas/{idea_id}/report", response={201: ReportOut}, auth=user_auth,
-             summary="Report an idea to the moderators")
-def idea_report(request: HttpRequest, payload: ReportIn,
-                idea_id: IdPath) -> Status[Report]:
+@router.post(
+    "/ideas/{idea_id}/report", response={201: ReportOut}, auth=user_auth, summary="Report an idea to the moderators"
+)
+def idea_report(request: HttpRequest, payload: ReportIn, idea_id: IdPath) -> Status[Report]:
     user = caller(request)
     return Status(201, actions.report_idea(idea=_idea(user, idea_id), by=user, reason=payload.reason))
 
 
-@router.get("/ideas/{idea_id}/like", response=LikeOut, tags=["likes"],
-            summary="The idea's like count and whether you like it")
+@router.get(
+    "/ideas/{idea_id}/like", response=LikeOut, tags=["likes"], summary="The idea's like count and whether you like it"
+)
 def like_state(request: HttpRequest, idea_id: IdPath) -> dict[str, Any]:
     who = visitor(request)
     return _likes(who, _idea(who, idea_id))
 
 
-@router.post("/ideas/{idea_id}/like", response=LikeOut, auth=user_auth, tags=["likes"],
-             summary="Like an idea (once; only in a phase that allows voting, else 409)")
+@router.post(
+    "/ideas/{idea_id}/like",
+    response=LikeOut,
+    auth=user_auth,
+    tags=["likes"],
+    summary="Like an idea (once; only in a phase that allows voting, else 409)",
+)
 def like(request: HttpRequest, idea_id: IdPath) -> dict[str, Any]:
     user = caller(request)
     idea = _idea(user, idea_id)
@@ -104,8 +121,13 @@ def like(request: HttpRequest, idea_id: IdPath) -> dict[str, Any]:
     return _likes(user, idea)
 
 
-@router.delete("/ideas/{idea_id}/like", response=LikeOut, auth=user_auth, tags=["likes"],
-               summary="Take back a like (only in a phase that allows voting, else 409)")
+@router.delete(
+    "/ideas/{idea_id}/like",
+    response=LikeOut,
+    auth=user_auth,
+    tags=["likes"],
+    summary="Take back a like (only in a phase that allows voting, else 409)",
+)
 def unlike(request: HttpRequest, idea_id: IdPath) -> dict[str, Any]:
     user = caller(request)
     idea = _idea(user, idea_id)
@@ -113,46 +135,65 @@ def unlike(request: HttpRequest, idea_id: IdPath) -> dict[str, Any]:
     return _likes(user, idea)
 
 
-@router.get("/ideas/{idea_id}/follow", response=FollowOut, tags=["follows"],
-            summary="Whether you follow an idea")
+@router.get("/ideas/{idea_id}/follow", response=FollowOut, tags=["follows"], summary="Whether you follow an idea")
 def idea_follow_state(request: HttpRequest, idea_id: IdPath) -> dict[str, bool]:
     who = visitor(request)
     return {"following": queries.is_following(who, idea=_idea(who, idea_id))}
 
 
-@router.post("/ideas/{idea_id}/follow", response=FollowOut, auth=user_auth, tags=["follows"],
-             summary="Follow an idea: hear of its comments and decisions")
+@router.post(
+    "/ideas/{idea_id}/follow",
+    response=FollowOut,
+    auth=user_auth,
+    tags=["follows"],
+    summary="Follow an idea: hear of its comments and decisions",
+)
 def idea_follow(request: HttpRequest, idea_id: IdPath) -> dict[str, bool]:
     user = caller(request)
     actions.follow_idea(idea=_idea(user, idea_id), by=user, on=True)
     return {"following": True}
 
 
-@router.delete("/ideas/{idea_id}/follow", response=FollowOut, auth=user_auth, tags=["follows"],
-               summary="Stop following an idea")
+@router.delete(
+    "/ideas/{idea_id}/follow", response=FollowOut, auth=user_auth, tags=["follows"], summary="Stop following an idea"
+)
 def idea_unfollow(request: HttpRequest, idea_id: IdPath) -> dict[str, bool]:
     user = caller(request)
     actions.follow_idea(idea=_idea(user, idea_id), by=user, on=False)
     return {"following": False}
 
 
-@router.get("/challenges/{slug:slug}/follow", response=FollowOut, tags=["follows"],
-            summary="Whether you joined (follow) a challenge")
+@router.get(
+    "/challenges/{slug:slug}/follow",
+    response=FollowOut,
+    tags=["follows"],
+    summary="Whether you joined (follow) a challenge",
+)
 def challenge_follow_state(request: HttpRequest, slug: str) -> dict[str, bool]:
     who = visitor(request)
     return {"following": follows_challenge(who, _challenge(who, slug))}
 
 
-@router.post("/challenges/{slug:slug}/follow", response=FollowOut, auth=user_auth, tags=["follows"],
-             summary="Join (follow) a challenge: hear of every phase change")
+@router.post(
+    "/challenges/{slug:slug}/follow",
+    response=FollowOut,
+    auth=user_auth,
+    tags=["follows"],
+    summary="Join (follow) a challenge: hear of every phase change",
+)
 def challenge_follow(request: HttpRequest, slug: str) -> dict[str, bool]:
     user = caller(request)
     actions.follow_challenge(challenge=_challenge(user, slug), by=user, on=True)
     return {"following": True}
 
 
-@router.delete("/challenges/{slug:slug}/follow", response=FollowOut, auth=user_auth, tags=["follows"],
-               summary="Leave (stop following) a challenge")
+@router.delete(
+    "/challenges/{slug:slug}/follow",
+    response=FollowOut,
+    auth=user_auth,
+    tags=["follows"],
+    summary="Leave (stop following) a challenge",
+)
 def challenge_unfollow(request: HttpRequest, slug: str) -> dict[str, bool]:
     user = caller(request)
     actions.follow_challenge(challenge=_challenge(user, slug), by=user, on=False)

@@ -82,14 +82,14 @@ class OpencallAPI(NinjaAPI):
             if isinstance(pattern, URLPattern) and pattern.name == "api-root":
                 pattern = URLPattern(pattern.pattern, _index, pattern.default_args, pattern.name)
             elif isinstance(pattern, URLPattern):
-                pattern = URLPattern(pattern.pattern, _problem_405(pattern.callback), pattern.default_args,
-                                     pattern.name)
+                pattern = URLPattern(
+                    pattern.pattern, _problem_405(pattern.callback), pattern.default_args, pattern.name
+                )
             urls.append(pattern)
         urls.append(re_path(r"^.*$", _unknown_route, name="unknown-route"))
         return urls
 
-    def get_openapi_schema(self, *, path_prefix: str | None = None,
-                           path_params: dict[str, Any] | None = None) -> Any:
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None) -> Any:
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = _PROBLEM_SCHEMA
         ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -108,8 +108,12 @@ def _problem_405(view: Callable[..., Any]) -> Callable[..., Any]:
         response = view(request, *args, **kwargs)
         if isinstance(response, HttpResponseNotAllowed):
             allowed = ", ".join(sorted(response["Allow"].split(", ")))
-            answer = problem(405, "Method not allowed", f"{request.method} is not allowed here; use {allowed}.",
-                             code="method-not-allowed")
+            answer = problem(
+                405,
+                "Method not allowed",
+                f"{request.method} is not allowed here; use {allowed}.",
+                code="method-not-allowed",
+            )
             answer["Allow"] = allowed
             return answer
         return response
@@ -122,8 +126,14 @@ def _index(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         answer: HttpResponse = _problem_405(lambda r: HttpResponseNotAllowed(["GET"]))(request)
         return answer
-    return JsonResponse({"title": api.title, "version": api.version, "openapi": reverse("api:openapi-json"),
-                         "docs": reverse("api:openapi-view")})
+    return JsonResponse(
+        {
+            "title": api.title,
+            "version": api.version,
+            "openapi": reverse("api:openapi-json"),
+            "docs": reverse("api:openapi-view"),
+        }
+    )
 
 
 def _unknown_route(request: HttpRequest) -> HttpResponse:
@@ -184,8 +194,9 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    response = problem(401, "Authentication required", "Sign in or send a personal API token.",
-                       code="not-authenticated")
+    response = problem(
+        401, "Authentication required", "Sign in or send a personal API token.", code="not-authenticated"
+    )
     response["WWW-Authenticate"] = 'Bearer realm="opencall"'
     return response
 
@@ -193,8 +204,7 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
-        return problem(400, "Malformed request body", "The request body is not valid JSON.",
-                       code="malformed-body")
+        return problem(400, "Malformed request body", "The request body is not valid JSON.", code="malformed-body")
     return problem(exc.status_code, "Error", str(exc), code="http-error")
 
 
@@ -205,8 +215,7 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(RequestDataTooBig)
 def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
-    return problem(413, "Request too large", "The request body is larger than the server accepts.",
-                   code="too-large")
+    return problem(413, "Request too large", "The request body is larger than the server accepts.", code="too-large")
 
 
 @api.exception_handler(MultiPartParserError)
@@ -222,5 +231,4 @@ def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
 @api.exception_handler(Exception)
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     log.exception("Unhandled error in %s %s", request.method, request.path)
-    return problem(500, "Server error", "Something went wrong on our side; it has been logged.",
-                   code="server-error")
+    return problem(500, "Server error", "Something went wrong on our side; it has been logged.", code="server-error")

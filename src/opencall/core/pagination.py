@@ -12,5 +12,5 @@ def page_of(rows: QuerySet[Any] | Sequence[Any], *, limit: int, offset: int) -> 
     """(count, items): for a queryset one COUNT, then the slice with its prefetches."""
     if isinstance(rows, QuerySet):
         count = rows.count()
-        return count, (list(rows[offset:offset + limit]) if offset < count else [])
-    return len(rows), list(rows[offset:offset + limit])
+        return count, (list(rows[offset : offset + limit]) if offset < count else [])
+    return len(rows), list(rows[offset : offset + limit])

@@ -43,7 +43,6 @@ from opencall.ideas.schemas import (
 router = Router(tags=["ideas"])
 
 
-
 def _challenge(who: User, slug: str) -> Challenge:
     challenge = challenge_for(who, slug)
     if challenge is None:
@@ -78,26 +77,49 @@ def _answers(sent: dict[str, AnswerValue]) -> dict[str, str]:
 # Ideas ---------------------------------------------------------------------------------------
 
 
-@router.get("/challenges/{slug:slug}/ideas", response=IdeaPage,
-            summary="Ideas of a challenge you may see (confidential and hidden ones only if entitled)")
+@router.get(
+    "/challenges/{slug:slug}/ideas",
+    response=IdeaPage,
+    summary="Ideas of a challenge you may see (confidential and hidden ones only if entitled)",
+)
 def idea_list(request: HttpRequest, slug: str, filters: Query[IdeaFilters]) -> dict[str, Any]:
     who = visitor(request)
-    rows = queries.visible_ideas(who, _challenge(who, slug), sort=filters.sort, category=filters.category.strip(),
-                                 status=filters.status, text=filters.q.strip())
+    rows = queries.visible_ideas(
+        who,
+        _challenge(who, slug),
+        sort=filters.sort,
+        category=filters.category.strip(),
+        status=filters.status,
+        text=filters.q.strip(),
+    )
     return page(filters, rows)
 
 
-@router.post("/challenges/{slug:slug}/ideas", response={201: IdeaDetailOut}, auth=user_auth,
-             summary="Create an idea with its team of one (a draft unless `submit` is true)")
+@router.post(
+    "/challenges/{slug:slug}/ideas",
+    response={201: IdeaDetailOut},
+    auth=user_auth,
+    summary="Create an idea with its team of one (a draft unless `submit` is true)",
+)
 def idea_create(request: HttpRequest, slug: str, payload: IdeaIn) -> Status[Idea]:
     user = caller(request)
     draft = actions.IdeaDraft(
-        title=payload.title, summary=payload.summary, body=payload.body, category=payload.category,
-        requested_budget_minor=payload.requested_budget_minor, confidential=payload.confidential,
+        title=payload.title,
+        summary=payload.summary,
+        body=payload.body,
+        category=payload.category,
+        requested_budget_minor=payload.requested_budget_minor,
+        confidential=payload.confidential,
         answers=_answers(payload.answers),
     )
-    idea = actions.create_idea(challenge=_challenge(user, slug), by=user, draft=draft,
-                               accept_terms=payload.accept_terms, submit=payload.submit, team_name=payload.team_name)
+    idea = actions.create_idea(
+        challenge=_challenge(user, slug),
+        by=user,
+        draft=draft,
+        accept_terms=payload.accept_terms,
+        submit=payload.submit,
+        team_name=payload.team_name,
+    )
     return Status(201, _detail(user, idea.pk))
 
 
@@ -106,8 +128,12 @@ def idea_detail(request: HttpRequest, idea_id: IdPath) -> Idea:
     return _detail(visitor(request), idea_id)
 
 
-@router.patch("/ideas/{idea_id}", response=IdeaDetailOut, auth=user_auth,
-              summary="Edit an idea (its team, while the phase allows); keeps a new version")
+@router.patch(
+    "/ideas/{idea_id}",
+    response=IdeaDetailOut,
+    auth=user_auth,
+    summary="Edit an idea (its team, while the phase allows); keeps a new version",
+)
 def idea_update(request: HttpRequest, payload: IdeaPatch, idea_id: IdPath) -> Idea:
     user = caller(request)
     idea = _idea(user, idea_id)
@@ -130,17 +156,24 @@ def idea_update(request: HttpRequest, payload: IdeaPatch, idea_id: IdPath) -> Id
     return _detail(user, idea_id)
 
 
-@router.post("/ideas/{idea_id}/attachments", response={201: AttachmentList}, auth=user_auth,
-             summary="Attach files (multipart field `files`; PDF, images, Office, text; size-limited)")
-def idea_attach(request: HttpRequest, files: File[list[UploadedFile]],
-                idea_id: IdPath) -> Status[dict[str, Any]]:
+@router.post(
+    "/ideas/{idea_id}/attachments",
+    response={201: AttachmentList},
+    auth=user_auth,
+    summary="Attach files (multipart field `files`; PDF, images, Office, text; size-limited)",
+)
+def idea_attach(request: HttpRequest, files: File[list[UploadedFile]], idea_id: IdPath) -> Status[dict[str, Any]]:
     user = caller(request)
     attachments = actions.add_attachments(idea=_idea(user, idea_id), by=user, uploads=files)
     return Status(201, {"items": attachments})
 
 
-@router.post("/ideas/{idea_id}/submit", response=IdeaDetailOut, auth=user_auth,
-             summary="Submit a draft (required custom fields and terms are checked)")
+@router.post(
+    "/ideas/{idea_id}/submit",
+    response=IdeaDetailOut,
+    auth=user_auth,
+    summary="Submit a draft (required custom fields and terms are checked)",
+)
 def idea_submit(request: HttpRequest, idea_id: IdPath, payload: SubmitIn | None = None) -> Idea:
     user = caller(request)
     actions.submit_idea(idea=_idea(user, idea_id), by=user, accept_terms=payload.accept_terms if payload else False)
@@ -154,16 +187,24 @@ def idea_withdraw(request: HttpRequest, idea_id: IdPath) -> Idea:
     return _detail(user, idea_id)
 
 
-@router.post("/ideas/{idea_id}/status", response=IdeaDetailOut, auth=user_auth,
-             summary="Decide an idea's status (organisers); the team is notified")
+@router.post(
+    "/ideas/{idea_id}/status",
+    response=IdeaDetailOut,
+    auth=user_auth,
+    summary="Decide an idea's status (organisers); the team is notified",
+)
 def idea_status(request: HttpRequest, payload: DecisionIn, idea_id: IdPath) -> Idea:
     user = caller(request)
     actions.decide_status(idea=_idea(user, idea_id), status=payload.status, by=user, reason=payload.reason)
     return _detail(user, idea_id)
 
 
-@router.get("/ideas/{idea_id}/versions", response=VersionPage, auth=user_auth,
-            summary="Every saved version, newest first (the team and organisers)")
+@router.get(
+    "/ideas/{idea_id}/versions",
+    response=VersionPage,
+    auth=user_auth,
+    summary="Every saved version, newest first (the team and organisers)",
+)
 def idea_versions(request: HttpRequest, filters: Query[FilterSchema], idea_id: IdPath) -> dict[str, Any]:
     user = caller(request)
     idea = _idea(user, idea_id)
@@ -182,8 +223,12 @@ def _team(who: User, team_id: int) -> Team:
     return team
 
 
-@router.get("/teams/{team_id}", response=TeamOut, tags=["teams"],
-            summary="A team: members, positions and (for its lead) pending join requests")
+@router.get(
+    "/teams/{team_id}",
+    response=TeamOut,
+    tags=["teams"],
+    summary="A team: members, positions and (for its lead) pending join requests",
+)
 def team_detail(request: HttpRequest, team_id: IdPath) -> Team:
     who = visitor(request)
     team = _team(who, team_id)
@@ -193,10 +238,14 @@ def team_detail(request: HttpRequest, team_id: IdPath) -> Team:
     return team
 
 
-@router.post("/teams/{team_id}/invitations", response={201: InvitationOut}, auth=user_auth, tags=["teams"],
-             summary="Invite someone to the team (its lead), by user id or email")
-def team_invite(request: HttpRequest, payload: InviteIn,
-                team_id: IdPath) -> Status[TeamInvitation]:
+@router.post(
+    "/teams/{team_id}/invitations",
+    response={201: InvitationOut},
+    auth=user_auth,
+    tags=["teams"],
+    summary="Invite someone to the team (its lead), by user id or email",
+)
+def team_invite(request: HttpRequest, payload: InviteIn, team_id: IdPath) -> Status[TeamInvitation]:
     user = caller(request)
     team = _team(user, team_id)
     if (payload.user_id is None) == (payload.email is None):
@@ -209,16 +258,25 @@ def team_invite(request: HttpRequest, payload: InviteIn,
     return Status(201, actions.invite_to_team(team=team, user=invitee, by=user))
 
 
-@router.get("/me/team-invitations", response=MyInvitationPage, auth=user_auth, tags=["teams"],
-            summary="Team invitations waiting for your answer")
+@router.get(
+    "/me/team-invitations",
+    response=MyInvitationPage,
+    auth=user_auth,
+    tags=["teams"],
+    summary="Team invitations waiting for your answer",
+)
 def my_invitations(request: HttpRequest, filters: Query[FilterSchema]) -> dict[str, Any]:
     return page(filters, queries.pending_invitations_for(caller(request)).order_by("-created_at", "-id"))
 
 
-@router.post("/team-invitations/{invitation_id}/respond", response=InvitationOut, auth=user_auth, tags=["teams"],
-             summary="Accept or decline an invitation addressed to you")
-def invitation_respond(request: HttpRequest, payload: RespondIn,
-                       invitation_id: IdPath) -> TeamInvitation:
+@router.post(
+    "/team-invitations/{invitation_id}/respond",
+    response=InvitationOut,
+    auth=user_auth,
+    tags=["teams"],
+    summary="Accept or decline an invitation addressed to you",
+)
+def invitation_respond(request: HttpRequest, payload: RespondIn, invitation_id: IdPath) -> TeamInvitation:
     user = caller(request)
     invitation = queries.invitation_for(user, invitation_id)
     if invitation is None:
@@ -226,18 +284,26 @@ def invitation_respond(request: HttpRequest, payload: RespondIn,
     return actions.respond_to_invitation(invitation=invitation, by=user, accept=payload.accept)
 
 
-@router.post("/teams/{team_id}/join-requests", response={201: JoinRequestOut}, auth=user_auth, tags=["teams"],
-             summary="Ask to join a team")
-def team_join(request: HttpRequest, payload: JoinIn,
-              team_id: IdPath) -> Status[JoinRequest]:
+@router.post(
+    "/teams/{team_id}/join-requests",
+    response={201: JoinRequestOut},
+    auth=user_auth,
+    tags=["teams"],
+    summary="Ask to join a team",
+)
+def team_join(request: HttpRequest, payload: JoinIn, team_id: IdPath) -> Status[JoinRequest]:
     user = caller(request)
     return Status(201, actions.request_to_join(team=_team(user, team_id), by=user, message=payload.message))
 
 
-@router.post("/join-requests/{request_id}/respond", response=JoinRequestOut, auth=user_auth, tags=["teams"],
-             summary="Accept or decline a request to join your team (its lead)")
-def join_request_respond(request: HttpRequest, payload: RespondIn,
-                         request_id: IdPath) -> JoinRequest:
+@router.post(
+    "/join-requests/{request_id}/respond",
+    response=JoinRequestOut,
+    auth=user_auth,
+    tags=["teams"],
+    summary="Accept or decline a request to join your team (its lead)",
+)
+def join_request_respond(request: HttpRequest, payload: RespondIn, request_id: IdPath) -> JoinRequest:
     user = caller(request)
     join_request = queries.join_request_for(user, request_id)
     if join_request is None:
@@ -245,26 +311,41 @@ def join_request_respond(request: HttpRequest, payload: RespondIn,
     return actions.respond_to_join_request(request=join_request, by=user, accept=payload.accept)
 
 
-@router.post("/teams/{team_id}/leave", response={204: None}, auth=user_auth, tags=["teams"],
-             summary="Leave a team (the lead role passes on)")
+@router.post(
+    "/teams/{team_id}/leave",
+    response={204: None},
+    auth=user_auth,
+    tags=["teams"],
+    summary="Leave a team (the lead role passes on)",
+)
 def team_leave(request: HttpRequest, team_id: IdPath) -> Status[None]:
     user = caller(request)
     actions.leave_team(team=_team(user, team_id), by=user)
     return Status(204, None)
 
 
-@router.post("/teams/{team_id}/positions", response={201: PositionOut}, auth=user_auth, tags=["teams"],
-             summary="Open a position with wanted skills (the lead)")
-def position_create(request: HttpRequest, payload: PositionIn,
-                    team_id: IdPath) -> Status[Position]:
+@router.post(
+    "/teams/{team_id}/positions",
+    response={201: PositionOut},
+    auth=user_auth,
+    tags=["teams"],
+    summary="Open a position with wanted skills (the lead)",
+)
+def position_create(request: HttpRequest, payload: PositionIn, team_id: IdPath) -> Status[Position]:
     user = caller(request)
-    position = actions.add_position(team=_team(user, team_id), by=user, title=payload.title,
-                                    description=payload.description, skills=payload.skills)
+    position = actions.add_position(
+        team=_team(user, team_id), by=user, title=payload.title, description=payload.description, skills=payload.skills
+    )
     return Status(201, position)
 
 
-@router.post("/positions/{position_id}/close", response=PositionOut, auth=user_auth, tags=["teams"],
-             summary="Close a position (the lead)")
+@router.post(
+    "/positions/{position_id}/close",
+    response=PositionOut,
+    auth=user_auth,
+    tags=["teams"],
+    summary="Close a position (the lead)",
+)
 def position_close(request: HttpRequest, position_id: IdPath) -> Position:
     user = caller(request)
     position = queries.position_for(user, position_id)
@@ -273,7 +354,11 @@ def position_close(request: HttpRequest, position_id: IdPath) -> Position:
     return actions.close_position(position=position, by=user)
 
 
-@router.get("/positions", response=OpenPositionPage, tags=["teams"],
-            summary="Open positions in teams you may see, optionally wanting one skill")
+@router.get(
+    "/positions",
+    response=OpenPositionPage,
+    tags=["teams"],
+    summary="Open positions in teams you may see, optionally wanting one skill",
+)
 def positions(request: HttpRequest, filters: Query[PositionFilters]) -> dict[str, Any]:
     return page(filters, queries.open_positions(visitor(request), skill=filters.skill))

@@ -146,8 +146,9 @@ class IdeaIn(InSchema):
     category: str = Field("", max_length=60, description="One of the challenge's categories, or empty.")
     requested_budget_minor: int | None = Field(None, ge=0, le=MAX_ID)
     confidential: bool = False
-    answers: dict[FieldKey, AnswerValue] = Field(default_factory=dict, max_length=20,
-                                                 description="Custom field key → answer.")
+    answers: dict[FieldKey, AnswerValue] = Field(
+        default_factory=dict, max_length=20, description="Custom field key → answer."
+    )
     accept_terms: bool = Field(False, description="Required when the challenge has terms.")
     submit: bool = Field(False, description="Submit at once instead of saving a draft.")
     team_name: str = Field("", max_length=120)

@@ -33,8 +33,11 @@ def organisation_detail(request: HttpRequest, slug: str) -> Organisation:
     return org
 
 
-@router.get("/organisations/{slug:slug}/members", response=MemberPage,
-            summary="Members and their roles (for the organisation's members)")
+@router.get(
+    "/organisations/{slug:slug}/members",
+    response=MemberPage,
+    summary="Members and their roles (for the organisation's members)",
+)
 def organisation_members(request: HttpRequest, slug: str, filters: Query[FilterSchema]) -> dict[str, Any]:
     who = visitor(request)
     org = queries.organisation_by_slug(slug)
