@@ -62,7 +62,25 @@ def test_every_operation_documents_problem_errors(document):
             assert ("401" in responses) == bool(operation.get("security")), f"{method.upper()} {path}"
 
 
-def test_docs_page_is_served(client):
+def test_docs_page_is_served_with_vendored_assets(client):
     response = client.get("/api/docs")
     assert response.status_code == 200
-    assert b"/api/openapi.json" in response.content
+    page = response.content.decode()
+    assert '"url": "/api/openapi.json"' in page
+    assert "cdn" not in page
+    assert 'data-csrf-token="' in page
+    for name, kind in (
+        ("swagger-ui-bundle.js", "text/javascript"),
+        ("swagger-ui.css", "text/css"),
+        ("swagger-ui-init.js", "text/javascript"),
+    ):
+        assert f'"/api/docs/assets/{name}"' in page
+        asset = client.get(f"/api/docs/assets/{name}")
+        assert (asset.status_code, asset["Content-Type"]) == (200, kind)
+        assert len(b"".join(asset.streaming_content)) > 1000
+
+
+def test_docs_assets_are_whitelisted(client):
+    response = client.get("/api/docs/assets/swagger-ui-bundle.js.map")
+    assert (response.status_code, response["Content-Type"]) == (404, "application/problem+json")
+    assert client.get("/api/docs/assets/..%2F..%2F__init__.py").status_code == 404

@@ -8,16 +8,22 @@ problem that reveals nothing of the server.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import ninja
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.middleware.csrf import get_token
 from django.urls import URLPattern, URLResolver, re_path, reverse
+from django.utils.html import escape
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.docs import DocsBase
 
 from opencall.accounts.api import router as accounts_router
 from opencall.challenges.api import router as challenges_router
@@ -86,6 +92,7 @@ class OpencallAPI(NinjaAPI):
                     pattern.pattern, _problem_405(pattern.callback), pattern.default_args, pattern.name
                 )
             urls.append(pattern)
+        urls.append(re_path(r"^docs/assets/(?P<name>[\w.-]+)$", _docs_asset, name="docs-asset"))
         urls.append(re_path(r"^.*$", _unknown_route, name="unknown-route"))
         return urls
 
@@ -101,6 +108,64 @@ class OpencallAPI(NinjaAPI):
                         continue
                     responses.setdefault(code, {"description": text, "content": ref})
         return schema
+
+
+_ASSETS = Path(ninja.__file__).parent / "static" / "ninja"
+_ASSET_TYPES = {
+    "swagger-ui.css": "text/css",
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui-init.js": "text/javascript",
+    "favicon.png": "image/png",
+}
+_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>{title}</title>
+  <link rel="stylesheet" href="{css}">
+  <link rel="icon" href="{icon}" type="image/png">
+</head>
+<body data-csrf-token="{token}" data-api-csrf="true">
+  <script type="application/json" id="swagger-settings">{settings}</script>
+  <div id="swagger-ui"></div>
+  <script src="{bundle}"></script>
+  <script src="{init}"></script>
+</body>
+</html>
+"""
+
+
+class VendoredSwagger(DocsBase):
+    """Swagger UI from the copy shipped inside django-ninja (no CDN), sending the session's CSRF
+    token with "Try it out" requests so a signed-in person can call writes from the page."""
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+        def asset(name: str) -> str:
+            return reverse(f"{api.urls_namespace}:docs-asset", kwargs={"name": name})
+
+        settings = json.dumps(
+            {"layout": "BaseLayout", "deepLinking": True, "url": self.get_openapi_url(api, kwargs)}
+        ).replace("<", "\\u003c")
+        return HttpResponse(
+            _DOCS_PAGE.format(
+                title=escape(api.title),
+                css=asset("swagger-ui.css"),
+                icon=asset("favicon.png"),
+                token=escape(get_token(request)),
+                settings=settings,
+                bundle=asset("swagger-ui-bundle.js"),
+                init=asset("swagger-ui-init.js"),
+            )
+        )
+
+
+def _docs_asset(request: HttpRequest, name: str) -> HttpResponse:
+    if name not in _ASSET_TYPES:
+        return _unknown_route(request)
+    response = FileResponse((_ASSETS / name).open("rb"), content_type=_ASSET_TYPES[name])
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 def _problem_405(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -145,6 +210,7 @@ api = OpencallAPI(
     version="1",
     description=DESCRIPTION,
     urls_namespace="api",
+    docs=VendoredSwagger(),
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
