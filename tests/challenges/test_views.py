@@ -546,3 +546,15 @@ def test_list_embedded_in_another_page_drops_the_counter(as_user, challenge):
     )
     assert "Green packaging" in html
     assert "Clear filters" not in html and "1 challenge" not in html
+
+
+def test_form_errors_are_tied_to_their_inputs(as_user, org, organiser):
+    html = _text(
+        as_user(organiser).post(
+            "/organisations/northwind/challenges/new/", _valid_form(title="", **{"fields-0-label": ""})
+        )
+    )
+    assert 'aria-invalid="true" aria-describedby="id_title_error"' in html
+    assert '<small class="error" role="alert" id="id_title_error">This field is required.</small>' in html
+    assert 'aria-describedby="id_fields-0-label_error"' in html
+    assert 'id="id_fields-0-label_error">This field is required.</small>' in html
