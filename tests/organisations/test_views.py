@@ -226,5 +226,5 @@ def test_accept_unknown_token_and_anonymous(as_user, participant):
 
 def test_detail_lists_owners_first(as_user, org, organiser, employee):
     html = _text(as_user(employee).get("/organisations/northwind/"))
-    members = html[html.index('id="members-heading"'):]
+    members = html[html.index('id="members-heading"') :]
     assert members.index("Olivia Organiser</a>") < members.index("Evan Employee</a>")

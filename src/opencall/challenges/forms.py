@@ -95,12 +95,8 @@ class ChallengeForm(forms.Form):
         max_digits=15,
         help_text=_("Optional, in the currency below (e.g. 25000.00)."),
     )
-    currency = forms.ChoiceField(
-        label=_("Currency"), choices=[(c, c) for c in CURRENCIES], initial="EUR"
-    )
-    visibility = forms.ChoiceField(
-        label=_("Visibility"), choices=Visibility.choices, initial=Visibility.PUBLIC
-    )
+    currency = forms.ChoiceField(label=_("Currency"), choices=[(c, c) for c in CURRENCIES], initial="EUR")
+    visibility = forms.ChoiceField(label=_("Visibility"), choices=Visibility.choices, initial=Visibility.PUBLIC)
     categories = forms.CharField(
         label=_("Categories"),
         max_length=1000,
@@ -166,9 +162,7 @@ class ChallengeForm(forms.Form):
             except forms.ValidationError:
                 bad.append(email)
         if bad:
-            raise forms.ValidationError(
-                _("Not an email address: %(list)s") % {"list": ", ".join(bad)}
-            )
+            raise forms.ValidationError(_("Not an email address: %(list)s") % {"list": ", ".join(bad)})
         return value
 
 
@@ -191,9 +185,7 @@ class CustomFieldForm(forms.Form):
         return data
 
 
-CustomFieldFormSet = forms.formset_factory(
-    CustomFieldForm, extra=1, can_delete=True, max_num=20, validate_max=True
-)
+CustomFieldFormSet = forms.formset_factory(CustomFieldForm, extra=1, can_delete=True, max_num=20, validate_max=True)
 
 
 class PhasePlanForm(forms.Form):
@@ -206,16 +198,12 @@ class PhasePlanForm(forms.Form):
             self.fields[f"{kind}_start"] = forms.DateTimeField(
                 label=_("%(phase)s starts") % {"phase": LABELS[kind]},
                 required=False,
-                widget=forms.DateTimeInput(
-                    attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
-                ),
+                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
             )
             self.fields[f"{kind}_end"] = forms.DateTimeField(
                 label=_("%(phase)s ends") % {"phase": LABELS[kind]},
                 required=False,
-                widget=forms.DateTimeInput(
-                    attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
-                ),
+                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
             )
 
     def rows(self) -> list[dict[str, Any]]:

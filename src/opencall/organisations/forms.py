@@ -17,9 +17,7 @@ class OrganisationForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Markdown."),
     )
-    website = forms.URLField(
-        label=_("Website"), max_length=200, required=False, assume_scheme="https"
-    )
+    website = forms.URLField(label=_("Website"), max_length=200, required=False, assume_scheme="https")
 
 
 class InviteForm(forms.Form):

@@ -26,7 +26,7 @@ from opencall.organisations.permissions import (
 )
 
 PAGE_SIZE = 24
-ROLE_RANK = {Role.OWNER: 0, Role.ORGANISER: 1, Role.MEMBER: 2}  # owners listed first
+ROLE_RANK: dict[str, int] = {Role.OWNER: 0, Role.ORGANISER: 1, Role.MEMBER: 2}  # owners listed first
 
 
 def _user(request: HttpRequest) -> User:
