@@ -1,0 +1,85 @@
+"""Browser journeys: Playwright driving Debian's chromium against pytest-django's live server.
+
+Never downloads a browser: without /usr/bin/chromium every test here is skipped with the reason.
+Screenshots go to test-artifacts/screenshots/ at the repository root (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("OPENCALL_CHROMIUM", "/usr/bin/chromium"))
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "test-artifacts" / "screenshots"
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make to arrange
+# and check data are still plain synchronous calls, so Django's async guard must stand aside.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the browser journeys",
+)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def e2e_settings(settings):
+    """Serve cover images as a deployment would, and keep background jobs out of the request cycle."""
+    settings.ROOT_URLCONF = "tests.e2e.urls"
+    # The immediate backend cannot defer jobs, but advancing into a phase with an end date queues one.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    return settings
+
+
+@pytest.fixture
+def new_context(browser, live_server, e2e_settings):
+    """Open a fresh browser context (its own cookies: one per person) on the live server."""
+    contexts = []
+
+    def make(viewport: tuple[int, int] = (1280, 900)):
+        context = browser.new_context(base_url=live_server.url, viewport={"width": viewport[0], "height": viewport[1]})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def shoot():
+    """Save a screenshot of the page under test-artifacts/screenshots/<name>.png."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(page, name: str, *, full_page: bool = False) -> Path:
+        path = SHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    return save
