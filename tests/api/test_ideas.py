@@ -496,3 +496,21 @@ def test_attachments_refused(api, idea, team_member, participant):
     assert_problem(client.post(url, {}), 422, "invalid-input", errors={"files": ["This field is required."]})
     assert_problem(api(participant).client.post(url, {"files": [upload("plan.pdf", PDF)]}), 403, "permission-denied")
     assert Attachment.objects.count() == 0
+
+
+def test_my_ideas_include_drafts_across_challenges(api, challenge, idea, team_member, participant):
+    other = ChallengeFactory(organisation=challenge.organisation, slug="smart-shelves", title="Smart shelves")
+    draft = IdeaFactory(challenge=other, status="draft", submitted_at=None, lead=team_member)
+    body = api(team_member).get("/api/me/ideas").json()
+    draft.refresh_from_db()
+    assert body == {
+        "count": 2,
+        "limit": 20,
+        "offset": 0,
+        "items": [
+            item_json(draft) | {"challenge": "smart-shelves", "challenge_title": "Smart shelves"},
+            item_json(idea) | {"challenge": "green-packaging", "challenge_title": "Green packaging"},
+        ],
+    }
+    assert api(participant).get("/api/me/ideas").json()["count"] == 0
+    assert_problem(api().get("/api/me/ideas"), 401, "not-authenticated")

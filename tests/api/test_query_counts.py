@@ -76,6 +76,23 @@ def add_comments(ctx: dict[str, Any], n: int) -> None:
         ctx["last_comment"] = CommentFactory(idea=ctx["idea"], author=UserFactory(), parent=ctx.get("last_comment"))
 
 
+def add_my_ideas(ctx: dict[str, Any], n: int) -> None:
+    for _ in range(n):
+        IdeaFactory(challenge=ChallengeFactory(organisation=ctx["org"]), lead=ctx["team_member"])
+
+
+def add_reports(ctx: dict[str, Any], n: int) -> None:
+    from opencall.community.models import Report
+
+    # Alternate reported comments and reported ideas: both kinds of target are preloaded.
+    for _ in range(n):
+        if Report.objects.count() % 2 == 0:
+            comment = CommentFactory(idea=ctx["idea"], author=UserFactory())
+            Report.objects.create(reporter=UserFactory(), comment=comment, reason="Rude")
+        else:
+            Report.objects.create(reporter=UserFactory(), idea=IdeaFactory(challenge=ctx["challenge"]), reason="Spam")
+
+
 CASES: list[tuple[str, str, str, Callable[[dict[str, Any], int], None]]] = [
     ("tokens", "participant", "/api/me/tokens", add_tokens),
     ("notifications", "participant", "/api/notifications", add_notifications),
@@ -87,6 +104,8 @@ CASES: list[tuple[str, str, str, Callable[[dict[str, Any], int], None]]] = [
     ("invitations", "participant", "/api/me/team-invitations", add_invitations),
     ("positions", "participant", "/api/positions", add_positions),
     ("comments", "participant", "/api/ideas/{idea}/comments", add_comments),
+    ("my-ideas", "team_member", "/api/me/ideas", add_my_ideas),
+    ("reports", "organiser", "/api/moderation/reports", add_reports),
 ]
 
 

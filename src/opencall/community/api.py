@@ -9,13 +9,28 @@ from ninja import Query, Router, Status
 
 from opencall.accounts.api import caller, page, user_auth, visitor
 from opencall.accounts.models import User
+from opencall.accounts.queries import profile
 from opencall.challenges.models import Challenge
 from opencall.challenges.queries import challenge_for
 from opencall.challenges.queries import is_following as follows_challenge
 from opencall.community import actions, queries
 from opencall.community.models import Comment, Report
-from opencall.community.schemas import CommentIn, CommentOut, CommentPage, FollowOut, LikeOut, ReportIn, ReportOut
-from opencall.core.errors import InvalidInput, NotFound
+from opencall.community.schemas import (
+    BlockedOut,
+    BlockIn,
+    CommentIn,
+    CommentOut,
+    CommentPage,
+    FollowOut,
+    LikeOut,
+    QueuedReportOut,
+    QueuedReportPage,
+    QueueFilters,
+    ReportIn,
+    ReportOut,
+    ResolveIn,
+)
+from opencall.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencall.core.schemas import FilterSchema, IdPath
 from opencall.ideas.models import Idea
 from opencall.ideas.queries import idea_for
@@ -198,3 +213,54 @@ def challenge_unfollow(request: HttpRequest, slug: str) -> dict[str, bool]:
     user = caller(request)
     actions.follow_challenge(challenge=_challenge(user, slug), by=user, on=False)
     return {"following": False}
+
+
+# Moderation -------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/moderation/reports",
+    response=QueuedReportPage,
+    auth=user_auth,
+    tags=["moderation"],
+    summary="Reports you may handle (site moderators: all; others: the challenges they moderate or run)",
+)
+def report_queue(request: HttpRequest, filters: Query[QueueFilters]) -> dict[str, Any]:
+    user = caller(request)
+    if not queries.can_moderate_any(user):
+        raise PermissionDenied("Only moderators and organisers see reports.")
+    return page(filters, queries.moderation_queue(user, status=filters.status))
+
+
+@router.post(
+    "/moderation/reports/{report_id}/resolve",
+    response=QueuedReportOut,
+    auth=user_auth,
+    tags=["moderation"],
+    summary="Hide the reported content with a reason, or dismiss the report",
+)
+def report_resolve(request: HttpRequest, payload: ResolveIn, report_id: IdPath) -> Report:
+    user = caller(request)
+    report = queries.report_for(user, report_id)
+    if report is None:
+        raise NotFound("No such report for you to handle.")
+    actions.resolve_report(report=report, by=user, hide=payload.hide, resolution=payload.resolution)
+    resolved = queries.report_for(user, report_id)
+    assert resolved is not None
+    return resolved
+
+
+@router.post(
+    "/moderation/people/{user_id}/block",
+    response=BlockedOut,
+    auth=user_auth,
+    tags=["moderation"],
+    summary="Block an account (site moderators)",
+)
+def person_block(request: HttpRequest, payload: BlockIn, user_id: IdPath) -> dict[str, Any]:
+    user = caller(request)
+    target = profile(user_id)
+    if target is None:
+        raise NotFound("No such active account.")
+    actions.block_account(user=target, by=user, reason=payload.reason)
+    return {"id": target.pk, "blocked": True}

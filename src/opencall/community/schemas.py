@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from ninja import Schema
 from pydantic import Field
 
 from opencall.accounts.schemas import UserRef
-from opencall.community.models import Comment
+from opencall.community.models import Comment, Report
 from opencall.core.markdown import render_markdown
-from opencall.core.schemas import Id, InSchema, Page
+from opencall.core.schemas import FilterSchema, Id, InSchema, Page
 
 
 class CommentOut(Schema):
@@ -59,3 +60,62 @@ class LikeOut(Schema):
 
 class FollowOut(Schema):
     following: bool
+
+
+class ReportedIdea(Schema):
+    id: int
+    title: str
+
+
+class ReportedComment(Schema):
+    id: int
+    idea_id: int
+    author: UserRef
+    body: str
+    body_html: str
+
+    @staticmethod
+    def resolve_body_html(obj: Comment) -> str:
+        return render_markdown(obj.body)
+
+
+class QueuedReportOut(Schema):
+    """A report as moderators see it, with the reported content."""
+
+    id: int
+    reason: str
+    status: str
+    created_at: datetime
+    challenge: str
+    reporter: UserRef | None
+    idea: ReportedIdea | None
+    comment: ReportedComment | None
+    resolution: str
+    handled_by: UserRef | None
+
+    @staticmethod
+    def resolve_challenge(obj: Report) -> str:
+        idea = obj.idea if obj.idea_id else obj.comment.idea  # type: ignore[union-attr]
+        return idea.challenge.slug  # type: ignore[union-attr]
+
+
+class QueuedReportPage(Page):
+    items: list[QueuedReportOut]
+
+
+class QueueFilters(FilterSchema):
+    status: Literal["open", "hidden", "dismissed"] = "open"
+
+
+class ResolveIn(InSchema):
+    hide: bool = Field(description="Hide the content (a resolution is then required) or dismiss the report.")
+    resolution: str = Field("", max_length=300)
+
+
+class BlockIn(InSchema):
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class BlockedOut(Schema):
+    id: int
+    blocked: bool

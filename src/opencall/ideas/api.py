@@ -29,6 +29,7 @@ from opencall.ideas.schemas import (
     InviteIn,
     JoinIn,
     JoinRequestOut,
+    MyIdeaPage,
     MyInvitationPage,
     OpenPositionPage,
     PositionFilters,
@@ -211,6 +212,16 @@ def idea_versions(request: HttpRequest, filters: Query[FilterSchema], idea_id: I
     if not permissions.can_view_history(user, idea):
         raise PermissionDenied("Only the team and the organisers see an idea's history.")
     return page(filters, queries.versions_of(idea))
+
+
+@router.get(
+    "/me/ideas",
+    response=MyIdeaPage,
+    auth=user_auth,
+    summary="Ideas of the teams you are in, drafts included, latest change first",
+)
+def my_ideas(request: HttpRequest, filters: Query[FilterSchema]) -> dict[str, Any]:
+    return page(filters, queries.my_ideas(caller(request)))
 
 
 # Teams ---------------------------------------------------------------------------------------

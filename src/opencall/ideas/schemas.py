@@ -322,3 +322,20 @@ class RespondIn(InSchema):
 
 class AttachmentList(Schema):
     items: list[AttachmentOut]
+
+
+class MyIdeaOut(IdeaOut):
+    challenge: str = Field(description="The challenge's slug.")
+    challenge_title: str
+
+    @staticmethod
+    def resolve_challenge(obj: Idea) -> str:
+        return obj.challenge.slug
+
+    @staticmethod
+    def resolve_challenge_title(obj: Idea) -> str:
+        return obj.challenge.title
+
+
+class MyIdeaPage(Page):
+    items: list[MyIdeaOut]
