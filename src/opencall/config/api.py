@@ -18,6 +18,7 @@ import ninja
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.urls import URLPattern, URLResolver, re_path, reverse
 from django.utils.html import escape
@@ -160,7 +161,7 @@ class VendoredSwagger(DocsBase):
         )
 
 
-def _docs_asset(request: HttpRequest, name: str) -> HttpResponse:
+def _docs_asset(request: HttpRequest, name: str) -> HttpResponseBase:
     if name not in _ASSET_TYPES:
         return _unknown_route(request)
     response = FileResponse((_ASSETS / name).open("rb"), content_type=_ASSET_TYPES[name])
