@@ -558,3 +558,33 @@ def test_form_errors_are_tied_to_their_inputs(as_user, org, organiser):
     assert '<small class="error" role="alert" id="id_title_error">This field is required.</small>' in html
     assert 'aria-describedby="id_fields-0-label_error"' in html
     assert 'id="id_fields-0-label_error">This field is required.</small>' in html
+
+
+def test_create_with_a_cover(as_user, org, organiser):
+    upload = SimpleUploadedFile("c.png", _png(), content_type="image/png")
+    response = as_user(organiser).post(
+        "/organisations/northwind/challenges/new/", {**_valid_form(), "cover_image": upload}
+    )
+    assert response.status_code == 302
+    assert Challenge.objects.get().cover_image.name.endswith(".png")
+
+
+def test_create_with_an_oversized_cover_saves_nothing(as_user, org, organiser):
+    upload = SimpleUploadedFile("c.png", _png() + b"\0" * (2 * 1024 * 1024), content_type="image/png")
+    response = as_user(organiser).post(
+        "/organisations/northwind/challenges/new/", {**_valid_form(), "cover_image": upload}
+    )
+    assert response.status_code == 422
+    assert "At most 2 MB." in _text(response)
+    assert Challenge.objects.count() == 0
+
+
+def test_edit_with_a_fake_image_changes_nothing(as_user, challenge, organiser):
+    upload = SimpleUploadedFile("c.png", b"GIF89a not really", content_type="image/png")
+    response = as_user(organiser).post(
+        "/challenges/green-packaging/edit/", {**_valid_form(title="Changed"), "cover_image": upload}
+    )
+    assert response.status_code == 422
+    assert "Upload a valid image." in _text(response)
+    challenge.refresh_from_db()
+    assert challenge.title == "Green packaging" and not challenge.cover_image

@@ -110,13 +110,14 @@ def create_challenge(*, organisation: Organisation, by: User, title: str, summar
                      categories: Iterable[str] = (), plan: Sequence[PhaseSpec] = (),
                      custom_fields: Sequence[FieldSpec] = (), sponsors: Iterable[Organisation] = (),
                      invited_organisations: Iterable[Organisation] = (),
-                     invited_users: Iterable[User] = ()) -> Challenge:
+                     invited_users: Iterable[User] = (), cover_image: Any = None) -> Challenge:
     if not can_create_challenge(by, organisation):
         raise PermissionDenied("Only the organisation's owners and organisers create challenges.")
     _check_fields(title, summary, description, terms, currency, budget_minor, visibility)
     plan = list(plan) or [PhaseSpec(k) for k in ("submission", "community", "review", "results")]
     _check_plan(plan)
     _check_custom_fields(custom_fields)
+    cover_ext = check_cover_image(cover_image) if cover_image else ""
     cats = sorted({c.strip()[:60] for c in categories if c.strip()})
     with transaction.atomic():
         ch = Challenge.objects.create(
@@ -135,6 +136,8 @@ def create_challenge(*, organisation: Organisation, by: User, title: str, summar
         ch.sponsors.set(list(sponsors))
         ch.invited_organisations.set(list(invited_organisations))
         ch.invited_users.set(list(invited_users))
+        if cover_ext:
+            _store_cover(ch, cover_image, cover_ext)
         audit.record(actor=by, verb="challenge.create", obj=ch, data={"title": ch.title})
     return ch
 
@@ -259,12 +262,10 @@ COVER_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
 MAX_COVER_BYTES = 2 * 1024 * 1024
 
 
-def set_cover_image(*, challenge: Challenge, by: User, upload: Any) -> Challenge:
-    """Replace the cover: an image (checked by its content, not its name) of at most 2 MB."""
+def check_cover_image(upload: Any) -> str:
+    """The file extension to store a cover under; InvalidInput unless it is a real image of at most 2 MB."""
     from PIL import Image, UnidentifiedImageError
 
-    if not can_edit_challenge(by, challenge):
-        raise PermissionDenied("Only organisers change the cover.")
     if upload.size is None or upload.size > MAX_COVER_BYTES:
         raise InvalidInput("The cover image is too large.", errors={"cover_image": ["At most 2 MB."]})
     try:
@@ -272,13 +273,27 @@ def set_cover_image(*, challenge: Challenge, by: User, upload: Any) -> Challenge
             fmt = img.format or ""
             img.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InvalidInput("That file is not an image.", errors={"cover_image": ["Upload a PNG, JPEG or WebP image."]}) from exc
+        raise InvalidInput("That file is not an image.",
+                           errors={"cover_image": ["Upload a PNG, JPEG or WebP image."]}) from exc
+    finally:
+        upload.seek(0)
     if fmt not in COVER_FORMATS:
         raise InvalidInput("Unsupported image type.", errors={"cover_image": ["Upload a PNG, JPEG or WebP image."]})
-    upload.seek(0)
+    return COVER_FORMATS[fmt]
+
+
+def _store_cover(challenge: Challenge, upload: Any, ext: str) -> None:
+    challenge.cover_image.save(f"{challenge.slug}.{ext}", upload, save=False)
+    challenge.save(update_fields=["cover_image", "updated_at"])
+
+
+def set_cover_image(*, challenge: Challenge, by: User, upload: Any) -> Challenge:
+    """Replace the cover: an image (checked by its content, not its name) of at most 2 MB."""
+    if not can_edit_challenge(by, challenge):
+        raise PermissionDenied("Only organisers change the cover.")
+    ext = check_cover_image(upload)
     with transaction.atomic():
-        challenge.cover_image.save(f"{challenge.slug}.{COVER_FORMATS[fmt]}", upload, save=False)
-        challenge.save(update_fields=["cover_image", "updated_at"])
+        _store_cover(challenge, upload, ext)
         audit.record(actor=by, verb="challenge.cover", obj=challenge)
     return challenge
 
@@ -328,11 +343,14 @@ def set_custom_fields(*, challenge: Challenge, by: User, fields: Sequence[FieldS
 
 def edit_challenge(*, challenge: Challenge, by: User, changes: dict[str, Any],
                    custom_fields: Sequence[FieldSpec], sponsors: Iterable[Organisation],
-                   invited_organisations: Iterable[Organisation], invited_users: Iterable[User]) -> Challenge:
-    """The edit form's save: fields, custom fields and partners together, all or nothing."""
+                   invited_organisations: Iterable[Organisation], invited_users: Iterable[User],
+                   cover_image: Any = None) -> Challenge:
+    """The edit form's save: fields, custom fields, partners and a new cover together, all or nothing."""
     with transaction.atomic():
         update_challenge(challenge=challenge, by=by, **changes)
         set_custom_fields(challenge=challenge, by=by, fields=custom_fields)
         set_partners(challenge=challenge, by=by, sponsors=sponsors, invited_organisations=invited_organisations,
                      invited_users=invited_users)
+        if cover_image:
+            set_cover_image(challenge=challenge, by=by, upload=cover_image)
     return challenge

@@ -123,6 +123,12 @@ class ChallengeForm(forms.Form):
         help_text=_("Invite-only challenges: organisation slugs, comma-separated."),
     )
 
+    cover_image = forms.ImageField(
+        label=_("Cover image"),
+        required=False,
+        help_text=_("Optional. PNG, JPEG or WebP, at most 2 MB; 1200 x 400 looks best."),
+    )
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         budget = data.get("budget")

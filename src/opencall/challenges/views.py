@@ -183,7 +183,7 @@ def challenge_create(request: HttpRequest, org_slug: str) -> HttpResponse:
         raise NotFound(_("There is no such organisation."))
     if not can_create_challenge(viewer, org):
         raise PermissionDenied(_("Only the organisation's owners and organisers create challenges."))
-    form = ChallengeForm(request.POST or None)
+    form = ChallengeForm(request.POST or None, request.FILES or None)
     fields = CustomFieldFormSet(request.POST or None, prefix="fields")
     if request.method == "POST" and form.is_valid() and fields.is_valid():
         partners = _resolve_partners(form, org)
@@ -201,6 +201,7 @@ def challenge_create(request: HttpRequest, org_slug: str) -> HttpResponse:
                     visibility=form.cleaned_data["visibility"],
                     categories=form.category_list(),
                     custom_fields=_field_specs(fields),
+                    cover_image=form.cleaned_data.get("cover_image"),
                     **partners,
                 )
             except InvalidInput as exc:
@@ -251,7 +252,7 @@ def challenge_edit(request: HttpRequest, slug: str) -> HttpResponse:
         for f in challenge.custom_fields.all()
     ]
     if request.method == "POST":
-        form = ChallengeForm(request.POST)
+        form = ChallengeForm(request.POST, request.FILES)
         fields = CustomFieldFormSet(request.POST, prefix="fields")
     else:
         form = ChallengeForm(initial=_initial(challenge))
@@ -273,6 +274,7 @@ def challenge_edit(request: HttpRequest, slug: str) -> HttpResponse:
                         "categories": form.category_list(),
                     },
                     custom_fields=_field_specs(fields),
+                    cover_image=form.cleaned_data.get("cover_image"),
                     **partners,
                 )
             except InvalidInput as exc:
