@@ -445,3 +445,15 @@ def test_edit_a_draft_and_submit_it_in_one_step(challenge, fields, as_user, part
     assert done.status_code == 302
     idea.refresh_from_db()
     assert (idea.status, idea.version) == (IdeaStatus.SUBMITTED, 3)
+
+
+def test_budget_decimals_follow_the_currency(challenge, as_user, participant):
+    challenge.currency = "JPY"
+    challenge.budget_minor = 10_000_000
+    challenge.save()
+    url = reverse("ideas:create", args=[challenge.slug])
+    refused = as_user(participant).post(url, _form(requested_budget="1500.5"))
+    assert refused.status_code == 422
+    assert "Ensure that there are no more than 0 decimal places." in refused.content.decode()
+    as_user(participant).post(url, _form(requested_budget="1500"))
+    assert Idea.objects.get().requested_budget_minor == 1500

@@ -99,8 +99,16 @@ class IdeaForm(forms.Form):
             ]
         else:
             del self.fields["category"]
-        self.fields["requested_budget"].help_text = _("In %(currency)s, e.g. 25000.") % {"currency": challenge.currency}
-        cast(forms.DecimalField, self.fields["requested_budget"]).decimal_places = minor_digits(challenge.currency)
+        # The number of decimals depends on the currency (none for JPY), so the field is built here.
+        self.fields["requested_budget"] = forms.DecimalField(
+            label=_("Requested budget"),
+            required=False,
+            min_value=0,
+            max_value=MAX_BUDGET_MAJOR,
+            max_digits=16,
+            decimal_places=minor_digits(challenge.currency),
+            help_text=_("In %(currency)s, e.g. 25000.") % {"currency": challenge.currency},
+        )
         self.fields["attachments"].widget.attrs["accept"] = ",".join(sorted(ALLOWED))
         if not challenge.terms or (idea is not None and idea.terms_accepted_at is not None):
             del self.fields["accept_terms"]
