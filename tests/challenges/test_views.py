@@ -588,3 +588,16 @@ def test_edit_with_a_fake_image_changes_nothing(as_user, challenge, organiser):
     assert "Upload a valid image." in _text(response)
     challenge.refresh_from_db()
     assert challenge.title == "Green packaging" and not challenge.cover_image
+
+
+def test_roles_remove(as_user, challenge, organiser, judge, participant):
+    role = ChallengeRole.objects.get(user=judge)
+    page = _text(as_user(organiser).get("/challenges/green-packaging/roles/"))
+    assert f'<input type="hidden" name="remove" value="{role.pk}">' in page
+    assert as_user(participant).post("/challenges/green-packaging/roles/", {"remove": role.pk}).status_code == 403
+    assert as_user(organiser).post("/challenges/green-packaging/roles/", {"remove": "999999"}).status_code == 404
+    assert as_user(organiser).post("/challenges/green-packaging/roles/", {"remove": "x"}).status_code == 404
+    response = as_user(organiser).post("/challenges/green-packaging/roles/", {"remove": role.pk}, follow=True)
+    assert "Role removed." in _text(response)
+    assert ChallengeRole.objects.count() == 0
+    assert AuditEvent.objects.filter(verb="challenge.role_remove").count() == 1

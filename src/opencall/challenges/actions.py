@@ -19,7 +19,7 @@ from opencall.challenges.permissions import can_advance_phase, can_edit_challeng
 from opencall.challenges.phases import LABELS, PhaseKind, next_phase, validate_plan
 from opencall.challenges.queries import organiser_ids
 from opencall.core import audit
-from opencall.core.errors import Conflict, InvalidInput, PermissionDenied
+from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from opencall.core.money import CURRENCIES
 from opencall.organisations.models import Organisation
 from opencall.organisations.permissions import can_create_challenge
@@ -354,3 +354,16 @@ def edit_challenge(*, challenge: Challenge, by: User, changes: dict[str, Any],
         if cover_image:
             set_cover_image(challenge=challenge, by=by, upload=cover_image)
     return challenge
+
+
+def remove_role(*, challenge: Challenge, role_id: int, by: User) -> None:
+    """Take a judge or moderator role away again."""
+    if not can_edit_challenge(by, challenge):
+        raise PermissionDenied("Only organisers remove judges and moderators.")
+    with transaction.atomic():
+        role = ChallengeRole.objects.select_related("user").filter(pk=role_id, challenge=challenge).first()
+        if role is None:
+            raise NotFound("No such role on this challenge.")
+        audit.record(actor=by, verb="challenge.role_remove", obj=challenge,
+                     data={"user": role.user_id, "kind": role.kind})
+        role.delete()

@@ -342,6 +342,13 @@ def challenge_advance(request: HttpRequest, slug: str) -> HttpResponse:
 def challenge_roles(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = _user(request)
     challenge = _managed_challenge(request, slug)
+    remove = request.POST.get("remove", "")
+    if remove:
+        if not remove.isdigit():
+            raise NotFound(_("No such role on this challenge."))
+        actions.remove_role(challenge=challenge, role_id=int(remove), by=viewer)
+        messages.success(request, _("Role removed."))
+        return redirect("challenges:roles", challenge.slug)
     form = RoleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         found, _missing = users_by_emails([form.cleaned_data["email"]])
