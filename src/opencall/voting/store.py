@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import sqlite3
 import threading
@@ -222,10 +223,12 @@ class BallotStore:
     def _held(self, cur: Any, live_vote_id: int, devices: list[str]) -> list[tuple[Any, ...]]:
         """The current ballots of these devices (locked on PostgreSQL)."""
         if not self.sqlite:
+            # Lists travel as one JSON text: parsed by PostgreSQL in C, where psycopg would
+            # adapt a Python list element by element.
             cur.execute(
                 f"SELECT device, client_vote_id, seq, idea_id FROM {BALLOTS} "  # noqa: S608
-                "WHERE live_vote_id = %s AND device = ANY(%s) FOR UPDATE",
-                (live_vote_id, devices),
+                "WHERE live_vote_id = %s AND device IN (SELECT jsonb_array_elements_text(%s::jsonb)) FOR UPDATE",
+                (live_vote_id, json.dumps(devices)),
             )
             return list(cur.fetchall())
         found: list[tuple[Any, ...]] = []
@@ -252,12 +255,13 @@ class BallotStore:
         if self.sqlite:
             cur.executemany(f"INSERT INTO {BALLOTS} ({columns}) VALUES ({','.join('?' * 9)}) {conflict}", rows)  # noqa: S608
             return
-        # PostgreSQL: one statement over arrays instead of a round trip per row.
-        cols = list(zip(*rows, strict=True))
+        # PostgreSQL: one statement over the whole batch, sent as one JSON text.
+        live_vote_id, stamp = rows[0][0], rows[0][7]
+        batch = json.dumps([[r[1], r[2], r[3], r[4], r[5], r[6]] for r in rows])
         cur.execute(
-            f"INSERT INTO {BALLOTS} ({columns}) SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], "  # noqa: S608
-            f"%s::text[], %s::bigint[], %s::bigint[], %s::int[], %s::timestamptz[], %s::timestamptz[]) {conflict}",
-            [list(c) for c in cols],
+            f"INSERT INTO {BALLOTS} ({columns}) SELECT %s, r->>0, (r->>1)::bigint, r->>2, (r->>3)::bigint, "  # noqa: S608
+            f"(r->>4)::bigint, (r->>5)::int, %s, %s FROM jsonb_array_elements(%s::jsonb) AS r {conflict}",
+            (live_vote_id, stamp, stamp, batch),
         )
 
     def _write(self, conn: Any, votes: Sequence[PendingVote]) -> BatchResult:

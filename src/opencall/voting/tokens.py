@@ -30,7 +30,7 @@ def signing_key(secret_key: str) -> bytes:
 
 
 def _sign(key: bytes, payload: str) -> str:
-    mac = hmac.new(key, payload.encode(), hashlib.sha256).digest()[:18]
+    mac = hmac.digest(key, payload.encode(), "sha256")[:18]
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
