@@ -327,3 +327,22 @@ def test_moderation_query_count(idea, as_user, participant, rows, django_assert_
     with django_assert_num_queries(5):
         html = client.get(reverse("community:moderation")).content.decode()
     assert html.count('data-testid="report"') == 2 * rows
+
+
+def test_report_handled_twice_is_explained(reported, as_user, moderator):
+    url = reverse("community:report_resolve", args=[reported.pk])
+    as_user(moderator).post(url, {"decision": "dismiss"})
+    again = as_user(moderator).post(url, {"decision": "hide", "resolution": "Spam"}, follow=True)
+    assert "This report was already handled." in again.content.decode()
+    reported.refresh_from_db()
+    assert reported.status == "dismissed"
+    assert reported.comment.hidden is False
+
+
+def test_moderator_cannot_block_themselves(reported, as_user):
+    site_mod = UserFactory(is_moderator=True)
+    response = as_user(site_mod).post(reverse("community:user_block", args=[site_mod.pk]), {"reason": "oops"})
+    assert response.status_code == 422
+    assert "You cannot block yourself." in response.content.decode()
+    site_mod.refresh_from_db()
+    assert site_mod.is_blocked is False

@@ -33,7 +33,7 @@ from opencall.community.permissions import (
     can_report_comment,
     can_report_idea,
 )
-from opencall.core.errors import DomainError, InvalidInput, PermissionDenied
+from opencall.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from opencall.core.web import add_form_errors
 from opencall.ideas.models import Idea, IdeaStatus
 from opencall.ideas.queries import idea_for
@@ -370,6 +370,9 @@ def report_resolve(request: HttpRequest, report_id: int) -> HttpResponse:
             )
         except InvalidInput as exc:
             add_form_errors(form, exc)
+        except Conflict as exc:  # someone else handled it meanwhile
+            messages.info(request, exc.detail)
+            return redirect("community:moderation")
         else:
             messages.success(request, _("The content was hidden.") if hide else _("The report was dismissed."))
             return redirect("community:moderation")
@@ -391,6 +394,7 @@ def user_block(request: HttpRequest, user_id: int) -> HttpResponse:
             actions.block_account(user=person, by=viewer, reason=form.cleaned_data["reason"])
         except InvalidInput as exc:
             add_form_errors(form, exc)
+            messages.error(request, exc.detail)
         else:
             messages.success(request, _("%(name)s's account was blocked.") % {"name": person})
             return redirect("community:moderation")
