@@ -397,3 +397,90 @@ def test_other_organisations_organiser_cannot_edit(api, challenge):
     MembershipFactory(organisation=other, user=rival, role="owner")
     assert_problem(api(rival).patch("/api/challenges/green-packaging", {"title": "x"}), 403, "permission-denied")
     assert_problem(api(rival).post("/api/challenges", {**CREATE}), 403, "permission-denied")
+
+
+def png_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 3), "green").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_cover_image_upload(api, organiser, participant, challenge):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    url = "/api/challenges/green-packaging/cover"
+    response = api(organiser).client.post(url, {"file": SimpleUploadedFile("c.png", png_bytes())})
+    assert response.status_code == 200, response.content
+    challenge.refresh_from_db()
+    assert response.json()["cover_image"] == challenge.cover_image.url
+    assert challenge.cover_image.name.endswith("green-packaging.png")
+    assert_problem(
+        api(organiser).client.post(url, {"file": SimpleUploadedFile("c.png", b"not an image")}),
+        422,
+        "invalid-input",
+        detail="That file is not an image.",
+        errors={"cover_image": ["Upload a PNG, JPEG or WebP image."]},
+    )
+    assert_problem(
+        api(organiser).client.post(url, {}), 422, "invalid-input", errors={"file": ["This field is required."]}
+    )
+    assert_problem(
+        api(participant).client.post(url, {"file": SimpleUploadedFile("c.png", png_bytes())}),
+        403,
+        "permission-denied",
+        detail="Only organisers change the cover.",
+    )
+
+
+def test_judges_and_moderators(api, organiser, participant, judge, challenge):
+    from opencall.challenges.models import ChallengeRole
+
+    client = api(organiser)
+    url = "/api/challenges/green-packaging/roles"
+    response = client.post(url, {"user_id": participant.pk, "kind": "moderator"})
+    assert response.status_code == 201
+    role = ChallengeRole.objects.get(user=participant)
+    assert response.json() == {
+        "id": role.pk,
+        "user": {"id": participant.pk, "display_name": "Paula Participant"},
+        "kind": "moderator",
+    }
+    judge_role = ChallengeRole.objects.get(user=judge)
+    assert client.get(url).json() == {
+        "count": 2,
+        "limit": 20,
+        "offset": 0,
+        "items": [
+            {"id": judge_role.pk, "user": {"id": judge.pk, "display_name": "Judy Judge"}, "kind": "judge"},
+            {"id": role.pk, "user": {"id": participant.pk, "display_name": "Paula Participant"}, "kind": "moderator"},
+        ],
+    }
+    assert_problem(
+        client.post(url, {"user_id": participant.pk, "kind": "moderator"}),
+        409,
+        "conflict",
+        detail="Paula Participant is already a moderator.",
+    )
+    assert_problem(
+        client.post(url, {"user_id": participant.pk, "kind": "king"}),
+        422,
+        "invalid-input",
+        errors={"kind": ["Input should be 'judge' or 'moderator'"]},
+    )
+    assert_problem(
+        client.post(url, {"user_id": 999999, "kind": "judge"}),
+        422,
+        "invalid-input",
+        errors={"user_id": ["No active account has this id."]},
+    )
+    assert_problem(
+        api(participant).get(url), 403, "permission-denied", detail="Only organisers see the judges and moderators."
+    )
+    assert_problem(api(participant).post(url, {"user_id": participant.pk, "kind": "judge"}), 403, "permission-denied")
+    assert client.delete(f"{url}/{role.pk}").status_code == 204
+    assert_problem(client.delete(f"{url}/{role.pk}"), 404, "not-found", detail="No such role on this challenge.")
+    assert list(ChallengeRole.objects.values_list("user_id", flat=True)) == [judge.pk]

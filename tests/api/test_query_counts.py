@@ -93,6 +93,13 @@ def add_reports(ctx: dict[str, Any], n: int) -> None:
             Report.objects.create(reporter=UserFactory(), idea=IdeaFactory(challenge=ctx["challenge"]), reason="Spam")
 
 
+def add_roles(ctx: dict[str, Any], n: int) -> None:
+    from tests.factories import make_role
+
+    for _ in range(n):
+        make_role(ctx["challenge"], UserFactory(), "judge")
+
+
 CASES: list[tuple[str, str, str, Callable[[dict[str, Any], int], None]]] = [
     ("tokens", "participant", "/api/me/tokens", add_tokens),
     ("notifications", "participant", "/api/notifications", add_notifications),
@@ -106,6 +113,7 @@ CASES: list[tuple[str, str, str, Callable[[dict[str, Any], int], None]]] = [
     ("comments", "participant", "/api/ideas/{idea}/comments", add_comments),
     ("my-ideas", "team_member", "/api/me/ideas", add_my_ideas),
     ("reports", "organiser", "/api/moderation/reports", add_reports),
+    ("roles", "organiser", "/api/challenges/green-packaging/roles", add_roles),
 ]
 
 

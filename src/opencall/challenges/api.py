@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import File, Query, Router, Status, UploadedFile
 
 from opencall.accounts.api import caller, page, user_auth, visitor
 from opencall.accounts.models import User
+from opencall.accounts.queries import profile
 from opencall.challenges import actions, permissions, queries
-from opencall.challenges.models import Challenge
+from opencall.challenges.models import Challenge, ChallengeRole
 from opencall.challenges.schemas import (
     ChallengeDetailOut,
     ChallengeFilters,
@@ -21,8 +22,12 @@ from opencall.challenges.schemas import (
     CustomFieldsIn,
     PhaseIn,
     PhasePlanIn,
+    RoleIn,
+    RoleOut,
+    RolePage,
 )
-from opencall.core.errors import InvalidInput, NotFound
+from opencall.core.errors import InvalidInput, NotFound, PermissionDenied
+from opencall.core.schemas import FilterSchema, IdPath
 from opencall.organisations.queries import organisation_by_slug
 
 router = Router(tags=["challenges"])
@@ -163,3 +168,56 @@ def challenge_advance(request: HttpRequest, slug: str) -> Challenge:
     user = caller(request)
     actions.advance_phase(challenge=_challenge(user, slug), by=user)
     return _detail(user, slug)
+
+
+@router.post(
+    "/challenges/{slug:slug}/cover",
+    response=ChallengeDetailOut,
+    auth=user_auth,
+    summary="Replace the cover image (organisers; multipart field `file`, PNG/JPEG/WebP/GIF up to 2 MB)",
+)
+def challenge_cover(request: HttpRequest, slug: str, file: File[UploadedFile]) -> Challenge:
+    user = caller(request)
+    actions.set_cover_image(challenge=_challenge(user, slug), by=user, upload=file)
+    return _detail(user, slug)
+
+
+@router.get(
+    "/challenges/{slug:slug}/roles",
+    response=RolePage,
+    auth=user_auth,
+    summary="Judges and moderators of a challenge (organisers)",
+)
+def challenge_roles(request: HttpRequest, slug: str, filters: Query[FilterSchema]) -> dict[str, Any]:
+    user = caller(request)
+    challenge = _challenge(user, slug)
+    if not permissions.can_edit_challenge(user, challenge):
+        raise PermissionDenied("Only organisers see the judges and moderators.")
+    return page(filters, queries.roles_of(challenge))
+
+
+@router.post(
+    "/challenges/{slug:slug}/roles",
+    response={201: RoleOut},
+    auth=user_auth,
+    summary="Make someone a judge or moderator of the challenge (organisers)",
+)
+def challenge_role_add(request: HttpRequest, slug: str, payload: RoleIn) -> Status[ChallengeRole]:
+    user = caller(request)
+    person = profile(payload.user_id)
+    if person is None:
+        raise InvalidInput("No such person.", errors={"user_id": ["No active account has this id."]})
+    role = actions.assign_role(challenge=_challenge(user, slug), user=person, kind=payload.kind, by=user)
+    return Status(201, role)
+
+
+@router.delete(
+    "/challenges/{slug:slug}/roles/{role_id}",
+    response={204: None},
+    auth=user_auth,
+    summary="Take a judge or moderator role away (organisers)",
+)
+def challenge_role_remove(request: HttpRequest, slug: str, role_id: IdPath) -> Status[None]:
+    user = caller(request)
+    actions.remove_role(challenge=_challenge(user, slug), role_id=role_id, by=user)
+    return Status(204, None)

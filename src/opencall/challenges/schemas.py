@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AwareDatetime, Field
 
+from opencall.accounts.schemas import UserRef
 from opencall.challenges.models import Challenge, Phase
 from opencall.challenges.phases import LABELS, PhaseKind, allowed_actions
 from opencall.core.markdown import render_markdown
-from opencall.core.schemas import MAX_ID, FilterSchema, InSchema, Page
+from opencall.core.schemas import MAX_ID, FilterSchema, Id, InSchema, Page
 from opencall.organisations.schemas import OrganisationRef
 
 VisibilityName = Literal["public", "internal", "invite_only"]
@@ -180,3 +181,18 @@ class PhasePlanIn(InSchema):
 
 class CustomFieldsIn(InSchema):
     custom_fields: list[CustomFieldIn] = Field(max_length=20)
+
+
+class RoleOut(Schema):
+    id: int
+    user: UserRef
+    kind: str
+
+
+class RolePage(Page):
+    items: list[RoleOut]
+
+
+class RoleIn(InSchema):
+    user_id: Id
+    kind: Literal["judge", "moderator"]
