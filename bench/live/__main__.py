@@ -20,11 +20,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import Backend, Server, workdir, wrk
+from harness import Backend, Server, cpu_of, workdir, wrk
+
+SIDE_PROCESSES = {"postgres", "redis-server"}
 
 
 def run_backend(
-    name: str, seconds: float, connections: int, workers: int, finalists: int, voters: int, flush_ms: float
+    name: str, seconds: float, connections: int, workers: int, finalists: int, voters: int, flush_ms: float, redis: str
 ) -> dict[str, Any]:
     backend = Backend(name, workdir(f"opencall-live-{name}-"))
     backend.create()
@@ -32,7 +34,10 @@ def run_backend(
     # Fresh voters for every run: each request is a new device with a new vote id.
     tokens = {run: backend.tokens(info["live_vote_id"], voters, run) for run in ("warm", "flat", "paced")}
     ideas = ",".join(str(i) for i in info["finalists"])
-    server = Server(backend, workers=workers, OPENCALL_LIVE_FLUSH_MS=str(flush_ms))
+    extra = {"OPENCALL_LIVE_FLUSH_MS": str(flush_ms)}
+    if redis:
+        extra["REDIS_URL"] = redis
+    server = Server(backend, workers=workers, **extra)
     server.start()
     try:
         warm = wrk(
@@ -45,7 +50,7 @@ def run_backend(
         cpu = server.cpu_seconds()
         ceiling = wrk(server.base + "/live/api/ping", "ping.lua", duration=seconds, connections=connections)
         ceiling["cpu_us"] = (server.cpu_seconds() - cpu) / max(1, ceiling["acked"]) * 1e6
-        cpu = server.cpu_seconds()
+        cpu, side = server.cpu_seconds(), cpu_of(SIDE_PROCESSES)
         flat = wrk(
             server.base,
             "vote.lua",
@@ -54,6 +59,7 @@ def run_backend(
             args=[str(tokens["flat"]), info["code"], ideas, "0", "f"],
         )
         flat["cpu_us"] = (server.cpu_seconds() - cpu) / max(1, flat["acked"]) * 1e6
+        flat["side_us"] = (cpu_of(SIDE_PROCESSES) - side) / max(1, flat["acked"]) * 1e6
         target = 0.8 * flat["rate"]
         paced = wrk(
             server.base,
@@ -96,15 +102,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--connections", type=int, default=256)
+    parser.add_argument("--connections", type=int, default=512)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--finalists", type=int, default=6)
     parser.add_argument("--voters", type=int, default=200_000, help="fresh device tokens per run")
+    parser.add_argument(
+        "--redis", default="", help="REDIS_URL for live counters and fan-out, e.g. redis://127.0.0.1:6379/0"
+    )
     parser.add_argument("--flush-ms", type=float, default=20.0, help="group-commit interval (OPENCALL_LIVE_FLUSH_MS)")
     opts = parser.parse_args()
     load_before = os.getloadavg()[0]
     results = [
-        run_backend(b.strip(), opts.seconds, opts.connections, opts.workers, opts.finalists, opts.voters, opts.flush_ms)
+        run_backend(
+            b.strip(),
+            opts.seconds,
+            opts.connections,
+            opts.workers,
+            opts.finalists,
+            opts.voters,
+            opts.flush_ms,
+            opts.redis,
+        )
         for b in opts.backends.split(",")
         if b.strip()
     ]
@@ -115,7 +133,7 @@ def main() -> None:
     )
     header = (
         f"{'backend':9} {'ceiling req/s':>13} {'votes/s':>9} {'ratio':>6} {'80% rate':>9} "
-        f"{'p50 ms':>7} {'p99 ms':>7} {'flat p99':>8} {'errors':>6} {'CPU us/ping':>11} {'CPU us/vote':>11}  check"
+        f"{'p50 ms':>7} {'p99 ms':>7} {'flat p99':>8} {'errors':>6} {'CPU us/ping':>11} {'CPU us/vote':>11} {'DB+Redis us':>11}  check"
     )
     print(header)
     print("-" * len(header))
@@ -126,7 +144,7 @@ def main() -> None:
         print(
             f"{r['backend']:9} {c['rate']:13.0f} {f['rate']:9.0f} {f['rate'] / c['rate']:6.0%} "
             f"{p['rate']:9.0f} {p['p50_us'] / 1000:7.1f} {p['p99_us'] / 1000:7.1f} {f['p99_us'] / 1000:8.1f} "
-            f"{errors:6d} {c['cpu_us']:11.0f} {f['cpu_us']:11.0f}  {check}: {r['rows']} ballots >= {r['acked']} acked, running counts = recount"
+            f"{errors:6d} {c['cpu_us']:11.0f} {f['cpu_us']:11.0f} {f['side_us']:11.0f}  {check}: {r['rows']} ballots >= {r['acked']} acked, running counts = recount"
         )
 
 
