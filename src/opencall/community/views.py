@@ -187,6 +187,7 @@ def _discussion(
         "reply_form": form if reply_to is not None else None,
         "reply_to": reply_to,
         "new_comment": new_comment,
+        "jump_to_hash": request.method == "GET",
     }
     if _is_htmx(request):
         return render(request, "community/_discussion.html", context)
