@@ -23,8 +23,18 @@ from opencall.engines.assignment.matching import AssignmentProblem, InfeasibleAs
 from opencall.ideas.actions import decide_status
 from opencall.ideas.models import Idea, IdeaStatus
 from opencall.organisations.models import Membership
-from opencall.review.models import Conflict, Criterion, Review, ReviewAssignment, ReviewRound, Rubric
-from opencall.review.permissions import can_declare_conflict, can_manage_review, can_write_review
+from opencall.review.crowd import candidates, pairwise_settings
+from opencall.review.models import (
+    Conflict,
+    Criterion,
+    PairwiseSettings,
+    PairwiseVote,
+    Review,
+    ReviewAssignment,
+    ReviewRound,
+    Rubric,
+)
+from opencall.review.permissions import can_compare, can_declare_conflict, can_manage_review, can_write_review
 from opencall.review.queries import conflicts_of, default_round_ideas, judges_of, round_ideas
 
 
@@ -283,3 +293,37 @@ def close_round(*, rnd: ReviewRound, by: User) -> ReviewRound:
         rnd.save(update_fields=["state", "updated_at"])
         audit.record(actor=by, verb="review.round.close", obj=rnd)
     return rnd
+
+
+def configure_pairwise(*, challenge: Challenge, by: User, enabled: bool, top_k: int = 10) -> PairwiseSettings:
+    _manage(by, challenge)
+    if not 1 <= top_k <= 1000:
+        raise InvalidInput("Between 1 and 1000.", errors={"top_k": ["Between 1 and 1000."]})
+    with transaction.atomic():
+        found, _ = PairwiseSettings.objects.update_or_create(challenge=challenge,
+                                                             defaults={"enabled": enabled, "top_k": top_k})
+        audit.record(actor=by, verb="pairwise.configure", obj=found, data={"enabled": enabled, "top_k": top_k})
+    return found
+
+
+def cast_pairwise(*, challenge: Challenge, by: User, first: Idea, second: Idea, outcome: str) -> PairwiseVote:
+    """One answer to "which idea is stronger?" (or can't decide, or skip); once per pair per person."""
+    if not can_compare(by, challenge, pairwise_settings(challenge).enabled):
+        if pairwise_settings(challenge).enabled and by.is_authenticated:
+            raise PhaseClosed("Pairwise voting is open only in the community phase.")
+        raise PermissionDenied("Pairwise voting is not open for you in this challenge.")
+    if outcome not in PairwiseVote.Outcome.values:
+        raise InvalidInput("Unknown answer.", errors={"outcome": ["first, second, tie or skip."]})
+    allowed = {i.pk for i in candidates(challenge)}
+    if first.pk == second.pk or first.pk not in allowed or second.pk not in allowed:
+        raise InvalidInput("Compare two different ideas of this challenge.", errors={"pair": ["Not a valid pair."]})
+    try:
+        with transaction.atomic():
+            vote = PairwiseVote.objects.create(challenge=challenge, voter=by, first=first, second=second,
+                                               low=min(first.pk, second.pk), high=max(first.pk, second.pk),
+                                               outcome=outcome)
+            audit.record(actor=by, verb="pairwise.vote", obj=vote,
+                         data={"first": first.pk, "second": second.pk, "outcome": outcome})
+    except IntegrityError as exc:
+        raise ConflictError("You answered this pair already.") from exc
+    return vote

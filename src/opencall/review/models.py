@@ -105,3 +105,42 @@ class Review(TimeStamped):
 
     def __str__(self) -> str:
         return f"review of {self.assignment}"
+
+
+class PairwiseSettings(models.Model):
+    """Crowd pairwise voting ("which idea is stronger?") for a challenge's community phase."""
+
+    challenge = models.OneToOneField(Challenge, on_delete=models.CASCADE, related_name="pairwise_settings")
+    enabled = models.BooleanField(default=False)
+    top_k = models.PositiveSmallIntegerField(default=10, help_text=_("Adaptive pairs focus on this many top ideas"))
+
+    def __str__(self) -> str:
+        return f"pairwise for {self.challenge_id}: {'on' if self.enabled else 'off'}"
+
+
+class PairwiseVote(models.Model):
+    class Outcome(models.TextChoices):
+        FIRST = "first", _("The first idea")
+        SECOND = "second", _("The second idea")
+        TIE = "tie", _("Can't decide")
+        SKIP = "skip", _("Skip")
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="pairwise_votes")
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pairwise_votes")
+    first = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="+")
+    # The unordered pair, so one voter never answers the same pair twice whichever side it was shown.
+    low = models.PositiveBigIntegerField()
+    high = models.PositiveBigIntegerField()
+    outcome = models.CharField(max_length=6, choices=Outcome.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "voter", "low", "high"], name="one_answer_per_pair"),
+            models.CheckConstraint(condition=models.Q(low__lt=models.F("high")), name="pair_ordered"),
+        ]
+        indexes = [models.Index(fields=["challenge", "outcome"])]
+
+    def __str__(self) -> str:
+        return f"{self.first_id} vs {self.second_id}: {self.outcome}"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
-from opencall.challenges.permissions import is_judge, is_organiser
+from opencall.challenges.permissions import can_vote, is_judge, is_organiser
 from opencall.challenges.phases import Action, allows
 from opencall.review.models import ReviewAssignment, ReviewRound
 
@@ -24,3 +24,8 @@ def can_declare_conflict(user: User, challenge: Challenge) -> bool:
 def sees_team_names(user: User, rnd: ReviewRound) -> bool:
     """Blind rounds hide who is behind an idea from judges (organisers still see it)."""
     return not rnd.blind or is_organiser(user, rnd.challenge)
+
+
+def can_compare(user: User, challenge: Challenge, enabled: bool) -> bool:
+    """Crowd pairwise voting: when the organiser enabled it and the phase allows voting."""
+    return enabled and can_vote(user, challenge)

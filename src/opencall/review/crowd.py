@@ -1,0 +1,101 @@
+"""Crowd ranking of a challenge's ideas from pairwise votes, and the next pair to ask a voter.
+
+Adapts rows to `opencall.engines.ranking` (Bradley–Terry with ties; adaptive pair selection).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from opencall.accounts.models import User
+from opencall.challenges.models import Challenge
+from opencall.engines.ranking.pairwise import PairwiseVotes, fit_bradley_terry
+from opencall.engines.ranking.selection import SelectionContext, next_pair
+from opencall.ideas.models import Idea, IdeaStatus
+from opencall.review.models import PairwiseSettings, PairwiseVote
+
+_OUTCOME = {PairwiseVote.Outcome.FIRST: 1.0, PairwiseVote.Outcome.SECOND: 0.0, PairwiseVote.Outcome.TIE: 0.5}
+
+
+def pairwise_settings(challenge: Challenge) -> PairwiseSettings:
+    found = PairwiseSettings.objects.filter(challenge=challenge).first()
+    return found if found is not None else PairwiseSettings(challenge=challenge)
+
+
+def candidates(challenge: Challenge) -> list[Idea]:
+    """Ideas the crowd compares: in play, public, not hidden."""
+    return list(Idea.objects.filter(challenge=challenge, hidden=False, confidential=False,
+                                    status__in=[IdeaStatus.SUBMITTED, IdeaStatus.SHORTLISTED])
+                .select_related("category").order_by("id"))
+
+
+@dataclass(frozen=True)
+class RankedIdea:
+    idea: Idea
+    score: float
+    low: float
+    high: float
+    votes: int
+
+
+@dataclass(frozen=True)
+class CrowdRanking:
+    ideas: list[RankedIdea]
+    total_votes: int
+    ranking: object | None  # the engine's PairwiseRanking (None when nobody voted)
+
+
+def crowd_ranking(challenge: Challenge, ideas: list[Idea] | None = None) -> CrowdRanking:
+    ideas = candidates(challenge) if ideas is None else ideas
+    index = {idea.pk: n for n, idea in enumerate(ideas)}
+    rows = [(index[f], index[s], _OUTCOME[o], v) for f, s, o, v in
+            PairwiseVote.objects.filter(challenge=challenge).exclude(outcome=PairwiseVote.Outcome.SKIP)
+            .values_list("first_id", "second_id", "outcome", "voter_id")
+            if f in index and s in index]
+    counts = np.zeros(len(ideas), dtype=np.int64)
+    if not rows or len(ideas) < 2:
+        return CrowdRanking([RankedIdea(i, 0.0, 0.0, 0.0, 0) for i in ideas], 0, None)
+    voters = {v: n for n, v in enumerate(sorted({r[3] for r in rows}))}
+    first = np.array([r[0] for r in rows], dtype=np.int64)
+    second = np.array([r[1] for r in rows], dtype=np.int64)
+    np.add.at(counts, first, 1)
+    np.add.at(counts, second, 1)
+    votes = PairwiseVotes.from_lists(first, second, [r[2] for r in rows], [voters[r[3]] for r in rows],
+                                     n_ideas=len(ideas), n_voters=len(voters))
+    fit = fit_bradley_terry(votes, prior_sd=1.0)
+    low, high = fit.interval(0.95)
+    ranked = [RankedIdea(ideas[n], float(fit.scores[n]), float(low[n]), float(high[n]), int(counts[n]))
+              for n in fit.order().tolist()]
+    return CrowdRanking(ranked, len(rows), fit)
+
+
+def next_pair_for(challenge: Challenge, voter: User) -> tuple[Idea, Idea] | None:
+    """The most informative unseen pair for this voter, or None when they have seen them all."""
+    ideas = candidates(challenge)
+    if len(ideas) < 2:
+        return None
+    index = {idea.pk: n for n, idea in enumerate(ideas)}
+    ranking = crowd_ranking(challenge, ideas)
+    counts = np.array([0] * len(ideas), dtype=np.int64)
+    for r in ranking.ideas:
+        counts[index[r.idea.pk]] = r.votes
+    if ranking.ranking is None:
+        scores, errors = np.zeros(len(ideas)), np.ones(len(ideas))
+    else:
+        scores = ranking.ranking.scores  # type: ignore[attr-defined]
+        errors = ranking.ranking.std_errors  # type: ignore[attr-defined]
+    ctx = SelectionContext.build(scores, errors, counts, top_k=min(pairwise_settings(challenge).top_k,
+                                                                   len(ideas) - 1))
+    seen = {(min(index[lo], index[hi]), max(index[lo], index[hi]))
+            for lo, hi in PairwiseVote.objects.filter(challenge=challenge, voter=voter).values_list("low", "high")
+            if lo in index and hi in index}
+    seed = int.from_bytes(hashlib.sha256(f"{challenge.pk}:{voter.pk}:{len(seen)}".encode()).digest()[:4], "big")
+    pair = next_pair(ctx, seen, seed=seed)
+    if pair is None:
+        return None
+    left, right = ideas[pair[0]], ideas[pair[1]]
+    # Which idea shows first is drawn too, so the left side carries no systematic advantage.
+    return (right, left) if seed % 2 else (left, right)

@@ -1,0 +1,82 @@
+"""Crowd pairwise voting: who may answer, once per pair, the ranking it produces, and the next pair."""
+
+from __future__ import annotations
+
+import pytest
+
+from opencall.core.errors import Conflict as ConflictError
+from opencall.core.errors import InvalidInput, PermissionDenied, PhaseClosed
+from opencall.review.actions import cast_pairwise, configure_pairwise
+from opencall.review.crowd import crowd_ranking, next_pair_for
+from opencall.review.models import PairwiseVote
+from tests.factories import IdeaFactory, UserFactory
+
+
+@pytest.fixture
+def crowd(challenge, organiser):
+    challenge.phase = "community"
+    challenge.save(update_fields=["phase"])
+    ideas = [IdeaFactory(challenge=challenge, title=t) for t in ("Alpha", "Bravo", "Charlie", "Delta")]
+    configure_pairwise(challenge=challenge, by=organiser, enabled=True)
+    return challenge, ideas
+
+
+@pytest.mark.django_db
+def test_pairwise_needs_the_organiser_and_the_phase(challenge, organiser, participant):
+    challenge.phase = "community"
+    challenge.save(update_fields=["phase"])
+    a, b = IdeaFactory(challenge=challenge), IdeaFactory(challenge=challenge)
+    with pytest.raises(PermissionDenied):
+        cast_pairwise(challenge=challenge, by=participant, first=a, second=b, outcome="first")
+    with pytest.raises(PermissionDenied):
+        configure_pairwise(challenge=challenge, by=participant, enabled=True)
+    configure_pairwise(challenge=challenge, by=organiser, enabled=True)
+    challenge.phase = "review"
+    challenge.save(update_fields=["phase"])
+    with pytest.raises(PhaseClosed):
+        cast_pairwise(challenge=challenge, by=participant, first=a, second=b, outcome="first")
+    assert PairwiseVote.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_one_answer_per_pair_whichever_side(crowd, participant):
+    challenge, (a, b, c, _) = crowd
+    cast_pairwise(challenge=challenge, by=participant, first=a, second=b, outcome="first")
+    with pytest.raises(ConflictError):
+        cast_pairwise(challenge=challenge, by=participant, first=b, second=a, outcome="second")
+    with pytest.raises(InvalidInput):
+        cast_pairwise(challenge=challenge, by=participant, first=c, second=c, outcome="tie")
+    with pytest.raises(InvalidInput):
+        cast_pairwise(challenge=challenge, by=participant, first=a, second=IdeaFactory(), outcome="tie")
+    with pytest.raises(InvalidInput):
+        cast_pairwise(challenge=challenge, by=participant, first=a, second=c, outcome="both")
+    assert PairwiseVote.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_crowd_ranking_orders_by_wins_and_ignores_skips(crowd):
+    challenge, (a, b, c, d) = crowd
+    for _ in range(3):
+        voter = UserFactory()
+        cast_pairwise(challenge=challenge, by=voter, first=a, second=b, outcome="first")
+        cast_pairwise(challenge=challenge, by=voter, first=c, second=b, outcome="second")
+        cast_pairwise(challenge=challenge, by=voter, first=a, second=c, outcome="first")
+        cast_pairwise(challenge=challenge, by=voter, first=d, second=c, outcome="second")
+        cast_pairwise(challenge=challenge, by=voter, first=d, second=a, outcome="skip")
+    ranking = crowd_ranking(challenge)
+    assert [r.idea.title for r in ranking.ideas] == ["Alpha", "Bravo", "Charlie", "Delta"]
+    assert ranking.total_votes == 12
+    assert all(r.low < r.score < r.high for r in ranking.ideas)
+    assert {r.idea.title: r.votes for r in ranking.ideas} == {"Alpha": 6, "Bravo": 6, "Charlie": 9, "Delta": 3}
+
+
+@pytest.mark.django_db
+def test_next_pair_never_repeats_for_a_voter(crowd, participant):
+    challenge, ideas = crowd
+    asked = set()
+    while (pair := next_pair_for(challenge, participant)) is not None:
+        key = frozenset(i.pk for i in pair)
+        assert key not in asked
+        asked.add(key)
+        cast_pairwise(challenge=challenge, by=participant, first=pair[0], second=pair[1], outcome="tie")
+    assert len(asked) == 6  # every pair of 4 ideas, once
