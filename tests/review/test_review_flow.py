@@ -96,3 +96,29 @@ def test_reviews_are_validated_and_decisions_notify(review_setup, organiser, par
     a.round.challenge.phase = "results"
     with pytest.raises(PhaseClosed):
         submit_review(assignment=a, by=a.judge, scores={impact.pk: 1, feasibility.pk: 1})
+
+
+@pytest.mark.django_db
+def test_combined_ranking_corrects_a_harsh_judge(challenge, organiser):
+    from opencall.review.scoring import combined_ranking
+
+    challenge.phase = "review"
+    challenge.save(update_fields=["phase"])
+    ideas = [IdeaFactory(challenge=challenge, title=t) for t in ("Strong", "Middle", "Weak")]
+    judges = [UserFactory(display_name=n) for n in ("Harsh", "Kind")]
+    for j in judges:
+        make_role(challenge, j, "judge")
+    rubric = create_rubric(challenge=challenge, by=organiser, name="One", criteria=[CriterionSpec("Overall",
+                           scale_min=0, scale_max=10)])
+    rnd = open_round(challenge=challenge, by=organiser, name="Final", rubric=rubric, judges_per_idea=2, max_load=3)
+    run_assignment(rnd=rnd, by=organiser)
+    criterion = rubric.criteria.get()
+    marks = {"Harsh": {"Strong": 6, "Middle": 3, "Weak": 1}, "Kind": {"Strong": 10, "Middle": 8, "Weak": 5}}
+    for a in ReviewAssignment.objects.filter(round=rnd).select_related("judge", "idea", "round__rubric",
+                                                                        "round__challenge"):
+        submit_review(assignment=a, by=a.judge, scores={criterion.pk: marks[a.judge.display_name][a.idea.title]})
+    ranking = combined_ranking(rnd)
+    assert [e.idea.title for e in ranking] == ["Strong", "Middle", "Weak"]
+    assert [e.reviews for e in ranking] == [2, 2, 2]
+    assert ranking[0].raw_mean == 80.0
+    assert ranking[0].crowd is None
