@@ -40,30 +40,18 @@ def reference_rules(vote_type: str) -> dict[str, Callable[[Any, Any], Any]]:
             "greedy-cost": lambda i, p: greedy_utilitarian_welfare(i, p, sat_class=Cardinality_Sat),
             "mes-cost": lambda i, p: method_of_equal_shares(i, p, sat_class=Cost_Sat),
             "mes-approval": lambda i, p: method_of_equal_shares(i, p, sat_class=Cardinality_Sat),
-            "mes-add1u": lambda i, p: method_of_equal_shares(
-                i, p, sat_class=Cost_Sat, voter_budget_increment=1
-            ),
+            "mes-add1u": lambda i, p: method_of_equal_shares(i, p, sat_class=Cost_Sat, voter_budget_increment=1),
             "mes-greedy": combo({"sat_class": Cost_Sat}, {"sat_class": Cost_Sat}),
-            "mes": combo(
-                {"sat_class": Cost_Sat, "voter_budget_increment": 1}, {"sat_class": Cost_Sat}
-            ),
-            "mes-approval-greedy": combo(
-                {"sat_class": Cardinality_Sat}, {"sat_class": Cardinality_Sat}
-            ),
+            "mes": combo({"sat_class": Cost_Sat, "voter_budget_increment": 1}, {"sat_class": Cost_Sat}),
+            "mes-approval-greedy": combo({"sat_class": Cardinality_Sat}, {"sat_class": Cardinality_Sat}),
             "phragmen": lambda i, p: sequential_phragmen(i, p),
             "maximin-support": lambda i, p: maximin_support(i, p),
         }
     if vote_type in ("cumulative", "scoring"):
         return {
-            "greedy-cost": lambda i, p: greedy_utilitarian_welfare(
-                i, p, sat_class=Additive_Cardinal_Sat
-            ),
-            "mes-approval": lambda i, p: method_of_equal_shares(
-                i, p, sat_class=Additive_Cardinal_Sat
-            ),
-            "mes-approval-greedy": combo(
-                {"sat_class": Additive_Cardinal_Sat}, {"sat_class": Additive_Cardinal_Sat}
-            ),
+            "greedy-cost": lambda i, p: greedy_utilitarian_welfare(i, p, sat_class=Additive_Cardinal_Sat),
+            "mes-approval": lambda i, p: method_of_equal_shares(i, p, sat_class=Additive_Cardinal_Sat),
+            "mes-approval-greedy": combo({"sat_class": Additive_Cardinal_Sat}, {"sat_class": Additive_Cardinal_Sat}),
         }
     return {}
 
@@ -92,13 +80,27 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 
 
 def run_reference(
-    fn: Callable[[Any, Any], Any], instance: Any, profile: Any, max_seconds: float | None
+    fn: Callable[[Any, Any], Any],
+    instance: Any,
+    profile: Any,
+    max_seconds: float | None,
+    repeat_below: float = 0.0,
 ) -> tuple[list[str] | None, float]:
-    """Sorted selected project ids (None on timeout) and the seconds spent."""
-    start = time.perf_counter()
-    try:
-        with time_limit(max_seconds):
-            outcome = fn(instance, profile)
-    except ReferenceTimeout:
-        return None, time.perf_counter() - start
-    return sorted(str(p.name) for p in outcome), time.perf_counter() - start
+    """Sorted selected project ids (None on timeout) and the CPU seconds of the fastest run.
+
+    Runs shorter than ``repeat_below`` CPU seconds are repeated (up to 5 in all) to tame noise.
+    """
+    best = float("inf")
+    outcome: Any = None
+    for attempt in range(5):
+        start = time.process_time()
+        try:
+            with time_limit(max_seconds):
+                outcome = fn(instance, profile)
+        except ReferenceTimeout:
+            return None, time.process_time() - start
+        spent = time.process_time() - start
+        best = min(best, spent)
+        if attempt == 0 and spent >= repeat_below:
+            break
+    return sorted(str(p.name) for p in outcome), best

@@ -10,14 +10,14 @@ from opencall.engines.budgeting.pabulib import PabulibError, read_pabulib, write
 MESSY = (
     "\ufeffMETA\r\n"
     "key;value\r\n"
-    "description;\"Budget; with a semicolon\"\r\n"
+    'description;"Budget; with a semicolon"\r\n'
     "budget;1000,5\r\n"
     "vote_type;approval\r\n"
     "min_length;1\r\n"
     "\r\n"
     "PROJECTS\r\n"
     "project_id;cost;votes;name;category;selected\r\n"
-    "a;400.25;2;\"Park; benches\";green,sport;1\r\n"
+    'a;400.25;2;"Park; benches";green,sport;1\r\n'
     "b;600;1;;None;0\r\n"
     "c;100;0;Library;;\r\n"
     "VOTES\r\n"

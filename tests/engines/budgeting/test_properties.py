@@ -24,11 +24,7 @@ def elections(draw: st.DrawFn, max_projects: int = 6, max_voters: int = 9) -> El
     m = draw(st.integers(1, max_projects))
     costs = draw(st.lists(st.integers(1, 12), min_size=m, max_size=m))
     budget = draw(st.integers(1, 30))
-    ballots = draw(
-        st.lists(
-            st.lists(st.integers(0, m - 1), max_size=m, unique=True), min_size=1, max_size=max_voters
-        )
-    )
+    ballots = draw(st.lists(st.lists(st.integers(0, m - 1), max_size=m, unique=True), min_size=1, max_size=max_voters))
     return election_from_ballots(costs, budget, ballots)
 
 
@@ -79,9 +75,7 @@ def _to_pabutools(e: Election):  # type: ignore[no-untyped-def]
     projects = [Project(p.project_id, frac(p.cost.numerator, p.cost.denominator)) for p in e.projects]
     for p in projects:
         inst.add(p)
-    profile = ApprovalProfile(
-        [ApprovalBallot([projects[c] for c, _ in e.ballot(v)]) for v in range(e.num_voters)]
-    )
+    profile = ApprovalProfile([ApprovalBallot([projects[c] for c, _ in e.ballot(v)]) for v in range(e.num_voters)])
     return inst, profile
 
 

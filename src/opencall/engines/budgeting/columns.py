@@ -71,7 +71,10 @@ def project_columns(election: Election, utility: Utility = "approval") -> Column
     for c in range(m):
         lo, hi = int(ptr[c]), int(ptr[c + 1])
         scale = costs[c] if utility == "cost" else Fraction(1)
-        if exact_entries:
+        if election.vote_type in ("approval", "choose-1"):
+            # every entry is worth 1: one utility value per project, no need to look
+            vals: tuple[Fraction, ...] = (scale,) if hi > lo else ()
+        elif exact_entries:
             seg = exact_entries[lo:hi]
             distinct = sorted(set(seg))
             where = {v: k for k, v in enumerate(distinct)}

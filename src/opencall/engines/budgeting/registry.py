@@ -6,9 +6,10 @@ Names (as the CLI and the platform use them):
 ``greedy-cost``        greedy by votes per unit of cost
 ``greedy-threshold``   greedy by votes over projects reaching META ``min_project_score_threshold``
 ``greedy-no-skip``     greedy by votes, stopping at the first project that does not fit
-``mes``                Equal Shares, cost utilities, Add1U completion, then greedy fill by votes
-                       (the equalshares.net recipe)
-``mes-add1u``          Equal Shares, cost utilities, Add1U completion only
+``mes``                Equal Shares, cost utilities, Add1U completion (equalshares.net; reproduces
+                       the real outcomes of Assen 2024 and Świecie 2023)
+``mes-add1u``          the same as ``mes``, by its explicit name
+``mes-add1u-greedy``   ``mes``, then any budget left filled greedily by votes
 ``mes-greedy``         Equal Shares, cost utilities, completed greedily by votes
 ``mes-cost``           Equal Shares, cost utilities, no completion
 ``mes-approval``       Equal Shares, approval utilities (points for cumulative), no completion
@@ -35,7 +36,7 @@ from opencall.engines.budgeting.rules.maximin import maximin_support
 from opencall.engines.budgeting.rules.phragmen import sequential_phragmen
 
 APPROVAL_TYPES = ("approval", "choose-1")
-ITERATIVE = frozenset({"mes", "mes-add1u"})
+ITERATIVE = frozenset({"mes", "mes-add1u", "mes-add1u-greedy"})
 Progress = Callable[[int], None]
 
 
@@ -167,8 +168,11 @@ RULES: dict[str, RuleFn] = {
     "greedy-cost": lambda e: _greedy_rule(e, per_cost=True),
     "greedy-threshold": lambda e: _greedy_rule(e, per_cost=False, threshold=True),
     "greedy-no-skip": lambda e: _greedy_rule(e, per_cost=False, skip=False),
-    "mes": lambda e, progress=None: _mes_rule(e, utility="cost", add1u=True, fill="votes", progress=progress),
+    "mes": lambda e, progress=None: _mes_rule(e, utility="cost", add1u=True, fill=None, progress=progress),
     "mes-add1u": lambda e, progress=None: _mes_rule(e, utility="cost", add1u=True, fill=None, progress=progress),
+    "mes-add1u-greedy": lambda e, progress=None: _mes_rule(
+        e, utility="cost", add1u=True, fill="votes", progress=progress
+    ),
     "mes-greedy": lambda e: _mes_rule(e, utility="cost", add1u=False, fill="votes"),
     "mes-cost": lambda e: _mes_rule(e, utility="cost", add1u=False, fill=None),
     "mes-approval": lambda e: _mes_rule(e, utility="approval", add1u=False, fill=None),

@@ -37,6 +37,7 @@ from opencall.engines.budgeting.columns import Columns
 from opencall.engines.budgeting.model import FloatArray, IntArray
 
 _REL_TOL = 1e-9
+_SMALL = 24  # below this many supporter classes a price is computed without NumPy
 _INF = float("inf")
 
 
@@ -126,10 +127,12 @@ class _Pass:
         """Float price of ``c`` (inf when unaffordable), whether the affordability call is too
         close to tell in floats, and what its supporters hold in total."""
         groups, codes, counts = self._classes(c)
+        cost = float(self.cols.costs_float[c])
+        if len(groups) <= _SMALL:
+            return self._price_small(c, groups, codes, counts, cost)
         beta = self.beta[groups]
         u = self.cols.values_float[c][codes]
         w = counts.astype(np.float64)
-        cost = float(self.cols.costs_float[c])
         total = float(np.dot(w, beta))
         close = abs(total - cost) <= _REL_TOL * max(cost, 1e-300)
         if total < cost:
@@ -144,6 +147,31 @@ class _Pass:
         ok = rho <= ratio[order] * (1 + 1e-12)
         k = int(np.argmax(ok))
         return float(rho[k]), close, total
+
+    def _price_small(
+        self, c: int, groups: IntArray, codes: IntArray, counts: IntArray, cost: float
+    ) -> tuple[float, bool, float]:
+        """The same computation in plain Python: cheaper than NumPy calls for a few classes."""
+        vals = self.cols.values_float[c]
+        beta = self.beta
+        items = sorted(
+            (float(beta[g]) / float(vals[k]), float(beta[g]), float(vals[k]), n)
+            for g, k, n in zip(groups.tolist(), codes.tolist(), counts.tolist(), strict=True)
+        )
+        total = sum(b * n for _, b, _, n in items)
+        close = abs(total - cost) <= _REL_TOL * max(cost, 1e-300)
+        if total < cost:
+            return _INF, close, total
+        paid = 0.0
+        rich = sum(u * n for _, _, u, n in items)
+        rho = _INF
+        for ratio, b, u, n in items:
+            rho = (cost - paid) / rich
+            if rho <= ratio * (1 + 1e-12):
+                return rho, close, total
+            paid += b * n
+            rich -= u * n
+        return rho, close, total
 
     # ---- exact values ----------------------------------------------------------------------
     def exact_beta(self, g: int) -> Fraction:
