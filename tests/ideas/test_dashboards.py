@@ -81,6 +81,7 @@ def test_chart_geometry_daily_and_weekly():
     ]
     assert (chart.total, chart.peak, chart.weekly) == (6, 4, False)
     assert [t.label for t in chart.y_ticks] == ["0", "2", "5"]
+    assert [t.label for t in chart.x_ticks] == ["1 Jan", "2 Jan", "3 Jan"]
     tallest = max(chart.bars, key=lambda b: b.height)
     assert tallest.label == "2026-01-03" and tallest.height == pytest.approx(208 * 4 / 5, abs=0.1)
     weekly = submissions_chart([(date(2026, 1, 1), 1), (date(2026, 6, 1), 1)])

@@ -1,13 +1,15 @@
 """Geometry for the dashboard's "ideas over time" chart, drawn as inline SVG by a template.
 
 Daily submission counts become bars (left axis) and a cumulative line (right axis). Spans longer
-than `WEEKLY_AFTER_DAYS` are grouped by ISO week so bars stay readable. Pure Python, O(days).
+than `WEEKLY_AFTER_DAYS` are grouped by ISO week so bars stay readable. O(days); month names follow the active language.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from django.utils.formats import date_format
 
 WIDTH = 640
 HEIGHT = 260
@@ -122,7 +124,7 @@ def submissions_chart(per_day: list[tuple[date, int]]) -> Chart | None:
     ]
     every = max(1, len(buckets) // 6)
     x_ticks = [
-        Tick(pos=round(LEFT + (i + 0.5) * slot, 1), label=day.strftime("%d %b"))
+        Tick(pos=round(LEFT + (i + 0.5) * slot, 1), label=date_format(day, "j M"))
         for i, (day, _) in enumerate(buckets)
         if i % every == 0
     ]
