@@ -74,6 +74,10 @@ def test_list_sorts_filters_and_searches(challenge, as_user, participant):
     assert _titles(client.get(url, {"sort": "discussed"})) == ["Quiet one", "Newest one", "Loved one"]
     assert _titles(client.get(url, {"category": "AI"})) == ["Loved one"]
     assert _titles(client.get(url, {"q": "quiet"})) == ["Quiet one"]
+    Idea.objects.filter(title="Quiet one").update(status=IdeaStatus.SHORTLISTED)
+    assert _titles(client.get(url, {"status": "shortlisted"})) == ["Quiet one"]
+    # An invalid filter is ignored while the others still apply.
+    assert _titles(client.get(url, {"status": "bogus", "q": "loved"})) == ["Loved one"]
     empty = client.get(url, {"q": "nothing like this"}).content.decode()
     assert "No idea matches these filters." in empty
     # An unknown sort or category is ignored rather than an error.

@@ -202,6 +202,11 @@ class IdeaFilterForm(forms.Form):
 
     q = forms.CharField(label=_("Search"), max_length=100, required=False)
     category = forms.ChoiceField(label=_("Category"), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any status"))] + [(s.value, s.label) for s in IdeaStatus if s not in (IdeaStatus.DRAFT,)],
+    )
     sort = forms.ChoiceField(label=_("Sort by"), choices=SORTS, required=False)
 
     def __init__(self, *args: Any, challenge: Challenge, **kwargs: Any) -> None:
@@ -211,8 +216,8 @@ class IdeaFilterForm(forms.Form):
         ]
 
     def value(self, name: str) -> str:
-        if not self.is_valid():
-            return ""
+        """The cleaned value of one filter; an invalid filter is ignored, the others still apply."""
+        self.is_valid()
         return str(self.cleaned_data.get(name) or "")
 
 

@@ -94,10 +94,15 @@ def idea_list(request: HttpRequest, slug: str) -> HttpResponse:
     form = IdeaFilterForm(request.GET, challenge=challenge)
     sort = form.value("sort") or "newest"
     ideas = queries.visible_ideas(
-        viewer, challenge, sort=sort, category=form.value("category"), text=form.value("q").strip()
+        viewer,
+        challenge,
+        sort=sort,
+        category=form.value("category"),
+        status=form.value("status"),
+        text=form.value("q").strip(),
     )
     page = Paginator(ideas, IDEAS_PER_PAGE).get_page(request.GET.get("page"))
-    filters = {k: form.value(k) for k in ("q", "category", "sort") if form.value(k)}
+    filters = {k: form.value(k) for k in ("q", "category", "status", "sort") if form.value(k)}
     context = {
         "challenge": challenge,
         "form": form,
