@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.security.base import AuthBase
 
@@ -68,7 +69,7 @@ def page(filters: FilterSchema, rows: Any) -> dict[str, Any]:
 def me(request: HttpRequest) -> User:
     found = queries.profile(caller(request).pk)
     if found is None:
-        raise NotFound("Your account is not active.")
+        raise NotFound(_("Your account is not active."))
     return found
 
 
@@ -100,7 +101,7 @@ def person(request: HttpRequest, user_id: IdPath) -> User:
     visitor(request)
     found = queries.profile(user_id)
     if found is None:
-        raise NotFound("No such person.")
+        raise NotFound(_("No such person."))
     return found
 
 

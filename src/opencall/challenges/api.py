@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Status, UploadedFile
 
 from opencall.accounts.api import caller, page, user_auth, visitor
@@ -36,7 +37,7 @@ router = Router(tags=["challenges"])
 def _challenge(who: User, slug: str) -> Challenge:
     challenge = queries.challenge_for(who, slug)
     if challenge is None:
-        raise NotFound("No such challenge, or it is not visible to you.")
+        raise NotFound(_("No such challenge, or it is not visible to you."))
     return challenge
 
 
@@ -44,7 +45,7 @@ def _detail(who: User, slug: str) -> Challenge:
     """The challenge with its idea count and what the caller may do with it, for ChallengeDetailOut."""
     challenge = queries.challenge_page_for(who, slug)
     if challenge is None:
-        raise NotFound("No such challenge, or it is not visible to you.")
+        raise NotFound(_("No such challenge, or it is not visible to you."))
     challenge.viewer_rights = {  # type: ignore[attr-defined]
         "edit": permissions.can_edit_challenge(who, challenge),
         "advance_phase": permissions.can_advance_phase(who, challenge),
@@ -100,7 +101,7 @@ def challenge_create(request: HttpRequest, payload: ChallengeIn) -> Status[Chall
     user = caller(request)
     org = organisation_by_slug(payload.organisation)
     if org is None:
-        raise InvalidInput("No such organisation.", errors={"organisation": ["No organisation has this slug."]})
+        raise InvalidInput(_("No such organisation."), errors={"organisation": [_("No organisation has this slug.")]})
     challenge = actions.create_challenge(
         organisation=org,
         by=user,
@@ -126,7 +127,9 @@ def challenge_update(request: HttpRequest, slug: str, payload: ChallengePatch) -
     changes = payload.model_dump(exclude_unset=True)
     for name in ("title", "summary", "currency", "visibility", "categories"):
         if name in changes and changes[name] is None:
-            raise InvalidInput(f"{name} cannot be null.", errors={name: ["This field cannot be null."]})
+            raise InvalidInput(
+                _("%(name)s cannot be null.") % {"name": name}, errors={name: [_("This field cannot be null.")]}
+            )
     for name in ("description", "terms"):
         if name in changes and changes[name] is None:
             changes[name] = ""
@@ -192,7 +195,7 @@ def challenge_roles(request: HttpRequest, slug: str, filters: Query[FilterSchema
     user = caller(request)
     challenge = _challenge(user, slug)
     if not permissions.can_edit_challenge(user, challenge):
-        raise PermissionDenied("Only organisers see the judges and moderators.")
+        raise PermissionDenied(_("Only organisers see the judges and moderators."))
     return page(filters, queries.roles_of(challenge))
 
 
@@ -206,7 +209,7 @@ def challenge_role_add(request: HttpRequest, slug: str, payload: RoleIn) -> Stat
     user = caller(request)
     person = profile(payload.user_id)
     if person is None:
-        raise InvalidInput("No such person.", errors={"user_id": ["No active account has this id."]})
+        raise InvalidInput(_("No such person."), errors={"user_id": [_("No active account has this id.")]})
     role = actions.assign_role(challenge=_challenge(user, slug), user=person, kind=payload.kind, by=user)
     return Status(201, role)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
 from opencall.accounts.api import caller, page, user_auth, visitor
@@ -41,14 +42,14 @@ router = Router(tags=["community"])
 def _idea(who: User, idea_id: int) -> Idea:
     idea = idea_for(who, idea_id)
     if idea is None:
-        raise NotFound("No such idea, or it is not visible to you.")
+        raise NotFound(_("No such idea, or it is not visible to you."))
     return idea
 
 
 def _challenge(who: User, slug: str) -> Challenge:
     challenge = challenge_for(who, slug)
     if challenge is None:
-        raise NotFound("No such challenge, or it is not visible to you.")
+        raise NotFound(_("No such challenge, or it is not visible to you."))
     return challenge
 
 
@@ -82,7 +83,7 @@ def comment_create(request: HttpRequest, payload: CommentIn, idea_id: IdPath) ->
     if payload.parent_id is not None:
         parent = queries.comment_for(user, payload.parent_id)
         if parent is None:
-            raise InvalidInput("No such comment to reply to.", errors={"parent_id": ["No such comment."]})
+            raise InvalidInput(_("No such comment to reply to."), errors={"parent_id": [_("No such comment.")]})
     comment = actions.add_comment(idea=idea, by=user, body=payload.body, parent=parent)
     depth, above = 0, parent
     while above is not None and depth < 4:
@@ -102,7 +103,7 @@ def comment_report(request: HttpRequest, payload: ReportIn, comment_id: IdPath) 
     user = caller(request)
     comment = queries.comment_for(user, comment_id)
     if comment is None:
-        raise NotFound("No such comment.")
+        raise NotFound(_("No such comment."))
     return Status(201, actions.report_comment(comment=comment, by=user, reason=payload.reason))
 
 
@@ -228,7 +229,7 @@ def challenge_unfollow(request: HttpRequest, slug: str) -> dict[str, bool]:
 def report_queue(request: HttpRequest, filters: Query[QueueFilters]) -> dict[str, Any]:
     user = caller(request)
     if not queries.can_moderate_any(user):
-        raise PermissionDenied("Only moderators and organisers see reports.")
+        raise PermissionDenied(_("Only moderators and organisers see reports."))
     return page(filters, queries.moderation_queue(user, status=filters.status))
 
 
@@ -243,7 +244,7 @@ def report_resolve(request: HttpRequest, payload: ResolveIn, report_id: IdPath) 
     user = caller(request)
     report = queries.report_for(user, report_id)
     if report is None:
-        raise NotFound("No such report for you to handle.")
+        raise NotFound(_("No such report for you to handle."))
     actions.resolve_report(report=report, by=user, hide=payload.hide, resolution=payload.resolution)
     resolved = queries.report_for(user, report_id)
     assert resolved is not None
@@ -261,6 +262,6 @@ def person_block(request: HttpRequest, payload: BlockIn, user_id: IdPath) -> dic
     user = caller(request)
     target = profile(user_id)
     if target is None:
-        raise NotFound("No such active account.")
+        raise NotFound(_("No such active account."))
     actions.block_account(user=target, by=user, reason=payload.reason)
     return {"id": target.pk, "blocked": True}

@@ -22,6 +22,7 @@ from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.urls import URLPattern, URLResolver, re_path, reverse
 from django.utils.html import escape
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import DocsBase
@@ -176,8 +177,8 @@ def _problem_405(view: Callable[..., Any]) -> Callable[..., Any]:
             allowed = ", ".join(sorted(response["Allow"].split(", ")))
             answer = problem(
                 405,
-                "Method not allowed",
-                f"{request.method} is not allowed here; use {allowed}.",
+                _("Method not allowed"),
+                _("%(method)s is not allowed here; use %(allowed)s.") % {"method": request.method, "allowed": allowed},
                 code="method-not-allowed",
             )
             answer["Allow"] = allowed
@@ -203,7 +204,8 @@ def _index(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
 
 
 def _unknown_route(request: HttpRequest) -> HttpResponse:
-    return problem(404, "Not found", f"There is no API endpoint at {request.path}.", code="no-such-endpoint")
+    detail = _("There is no API endpoint at %(path)s.") % {"path": request.path}
+    return problem(404, _("Not found"), detail, code="no-such-endpoint")
 
 
 api = OpencallAPI(
@@ -249,20 +251,21 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     for err in exc.errors:
-        msg = str(err.get("msg", "Invalid value."))
+        msg = str(err.get("msg", _("Invalid value.")))
         if err.get("type") == "missing":
-            msg = "This field is required."
+            msg = _("This field is required.")
         elif err.get("type") == "extra_forbidden":
-            msg = "Unknown field."
+            msg = _("Unknown field.")
         errors.setdefault(_field_name(err.get("loc", ())), []).append(msg)
     fields = ", ".join(sorted(errors))
-    return problem(422, "Invalid input", f"Check these fields: {fields}.", code="invalid-input", errors=errors)
+    detail = _("Check these fields: %(fields)s.") % {"fields": fields}
+    return problem(422, _("Invalid input"), detail, code="invalid-input", errors=errors)
 
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     response = problem(
-        401, "Authentication required", "Sign in or send a personal API token.", code="not-authenticated"
+        401, _("Authentication required"), _("Sign in or send a personal API token."), code="not-authenticated"
     )
     response["WWW-Authenticate"] = 'Bearer realm="opencall"'
     return response
@@ -271,31 +274,37 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
-        return problem(400, "Malformed request body", "The request body is not valid JSON.", code="malformed-body")
-    return problem(exc.status_code, "Error", str(exc), code="http-error")
+        return problem(
+            400, _("Malformed request body"), _("The request body is not valid JSON."), code="malformed-body"
+        )
+    return problem(exc.status_code, _("Error"), str(exc), code="http-error")
 
 
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return problem(404, "Not found", "No such resource.", code="not-found")
+    return problem(404, _("Not found"), _("No such resource."), code="not-found")
 
 
 @api.exception_handler(RequestDataTooBig)
 def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
-    return problem(413, "Request too large", "The request body is larger than the server accepts.", code="too-large")
+    return problem(
+        413, _("Request too large"), _("The request body is larger than the server accepts."), code="too-large"
+    )
 
 
 @api.exception_handler(MultiPartParserError)
 def _bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
-    return problem(400, "Malformed request body", "The multipart body could not be read.", code="malformed-body")
+    return problem(400, _("Malformed request body"), _("The multipart body could not be read."), code="malformed-body")
 
 
 @api.exception_handler(SuspiciousOperation)
 def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
-    return problem(400, "Bad request", "The request was refused as malformed.", code="bad-request")
+    return problem(400, _("Bad request"), _("The request was refused as malformed."), code="bad-request")
 
 
 @api.exception_handler(Exception)
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     log.exception("Unhandled error in %s %s", request.method, request.path)
-    return problem(500, "Server error", "Something went wrong on our side; it has been logged.", code="server-error")
+    return problem(
+        500, _("Server error"), _("Something went wrong on our side; it has been logged."), code="server-error"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Status, UploadedFile
 
 from opencall.accounts.api import caller, page, user_auth, visitor
@@ -47,14 +48,14 @@ router = Router(tags=["ideas"])
 def _challenge(who: User, slug: str) -> Challenge:
     challenge = challenge_for(who, slug)
     if challenge is None:
-        raise NotFound("No such challenge, or it is not visible to you.")
+        raise NotFound(_("No such challenge, or it is not visible to you."))
     return challenge
 
 
 def _idea(who: User, idea_id: int) -> Idea:
     idea = queries.idea_for(who, idea_id)
     if idea is None:
-        raise NotFound("No such idea, or it is not visible to you.")
+        raise NotFound(_("No such idea, or it is not visible to you."))
     return idea
 
 
@@ -141,7 +142,9 @@ def idea_update(request: HttpRequest, payload: IdeaPatch, idea_id: IdPath) -> Id
     sent = payload.model_dump(exclude_unset=True)
     for name in ("title", "summary", "confidential"):
         if name in sent and sent[name] is None:
-            raise InvalidInput(f"{name} cannot be null.", errors={name: ["This field cannot be null."]})
+            raise InvalidInput(
+                _("%(name)s cannot be null.") % {"name": name}, errors={name: [_("This field cannot be null.")]}
+            )
     answers = {a.field.key: a.value for a in idea.answers.all()}
     answers.update(_answers(payload.answers or {}))
     draft = actions.IdeaDraft(
@@ -210,7 +213,7 @@ def idea_versions(request: HttpRequest, filters: Query[FilterSchema], idea_id: I
     user = caller(request)
     idea = _idea(user, idea_id)
     if not permissions.can_view_history(user, idea):
-        raise PermissionDenied("Only the team and the organisers see an idea's history.")
+        raise PermissionDenied(_("Only the team and the organisers see an idea's history."))
     return page(filters, queries.versions_of(idea))
 
 
@@ -230,7 +233,7 @@ def my_ideas(request: HttpRequest, filters: Query[FilterSchema]) -> dict[str, An
 def _team(who: User, team_id: int) -> Team:
     team = queries.team_for(who, team_id)
     if team is None:
-        raise NotFound("No such team, or it is not visible to you.")
+        raise NotFound(_("No such team, or it is not visible to you."))
     return team
 
 
@@ -260,12 +263,12 @@ def team_invite(request: HttpRequest, payload: InviteIn, team_id: IdPath) -> Sta
     user = caller(request)
     team = _team(user, team_id)
     if (payload.user_id is None) == (payload.email is None):
-        raise InvalidInput("Name exactly one person.", errors={"user_id": ["Give either user_id or email."]})
+        raise InvalidInput(_("Name exactly one person."), errors={"user_id": [_("Give either user_id or email.")]})
     if payload.email is not None:
         return Status(201, actions.invite_by_email(team=team, email=payload.email, by=user))
     invitee = profile(payload.user_id)  # type: ignore[arg-type]
     if invitee is None:
-        raise InvalidInput("No such person.", errors={"user_id": ["No active account has this id."]})
+        raise InvalidInput(_("No such person."), errors={"user_id": [_("No active account has this id.")]})
     return Status(201, actions.invite_to_team(team=team, user=invitee, by=user))
 
 
@@ -291,7 +294,7 @@ def invitation_respond(request: HttpRequest, payload: RespondIn, invitation_id: 
     user = caller(request)
     invitation = queries.invitation_for(user, invitation_id)
     if invitation is None:
-        raise NotFound("No such invitation for you.")
+        raise NotFound(_("No such invitation for you."))
     return actions.respond_to_invitation(invitation=invitation, by=user, accept=payload.accept)
 
 
@@ -318,7 +321,7 @@ def join_request_respond(request: HttpRequest, payload: RespondIn, request_id: I
     user = caller(request)
     join_request = queries.join_request_for(user, request_id)
     if join_request is None:
-        raise NotFound("No such join request to a team of yours.")
+        raise NotFound(_("No such join request to a team of yours."))
     return actions.respond_to_join_request(request=join_request, by=user, accept=payload.accept)
 
 
@@ -361,7 +364,7 @@ def position_close(request: HttpRequest, position_id: IdPath) -> Position:
     user = caller(request)
     position = queries.position_for(user, position_id)
     if position is None:
-        raise NotFound("No such position.")
+        raise NotFound(_("No such position."))
     return actions.close_position(position=position, by=user)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from opencall.accounts.api import page, visitor
@@ -29,7 +30,7 @@ def organisation_detail(request: HttpRequest, slug: str) -> Organisation:
     visitor(request)
     org = queries.organisation_with_counts(slug)
     if org is None:
-        raise NotFound("No such organisation.")
+        raise NotFound(_("No such organisation."))
     return org
 
 
@@ -42,7 +43,7 @@ def organisation_members(request: HttpRequest, slug: str, filters: Query[FilterS
     who = visitor(request)
     org = queries.organisation_by_slug(slug)
     if org is None:
-        raise NotFound("No such organisation.")
+        raise NotFound(_("No such organisation."))
     if not can_view_members(who, org):
-        raise PermissionDenied("Only the organisation's members see its member list.")
+        raise PermissionDenied(_("Only the organisation's members see its member list."))
     return page(filters, queries.members_of(org))
