@@ -426,12 +426,12 @@ def test_history_query_count(idea, as_user, team_member, rows, django_assert_num
     assert html.count('class="version"') == rows
 
 
-def test_embedded_list_leaves_heading_and_submit_button_to_the_challenge_page(challenge, as_user, participant):
+def test_embedded_list_leaves_the_submit_button_to_the_challenge_page(challenge, as_user, participant):
     url = reverse("ideas:list", args=[challenge.slug])
     fragment = as_user(participant).get(url, **HTMX).content.decode()
     assert "<h2>" not in fragment and 'data-testid="new-idea"' not in fragment
     page = as_user(participant).get(url).content.decode()
-    assert "<h2>Ideas</h2>" in page and 'data-testid="new-idea"' in page
+    assert "<h1>Ideas for Green packaging</h1>" in page and 'data-testid="new-idea"' in page
 
 
 def test_edit_a_draft_and_submit_it_in_one_step(challenge, fields, as_user, participant):
