@@ -7,6 +7,7 @@ Screenshots go to test-artifacts/screenshots/ at the repository root (git-ignore
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,7 +80,19 @@ def shoot():
 
     def save(page, name: str, *, full_page: bool = False) -> Path:
         path = SHOTS / f"{name}.png"
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return save
+
+
+def log_in(context, email: str, password: str):
+    """Log in through the form in a fresh page of this context; returns the page, on the home page."""
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("main").get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/$"))
+    return page

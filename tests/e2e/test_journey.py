@@ -18,7 +18,7 @@ from opencall.community.actions import report_idea
 from opencall.community.models import Comment, Follow, Like
 from opencall.ideas.models import Attachment, FieldAnswer, Idea, IdeaStatus, TeamMember
 from opencall.organisations.actions import create_organisation
-from tests.e2e.conftest import NEEDS_CHROMIUM
+from tests.e2e.conftest import NEEDS_CHROMIUM, log_in
 
 pytestmark = [pytest.mark.e2e, NEEDS_CHROMIUM]
 
@@ -63,16 +63,6 @@ def arena(transactional_db):
         "carol": person("carol@example.org", "Carol Critic"),
         "dan": person("dan@example.org", "Dan Doubter"),
     }
-
-
-def log_in(context, email: str):
-    page = context.new_page()
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/$"))
-    return page
 
 
 def test_sign_up_submit_team_up_discuss_like_and_close(arena, new_context, shoot, tmp_path):
@@ -148,7 +138,7 @@ def test_sign_up_submit_team_up_discuss_like_and_close(arena, new_context, shoot
 
     # Bob hears about it and accepts -------------------------------------------------------------------
     bob_ctx = new_context()
-    bob_page = log_in(bob_ctx, "bob@example.org")
+    bob_page = log_in(bob_ctx, "bob@example.org", PASSWORD)
     assert bob_page.get_by_test_id("unread-count").inner_text() == "1"
     bob_page.goto("/notifications/")
     shoot(bob_page, "notifications")
@@ -164,12 +154,12 @@ def test_sign_up_submit_team_up_discuss_like_and_close(arena, new_context, shoot
 
     # The organiser opens community voting ------------------------------------------------------------
     org_ctx = new_context()
-    org_page = log_in(org_ctx, "olivia@northwind.example")
+    org_page = log_in(org_ctx, "olivia@northwind.example", PASSWORD)
     advance_in_browser(org_page, detail, "Community")
 
     # Carol comments and likes --------------------------------------------------------------------------
     carol_ctx = new_context()
-    carol_page = log_in(carol_ctx, "carol@example.org")
+    carol_page = log_in(carol_ctx, "carol@example.org", PASSWORD)
     carol_page.goto(idea_url)
     carol_page.get_by_label("Add a comment").fill("How does it cope with **rain** at the doorstep?")
     carol_page.get_by_test_id("post-comment").click()

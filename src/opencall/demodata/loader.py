@@ -51,12 +51,12 @@ from opencall.demodata.people import (
     BLUE_HARBOUR,
     DEMO_PASSWORD,
     FOUNDER,
+    FOUNDER_FOCUS,
     FUN_FACTS,
     LAKESIDE,
     NORTHWIND,
     ORGANISER_EMAIL,
     PEOPLE,
-    Person,
     bio_for,
 )
 from opencall.ideas.actions import (
@@ -143,9 +143,11 @@ def load_demo(*, seed: int = 7, echo: Echo = print) -> dict[str, int]:
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
         loader.run()
     counts = dict(sorted(loader.counts.items()))
-    echo("Loaded the demo: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()) + ".")
-    echo(f"Sign in as the admin:     {ADMIN_EMAIL} / {DEMO_PASSWORD}")
-    echo(f"Sign in as the organiser: {ORGANISER_EMAIL} / {DEMO_PASSWORD}")
+    headline = ("people", "organisations", "challenges", "ideas", "team_members", "comments", "likes", "reports")
+    echo("Loaded the demo: " + ", ".join(f"{counts.get(k, 0)} {k.replace('_', ' ')}" for k in headline) + ".")
+    for label, email in (("the admin:    ", ADMIN_EMAIL), ("the organiser:", ORGANISER_EMAIL)):
+        kept = email in loader.existing
+        echo(f"Sign in as {label} {email} / {'(your existing password)' if kept else DEMO_PASSWORD}")
     echo(f"Every other demo person uses the password {DEMO_PASSWORD} too.")
     return counts
 
@@ -163,7 +165,6 @@ class _Loader:
         self.now = now
         self.counts: Counter[str] = Counter()
         self.users: dict[str, User] = {}
-        self.people: dict[str, Person] = {p.key: p for p in PEOPLE}
         self.orgs: dict[str, Organisation] = {}
         self.times: list[tuple[type[models.Model], int, dict[str, datetime]]] = []
         self.idea_time: dict[int, datetime] = {}
@@ -172,6 +173,7 @@ class _Loader:
         self.concept_of: dict[int, texts.Concept] = {}
         self.contest_ideas: list[Idea] = []
         self.like_times: dict[tuple[int, int], datetime] = {}
+        self.existing: set[str] = set()  # demo addresses that already had an account: left as they were
 
     # Helpers ------------------------------------------------------------------------------------
 
@@ -229,30 +231,34 @@ class _Loader:
         self.moderation(contest)
         self.apply_times()
 
+    def account(self, email: str, password: str, **fields: Any) -> User:
+        """The demo person's account: created with the demo password, or an existing one left as it is."""
+        user = User.objects.filter(email=email).first()
+        if user is not None:
+            self.existing.add(email)
+            return user
+        user = User(email=email, password=password, **fields)
+        user.save()
+        self.counts["people"] += 1
+        return user
+
     def make_people(self) -> None:
         password = make_password(DEMO_PASSWORD)  # hashed once: sixty PBKDF2 runs would dominate the load
-        admin = User.objects.filter(email=ADMIN_EMAIL).first()
-        if admin is None:
-            admin = User(
-                email=ADMIN_EMAIL,
-                password=password,
-                display_name="Opencall Admin",
-                is_staff=True,
-                is_superuser=True,
-                is_moderator=True,
-                date_joined=self.days(-200),
-            )
-            admin.save()
-            self.counts["people"] += 1
-        self.users["admin"] = admin
+        self.users["admin"] = admin = self.account(
+            ADMIN_EMAIL,
+            password,
+            display_name="Opencall Admin",
+            is_staff=True,
+            is_superuser=True,
+            is_moderator=True,
+            date_joined=self.days(-200),
+        )
         facts = list(FUN_FACTS)
         for person in PEOPLE:
-            user = User.objects.filter(email=person.email).first()
-            if user is None:
-                user = User(email=person.email, password=password, date_joined=self.days(-self.rng.randint(30, 190)))
-                user.save()
-                self.counts["people"] += 1
-            self.users[person.key] = user
+            joined = self.days(-self.rng.randint(30, 190))
+            user = self.users[person.key] = self.account(person.email, password, date_joined=joined)
+            if person.email in self.existing:
+                continue
             update_profile(
                 user=user,
                 by=user,
@@ -262,12 +268,9 @@ class _Loader:
                 languages=person.languages,
                 timezone_name=person.timezone,
             )
-        spammer = User(
-            email=SPAMMER_EMAIL, password=password, display_name="WrapDeals Sales", date_joined=self.days(-9)
+        self.users["spammer"] = self.account(
+            SPAMMER_EMAIL, password, display_name="WrapDeals Sales", date_joined=self.days(-9)
         )
-        spammer.save()
-        self.counts["people"] += 1
-        self.users["spammer"] = spammer
         # No action grants the site-wide moderator flag (it is an admin-site setting); record it anyway.
         kwame = self.users["kwame"]
         kwame.is_moderator = True
@@ -306,7 +309,7 @@ class _Loader:
 
     def new_challenge(
         self,
-        spec: dict[str, Any],
+        spec: texts.ChallengeText,
         *,
         key: str,
         plan: list[PhaseSpec],
@@ -321,14 +324,14 @@ class _Loader:
         challenge = create_challenge(
             organisation=self.orgs[NORTHWIND],
             by=organiser,
-            title=spec["title"],
-            summary=spec["summary"],
-            description=spec["description"],
-            terms=spec["terms"],
+            title=spec.title,
+            summary=spec.summary,
+            description=spec.description,
+            terms=spec.terms,
             budget_minor=budget_eur * 100,
             currency="EUR",
             visibility=visibility,
-            categories=spec["categories"],
+            categories=spec.categories,
             plan=plan,
             custom_fields=fields,
             **extra,
@@ -522,7 +525,7 @@ class _Loader:
         """Popularity is skewed: a few ideas collect many likes, most collect a handful."""
         rng = self.rng
         for idea in ideas:
-            wanted = min(len(pool), int(rng.paretovariate(1.3) * 2.2) + rng.randint(0, 3) - 1)
+            wanted = min(len(pool) * 3 // 5, int(rng.paretovariate(1.3) * 2.2) + rng.randint(0, 3) - 1)
             for user in rng.sample(list(pool), max(wanted, 0)):
                 if is_team_member(user, idea.team) or not can_like(user, idea):
                     continue
@@ -575,8 +578,7 @@ class _Loader:
         concepts = list(texts.CONTEST_CONCEPTS)
         rng.shuffle(concepts)
         concepts += rng.sample(concepts, 20)
-        leads = [founders[i % len(founders)] for i in range(len(concepts) - 3)] + students
-        rng.shuffle(leads)
+        leads = self.contest_leads(concepts)
         used_startup: set[int] = set()
         submission = self.window(plan[0])
         ideas: list[Idea] = []
@@ -637,6 +639,18 @@ class _Loader:
         self.counts["withdrawn"] += 1
         self.contest_ideas = ideas[:-1]
         return challenge
+
+    def contest_leads(self, concepts: Sequence[texts.Concept]) -> list[User]:
+        """A lead per entry: someone whose start-up works in the category, the least busy first."""
+        entries: Counter[str] = Counter()
+        leads: list[User] = []
+        for concept in concepts:
+            able = [key for key, focus in FOUNDER_FOCUS.items() if concept.category in focus]
+            least = min(entries[key] for key in able)
+            key = self.rng.choice([k for k in able if entries[k] == least])
+            entries[key] += 1
+            leads.append(self.users[key])
+        return leads
 
     def venture(self) -> None:
         """Internal venture round for employees, now in review with a shortlist."""

@@ -652,6 +652,38 @@ PEOPLE: tuple[Person, ...] = (
     ),
 )
 
+# Which contest categories each founder's start-up works in: entries go where a team has the know-how.
+FOUNDER_FOCUS: dict[str, tuple[str, ...]] = {
+    "chidi": ("AI", "Retail experience"),
+    "laura": ("Logistics", "Green packaging"),
+    "diego": ("Logistics",),
+    "anya": ("Retail experience", "AI"),
+    "omar": ("IoT", "Logistics"),
+    "zanele": ("Green packaging", "Retail experience"),
+    "lukas": ("Logistics",),
+    "siobhan": ("Green packaging",),
+    "hiroshi": ("Logistics",),
+    "carmen": ("Green packaging",),
+    "tariq": ("AI", "Retail experience"),
+    "freya": ("IoT", "Retail experience"),
+    "mohammed": ("Logistics", "Retail experience"),
+    "noa": ("Retail experience",),
+    "pedro": ("Logistics",),
+    "amara": ("IoT", "AI", "Green packaging"),
+    "kateryna": ("AI", "Retail experience"),
+    "minjun": ("IoT",),
+    "isabella": ("Retail experience", "Green packaging"),
+    "ahmed": ("Retail experience", "AI"),
+    "sara": ("Green packaging",),
+    "jakub": ("Logistics", "AI"),
+    "valentina": ("Green packaging", "Retail experience"),
+    "nikhil": ("AI",),
+    # students from Lakeside with a start-up idea of their own
+    "emma": ("Retail experience",),
+    "kenji": ("IoT",),
+    "jiwoo": ("AI",),
+}
+
 # Bio sentences keyed by the first skill's theme; the first sentence is always the person's role.
 INTERESTS: dict[str, str] = {
     "computer vision": "I like teaching cameras to notice what busy people miss.",

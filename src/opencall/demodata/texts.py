@@ -43,42 +43,59 @@ def _c(category: str, *rows: tuple[str, str]) -> tuple[Concept, ...]:
     return tuple(Concept(title, summary, category) for title, summary in rows)
 
 
+def _unwrap(text: str) -> str:
+    """Join hard-wrapped lines inside paragraphs: the Markdown renderer turns single newlines into breaks."""
+    out: list[str] = []
+    for line in text.strip().splitlines():
+        starts_block = not line.strip() or line.lstrip().startswith(("-", "#", "*")) or line[:2].rstrip(".").isdigit()
+        if out and out[-1].strip() and not starts_block and not out[-1].lstrip().startswith("#"):
+            out[-1] = f"{out[-1]} {line.strip()}"
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True)
+class ChallengeText:
+    title: str
+    summary: str
+    description: str
+    terms: str
+    categories: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "description", _unwrap(self.description))
+        object.__setattr__(self, "terms", _unwrap(self.terms))
+
+
 def _flat(*groups: tuple[Concept, ...]) -> tuple[Concept, ...]:
     return tuple(c for group in groups for c in group)
 
 
 # The public start-up contest ------------------------------------------------------------------
 
-CONTEST = {
-    "title": "Northwind Start-up Contest 2026: Retail of Tomorrow",
-    "summary": "Start-ups: pilot your product in Northwind stores and warehouses. Up to €300,000 in pilot "
+CONTEST = ChallengeText(
+    title="Northwind Start-up Contest 2026: Retail of Tomorrow",
+    summary="Start-ups: pilot your product in Northwind stores and warehouses. Up to €300,000 in pilot "
     "budgets across five categories.",
-    "description": """Northwind is looking for **start-ups and scale-ups** with products that are ready for a
-real-world pilot in our stores, warehouses or online shop.
+    description="""Northwind is looking for **start-ups and scale-ups** with products that are ready for a
+real-world pilot in our stores, warehouses or online shop: AI, IoT, logistics, retail experience and green
+packaging.
 
 ## What we offer
 - A paid pilot of 3–6 months with a dedicated sponsor from the business
-- Access to anonymised data from the pilot stores
 - Pilot budgets between €20,000 and €150,000, €300,000 in total
 - A stage at the Northwind Innovation Day in front of our executive board
 
-## Categories
-1. **AI** – forecasting, personalisation, computer vision, service automation
-2. **IoT** – sensors and connected devices in stores and supply chain
-3. **Logistics** – last mile, fulfilment, returns
-4. **Retail experience** – new ways to shop, in store and online
-5. **Green packaging** – less, better or reusable packaging
-
-## How it works
-Submit your idea during the submission phase, then the community (our colleagues and the public) discusses
-and likes the entries. A jury of Northwind leaders and external experts reviews the shortlist.
+The community (colleagues and the public) discusses and likes the entries; a jury of Northwind leaders and
+external experts then reviews the shortlist.
 """,
-    "terms": """By submitting you confirm that you hold the rights to what you submit. Intellectual property
+    terms="""By submitting you confirm that you hold the rights to what you submit. Intellectual property
 remains with the entrant. Northwind may use the title and summary of submitted ideas to communicate about
 the contest. Confidential details should be shared only in attachments marked as confidential and are
 covered by the mutual NDA shown on the contest page.""",
-    "categories": ("AI", "IoT", "Logistics", "Retail experience", "Green packaging"),
-}
+    categories=("AI", "IoT", "Logistics", "Retail experience", "Green packaging"),
+)
 
 CONTEST_CONCEPTS: tuple[Concept, ...] = _flat(
     _c(
@@ -331,11 +348,11 @@ PILOT_NEEDS: tuple[str, ...] = (
 
 # The internal venture round -----------------------------------------------------------------
 
-VENTURE = {
-    "title": "Venture Round 2026: build it with us",
-    "summary": "For Northwind colleagues: form a team, pledge time, and pitch for up to €120,000 to build your "
+VENTURE = ChallengeText(
+    title="Venture Round 2026: build it with us",
+    summary="For Northwind colleagues: form a team, pledge time, and pitch for up to €120,000 to build your "
     "idea inside the company.",
-    "description": """The **Venture Round** is for everyone employed by Northwind. Form a team with colleagues
+    description="""The **Venture Round** is for everyone employed by Northwind. Form a team with colleagues
 from any department, agree with your manager how much of your working time you can pledge, and pitch an idea
 that makes our stores, warehouses or offices better.
 
@@ -345,9 +362,9 @@ that makes our stores, warehouses or offices better.
 
 Ideas stay inside Northwind: this challenge is visible only to colleagues.
 """,
-    "terms": """Ideas developed in the Venture Round belong to Northwind as work results under your employment
+    terms="""Ideas developed in the Venture Round belong to Northwind as work results under your employment
 contract. Teams are credited by name in all internal and external communication about their idea.""",
-    "categories": (
+    categories=(
         "Store operations",
         "Customer experience",
         "Supply chain",
@@ -355,7 +372,7 @@ contract. Teams are credited by name in all internal and external communication 
         "Sustainability",
         "People & culture",
     ),
-}
+)
 
 VENTURE_CONCEPTS: tuple[Concept, ...] = _flat(
     _c(
@@ -510,11 +527,11 @@ VENTURE_FIELDS = (
 
 # The co-sponsored challenge ------------------------------------------------------------------
 
-COSPONSORED = {
-    "title": "Zero-Waste Coffee: to go and at home",
-    "summary": "Northwind and Blue Harbour Coffee look for ways to enjoy coffee without single-use packaging, "
+COSPONSORED = ChallengeText(
+    title="Zero-Waste Coffee: to go and at home",
+    summary="Northwind and Blue Harbour Coffee look for ways to enjoy coffee without single-use packaging, "
     "from the café counter to the kitchen shelf.",
-    "description": """Every year our customers buy more than **40 million** coffee cups, pods and bags from
+    description="""Every year our customers buy more than **40 million** coffee cups, pods and bags from
 Northwind and Blue Harbour. Almost all of them are used once.
 
 Together with **Blue Harbour Coffee** we are looking for ideas, products and services that remove single-use
@@ -528,11 +545,11 @@ packaging from coffee:
 The best ideas receive a joint pilot in 12 Northwind stores and 30 Blue Harbour cafés, and share a budget
 of €80,000.
 """,
-    "terms": """Entrants keep their intellectual property. Northwind and Blue Harbour Coffee may contact
+    terms="""Entrants keep their intellectual property. Northwind and Blue Harbour Coffee may contact
 entrants about a pilot agreement. Details shared in confidential ideas are seen only by the organisers and
 the jury.""",
-    "categories": ("Reusable cups", "Compostable materials", "Refill & bulk", "Circular logistics"),
-}
+    categories=("Reusable cups", "Compostable materials", "Refill & bulk", "Circular logistics"),
+)
 
 COSPONSORED_CONCEPTS: tuple[Concept, ...] = _flat(
     _c(
@@ -615,22 +632,22 @@ COSPONSORED_FIELDS = (
 
 # The invite-only research challenge ----------------------------------------------------------
 
-RESEARCH = {
-    "title": "Retail Futures Research Programme 2026",
-    "summary": "Invitation-only call for research projects with Lakeside Technical University: two-year "
+RESEARCH = ChallengeText(
+    title="Retail Futures Research Programme 2026",
+    summary="Invitation-only call for research projects with Lakeside Technical University: two-year "
     "projects on questions that matter for retail.",
-    "description": """Northwind and the **Centre for Retail Futures** at Lakeside Technical University fund
+    description="""Northwind and the **Centre for Retail Futures** at Lakeside Technical University fund
 research projects of up to two years. Projects must involve at least one Lakeside research group and one
 Northwind department as a practice partner.
 
 Proposals are reviewed by a joint committee. Results are published openly unless a patent application is
 planned, in which case publication may be delayed by up to six months.
 """,
-    "terms": """Research results are jointly owned as set out in the framework agreement between Northwind and
+    terms="""Research results are jointly owned as set out in the framework agreement between Northwind and
 Lakeside Technical University. Personal data from Northwind systems is shared only under the data processing
 agreement and only in pseudonymised form.""",
-    "categories": ("Consumer behaviour", "Operations research", "Materials", "Machine learning"),
-}
+    categories=("Consumer behaviour", "Operations research", "Materials", "Machine learning"),
+)
 
 RESEARCH_CONCEPTS: tuple[Concept, ...] = _flat(
     _c(
