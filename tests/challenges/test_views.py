@@ -51,6 +51,7 @@ def _valid_form(**overrides):
         "fields-0-kind": "number",
         "fields-0-required": "on",
         "fields-0-choices": "",
+        "fields-0-help_text": "Yearly, in euros",
         "fields-1-key": "stage",
         "fields-1-label": "Stage",
         "fields-1-kind": "choice",
@@ -241,9 +242,9 @@ def test_create_saves_everything(as_user, org, organiser, other_org):
     assert ch.currency == "EUR"
     assert ch.phase == "draft"
     assert sorted(c.name for c in ch.categories.all()) == ["IoT", "Retail experience"]
-    assert [(f.key, f.kind, f.required, f.choices) for f in ch.custom_fields.all()] == [
-        ("market-size", "number", True, []),
-        ("stage", "choice", False, ["idea", "prototype", "product"]),
+    assert [(f.key, f.kind, f.required, f.choices, f.help_text) for f in ch.custom_fields.all()] == [
+        ("market-size", "number", True, [], "Yearly, in euros"),
+        ("stage", "choice", False, ["idea", "prototype", "product"], ""),
     ]
     assert [o.slug for o in ch.sponsors.all()] == ["contoso"]
     assert AuditEvent.objects.filter(verb="challenge.create").count() == 1
@@ -282,6 +283,7 @@ def test_create_invite_only_with_people_and_organisations(as_user, org, organise
         ({"invited_emails": "ghost@example.org"}, "invited_emails", "Nobody has signed up with: ghost@example.org"),
         ({"fields-1-choices": ""}, "choices", "A choice field needs at least one option."),
         ({"fields-0-key": "Market Size!"}, "key", "Enter a valid “slug” consisting of letters, numbers,"),
+        ({"fields-0-help_text": "h" * 201}, "help_text", "Ensure this value has at most 200 characters (it has 201)."),
         ({"description": "d" * 20001}, "description", "Ensure this value has at most 20000 characters"),
     ],
 )
@@ -312,12 +314,15 @@ def test_create_is_for_organisers_only(as_user, org, employee, participant):
 
 
 def test_edit_form_is_prefilled(as_user, challenge, organiser):
-    CustomFieldFactory(challenge=challenge, key="stage", label="Stage", kind="choice", choices=["a", "b"])
+    CustomFieldFactory(
+        challenge=challenge, key="stage", label="Stage", kind="choice", choices=["a", "b"], help_text="Pick one"
+    )
     html = _text(as_user(organiser).get("/challenges/green-packaging/edit/"))
     assert 'value="Green packaging"' in html
     assert 'value="100000.00"' in html
     assert 'value="AI, Logistics"' in html
     assert 'value="stage"' in html and 'value="a, b"' in html
+    assert 'value="Pick one"' in html
 
 
 def test_edit_saves_fields_keeps_answers_of_kept_custom_fields(as_user, challenge, organiser, idea):

@@ -173,16 +173,13 @@ class ChallengeForm(forms.Form):
 
 
 class CustomFieldForm(forms.Form):
-    key = forms.SlugField(label=_("Key"), max_length=40, help_text=_("Lowercase, e.g. market-size"))
+    # Guidance for these columns sits in the fieldset's introduction, not per row.
+    key = forms.SlugField(label=_("Key"), max_length=40)
     label = forms.CharField(label=_("Label"), max_length=120)
     kind = forms.ChoiceField(label=_("Kind"), choices=FieldKind.choices, initial=FieldKind.TEXT)
     required = forms.BooleanField(label=_("Required"), required=False)
-    choices = forms.CharField(
-        label=_("Choices"),
-        max_length=1000,
-        required=False,
-        help_text=_("For a choice field: options, comma-separated."),
-    )
+    choices = forms.CharField(label=_("Choices"), max_length=1000, required=False)
+    help_text = forms.CharField(label=_("Hint"), max_length=200, required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

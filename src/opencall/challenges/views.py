@@ -148,6 +148,7 @@ def _field_specs(formset: Any) -> list[actions.FieldSpec]:
                 kind=data["kind"],
                 required=bool(data.get("required")),
                 choices=tuple(split_list(data.get("choices", ""))) if data["kind"] == FieldKind.CHOICE else (),
+                help_text=data.get("help_text", ""),
             )
         )
     return specs
@@ -248,6 +249,7 @@ def challenge_edit(request: HttpRequest, slug: str) -> HttpResponse:
             "kind": f.kind,
             "required": f.required,
             "choices": ", ".join(f.choices),
+            "help_text": f.help_text,
         }
         for f in challenge.custom_fields.all()
     ]
