@@ -275,3 +275,10 @@ def test_positions_open_close_and_search(api, challenge, idea, team_member, part
     )
     assert api(team_member).post(f"/api/positions/{position.pk}/close").json()["is_open"] is False
     assert api().get("/api/positions").json()["count"] == 0
+
+
+def test_positions_of_draft_ideas_are_not_listed(api, challenge, team_member):
+    draft = IdeaFactory(challenge=challenge, title="Stealth plan", status="draft", submitted_at=None, lead=team_member)
+    Position.objects.create(team=draft.team, title="Co-founder")
+    assert api().get("/api/positions").json()["count"] == 0
+    assert api(team_member).get(f"/api/teams/{draft.team_id}").json()["positions"][0]["title"] == "Co-founder"

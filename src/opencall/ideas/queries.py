@@ -132,7 +132,8 @@ def open_positions(viewer: User, *, skill: str = "") -> QuerySet[Position]:
     """Open positions in teams whose idea the viewer may see: the 'looking for people' page."""
     qs = (
         Position.objects.filter(is_open=True, team__idea__hidden=False, team__idea__confidential=False)
-        .exclude(team__idea__status__in=[IdeaStatus.WITHDRAWN, IdeaStatus.REJECTED])
+        # Drafts are private to their team, so their positions (and titles) are not listed either.
+        .exclude(team__idea__status__in=[IdeaStatus.DRAFT, IdeaStatus.WITHDRAWN, IdeaStatus.REJECTED])
         .filter(visibility_filter(viewer, "team__challenge__"))
         .select_related("team", "team__idea", "team__challenge")
         .prefetch_related("skills")
