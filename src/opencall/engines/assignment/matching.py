@@ -26,7 +26,7 @@ O(n_judges x n_ideas) vectorised. The affinity matrix is dense (n_judges x n_ide
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -200,8 +200,15 @@ def _cost_scale(max_abs: float, n_nodes: int, n_units: int) -> float:
     return budget / max_abs if max_abs > 0 else 1.0
 
 
-def _solve_flow(edge_j: IntArray, edge_i: IntArray, cost: IntArray, c: _Checked) -> BoolArray | None:
-    """Min-cost flow on the given judge->idea arcs; the assigned-arc mask, or None if infeasible."""
+class _Shortfall(NamedTuple):
+    """Where a pruned flow could not meet demand: ideas short of judges, judges short of load."""
+
+    ideas: BoolArray
+    judges: BoolArray
+
+
+def _solve_flow(edge_j: IntArray, edge_i: IntArray, cost: IntArray, c: _Checked) -> BoolArray | _Shortfall:
+    """Min-cost flow on the given judge->idea arcs: the assigned-arc mask, or the shortfall."""
     n_judges, n_ideas = c.affinity.shape
     judge_node = 1 + np.arange(n_judges, dtype=np.int64)
     tails = np.concatenate([np.zeros(n_judges, dtype=np.int64), 1 + edge_j])
@@ -213,12 +220,19 @@ def _solve_flow(edge_j: IntArray, edge_i: IntArray, cost: IntArray, c: _Checked)
     supplies = np.concatenate([[int(c.k.sum() - c.lo.sum())], c.lo, -c.k]).astype(np.int64)
     solver.set_nodes_supplies(np.arange(1 + n_judges + n_ideas, dtype=np.int64), supplies)
     status = solver.solve()
-    if status == solver.INFEASIBLE:
-        return None
-    if status != solver.OPTIMAL:
+    arcs = np.arange(n_judges, n_judges + edge_j.size, dtype=np.int64)
+    if status == solver.OPTIMAL:
+        return np.asarray(solver.flows(arcs), dtype=np.int64) > 0
+    if status != solver.INFEASIBLE:
         raise RuntimeError(f"min-cost flow failed with status {status}")
-    flows = solver.flows(np.arange(n_judges, n_judges + edge_j.size, dtype=np.int64))
-    return np.asarray(flows, dtype=np.int64) > 0
+    # Find who is short in a maximum flow, so that only their candidate lists are widened.
+    status = solver.solve_max_flow_with_min_cost()
+    if status != solver.OPTIMAL:
+        raise RuntimeError(f"max-flow diagnosis failed with status {status}")
+    used = np.asarray(solver.flows(arcs), dtype=np.int64)
+    got = np.bincount(edge_i, weights=used, minlength=n_ideas)
+    gave = np.bincount(edge_j, weights=used, minlength=n_judges)
+    return _Shortfall(ideas=got < c.k, judges=gave < c.lo)
 
 
 def _potentials(
@@ -288,22 +302,65 @@ def lagrangian_bound(c: _Checked, prices: FloatArray) -> float:
     return float(c.k @ prices) + float(np.where(take, top, 0.0).sum())
 
 
-def _candidates(c: _Checked, per_idea: int, per_judge: int) -> BoolArray:
-    """Each idea's ``per_idea`` best allowed judges and each judge's ``per_judge`` best ideas."""
-    n_judges, n_ideas = c.affinity.shape
-    masked = np.where(c.allowed, c.affinity, -np.inf)
-    keep = np.zeros((n_judges, n_ideas), dtype=np.bool_)
-    if per_idea >= n_judges:
-        keep[:] = True
-    elif per_idea > 0:
-        top = np.argpartition(-masked, per_idea - 1, axis=0)[:per_idea, :]
-        keep[top, np.arange(n_ideas)[None, :]] = True
-    if 0 < per_judge < n_ideas:
-        top = np.argpartition(-masked, per_judge - 1, axis=1)[:, :per_judge]
-        keep[np.arange(n_judges)[:, None], top] = True
-    elif per_judge >= n_ideas:
-        keep[:] = True
+class _TopLists:
+    """Each row's best columns, best first, sorted lazily to the depth asked for."""
+
+    def __init__(self, scores: FloatArray) -> None:
+        self._scores = np.ascontiguousarray(scores)
+        self._order = np.zeros((scores.shape[0], 0), dtype=np.int64)
+
+    def top(self, depth: int) -> IntArray:
+        n_rows, n_cols = self._scores.shape
+        depth = min(depth, n_cols)
+        if depth > self._order.shape[1]:
+            want = min(n_cols, max(depth, 2 * self._order.shape[1]))
+            if want < n_cols:
+                part = np.argpartition(-self._scores, want - 1, axis=1)[:, :want]
+            else:
+                part = np.tile(np.arange(n_cols, dtype=np.int64), (n_rows, 1))
+            values = np.take_along_axis(self._scores, part, axis=1)
+            rank = np.argsort(-values, axis=1, kind="stable")
+            self._order = np.take_along_axis(part, rank, axis=1).astype(np.int64)
+        return self._order[:, :depth]
+
+
+def _candidates(
+    c: _Checked,
+    by_idea: _TopLists,
+    by_judge: _TopLists,
+    idea_width: IntArray,
+    judge_width: IntArray,
+) -> BoolArray:
+    """Each idea's ``idea_width[i]`` best allowed judges and each judge's best ideas."""
+    keep = np.zeros(c.affinity.shape, dtype=np.bool_)
+    for lists, width, ideas_are_rows in ((by_idea, idea_width, True), (by_judge, judge_width, False)):
+        if width.size == 0 or int(width.max()) <= 0:
+            continue
+        top = lists.top(int(width.max()))
+        rows, pos = np.nonzero(np.arange(top.shape[1])[None, :] < width[:, None])
+        if ideas_are_rows:
+            keep[top[rows, pos], rows] = True
+        else:
+            keep[rows, top[rows, pos]] = True
     return keep & c.allowed
+
+
+def _most_violated(violated: BoolArray, gain: IntArray, per_idea: int) -> BoolArray:
+    """Violated arcs, at most ``per_idea`` per idea (those of largest reduced gain).
+
+    Adding every violated arc can multiply the flow's size for little benefit; the next
+    pricing round brings back any that are still needed.
+    """
+    counts = violated.sum(axis=0)
+    crowded = np.flatnonzero(counts > per_idea)
+    if crowded.size == 0:
+        return violated
+    out = violated.copy()
+    sub = np.where(violated[:, crowded], gain[:, crowded], np.iinfo(np.int64).min).T
+    best = np.argpartition(sub, -per_idea, axis=1)[:, -per_idea:]
+    out[:, crowded] = False
+    out[best, crowded[:, None]] = True
+    return out
 
 
 def _finish(c: _Checked, edge_j: IntArray, edge_i: IntArray, objective: Objective, bound: float) -> Assignment:
@@ -327,7 +384,7 @@ def assign_max_affinity(
     problem: AssignmentProblem,
     *,
     candidates_per_idea: int | None = None,
-    max_pricing_rounds: int = 8,
+    max_pricing_rounds: int = 30,
 ) -> Assignment:
     """The assignment of greatest total affinity, with its LP-certified gap.
 
@@ -346,38 +403,60 @@ def assign_max_affinity(
     full_cost = np.rint(c.affinity * scale).astype(np.int64)
 
     width = candidates_per_idea if candidates_per_idea is not None else max(3 * kmax, kmax + 10)
-    keep = _candidates(c, width, int(c.hi.max()) + int(c.lo.max()))
+    masked = np.where(c.allowed, c.affinity, -np.inf)
+    by_idea, by_judge = _TopLists(masked.T), _TopLists(masked)
+    idea_width = np.full(n_ideas, max(width, 1), dtype=np.int64)
+    judge_width = np.maximum(c.lo, 1) + c.hi
+    keep = _candidates(c, by_idea, by_judge, idea_width, judge_width)
     max_rounds = 4 * (n_judges + n_ideas) + 8
-    for _ in range(max_pricing_rounds):
+    n_allowed = int(c.allowed.sum())
+    pricing_rounds = 0
+    while pricing_rounds < max_pricing_rounds:
         edge_j, edge_i = np.nonzero(keep)
         edge_j, edge_i = edge_j.astype(np.int64), edge_i.astype(np.int64)
         cost = full_cost[edge_j, edge_i]
         assigned = _solve_flow(edge_j, edge_i, cost, c)
-        if assigned is None:
-            if keep.sum() == c.allowed.sum():
+        if isinstance(assigned, _Shortfall):
+            if edge_j.size == n_allowed:
                 raise InfeasibleAssignmentError(
                     "no assignment gives every idea its judges within the load limits without"
                     " a conflict: some group of ideas has too few eligible judges between them"
                 )
-            keep = c.allowed.copy()  # pruning cut off every feasible assignment
+            # Pruning cut off every feasible assignment: widen the lists of those left short
+            # (of everyone if no one is), at worst up to every arc.
+            short_i, short_j = assigned.ideas, assigned.judges
+            if not short_i.any() and not short_j.any():
+                short_i, short_j = ~short_i, ~short_j
+            idea_width[short_i] = np.minimum(2 * idea_width[short_i], n_judges)
+            judge_width[short_j] = np.minimum(2 * judge_width[short_j], n_ideas)
+            wider = keep | _candidates(c, by_idea, by_judge, idea_width, judge_width)
+            if int(wider.sum()) == int(keep.sum()):
+                idea_width = np.minimum(2 * idea_width, n_judges)
+                judge_width = np.minimum(2 * judge_width, n_ideas)
+                wider = keep | _candidates(c, by_idea, by_judge, idea_width, judge_width)
+                if int(wider.sum()) == int(keep.sum()):
+                    wider = c.allowed.copy()
+            keep = wider
             continue
+        pricing_rounds += 1
         dist = _potentials(edge_j, edge_i, cost, assigned, c, max_rounds)
         if dist is None:
             break
         dist_j, dist_i = dist
         # Reduced cost of a pruned arc j -> i is dist_j - dist_i - cost; negative means it would
         # improve the flow, so it must come back in.
-        violated = c.allowed & ~keep & (full_cost > dist_j[:, None] - dist_i[None, :])
+        gain = full_cost - (dist_j[:, None] - dist_i[None, :])
+        violated = c.allowed & ~keep & (gain > 0)
         if not violated.any():
             bound = lagrangian_bound(c, -dist_i.astype(np.float64) / scale)
             return _finish(c, edge_j[assigned], edge_i[assigned], "total", bound)
-        keep |= violated
+        keep |= _most_violated(violated, gain, width)
     # Fallback without pruning (rarely reached): exact flow, bound from whatever prices we have.
     edge_j, edge_i = np.nonzero(c.allowed)
     edge_j, edge_i = edge_j.astype(np.int64), edge_i.astype(np.int64)
     cost = full_cost[edge_j, edge_i]
     assigned = _solve_flow(edge_j, edge_i, cost, c)
-    if assigned is None:
+    if isinstance(assigned, _Shortfall):
         raise InfeasibleAssignmentError(
             "no assignment gives every idea its judges within the load limits without"
             " a conflict: some group of ideas has too few eligible judges between them"
