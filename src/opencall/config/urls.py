@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("opencall.community.urls")),
     path("", include("opencall.voting.urls")),
     path("", include("opencall.funding.urls")),
+    path("", include("opencall.review.urls")),
 ]
 
 if settings.DEBUG:

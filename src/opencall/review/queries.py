@@ -69,3 +69,27 @@ def assignment_for(judge: User, assignment_id: int) -> ReviewAssignment | None:
 def reviews_of(rnd: ReviewRound) -> QuerySet[Review]:
     return Review.objects.filter(assignment__round=rnd, submitted_at__isnull=False).select_related(
         "assignment", "assignment__judge", "assignment__idea")
+
+
+def rubric_for(challenge: Challenge, rubric_id: int) -> Rubric | None:
+    return Rubric.objects.filter(challenge=challenge, pk=rubric_id).first()
+
+
+def assignment_in_round(rnd: ReviewRound, assignment_id: int) -> ReviewAssignment | None:
+    return ReviewAssignment.objects.filter(round=rnd, pk=assignment_id).select_related("round__challenge").first()
+
+
+def judge_in(challenge: Challenge, user_id: int) -> User | None:
+    return judges_of(challenge).filter(pk=user_id).first()
+
+
+def idea_in_round(rnd: ReviewRound, idea_id: int) -> Idea | None:
+    return rnd.ideas.filter(pk=idea_id).first()
+
+
+def review_of(assignment: ReviewAssignment) -> Review | None:
+    return Review.objects.filter(assignment=assignment).first()
+
+
+def criteria_of(rnd: ReviewRound) -> list[Criterion]:
+    return list(rnd.rubric.criteria.all())
