@@ -196,3 +196,11 @@ def test_unexpected_errors_are_a_bare_500_problem(api, monkeypatch):
     body = assert_problem(response, 500, "server-error")
     assert body["detail"] == "Something went wrong on our side; it has been logged."
     assert b"fire" not in response.content
+
+
+def test_head_is_get_without_a_body(api, challenge):
+    get = api().get("/api/challenges")
+    head = api().client.head("/api/challenges")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head["Content-Length"] == str(len(get.content))
+    assert head["Content-Type"] == "application/json; charset=utf-8"

@@ -172,7 +172,18 @@ def _docs_asset(request: HttpRequest, name: str) -> HttpResponseBase:
 
 def _problem_405(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        response = view(request, *args, **kwargs)
+        if request.method == "HEAD":
+            # HEAD is GET without the body (RFC 9110); ninja only routes the methods it was given.
+            request.method = "GET"
+            response = view(request, *args, **kwargs)
+            request.method = "HEAD"
+            if not isinstance(response, HttpResponseNotAllowed):
+                if not response.streaming:
+                    response["Content-Length"] = str(len(response.content))
+                    response.content = b""
+                return response
+        else:
+            response = view(request, *args, **kwargs)
         if isinstance(response, HttpResponseNotAllowed):
             allowed = ", ".join(sorted(response["Allow"].split(", ")))
             answer = problem(
