@@ -81,3 +81,32 @@ def test_compare_page_records_answers(challenge, organiser, participant, as_user
     assert list(PairwiseVote.objects.values_list("outcome", flat=True)) == ["first"]
     ranking = client.get(f"/challenges/{challenge.slug}/crowd-ranking/").content.decode()
     assert ranking.index("Left") < ranking.index("Right")
+
+
+@pytest.mark.django_db
+def test_review_api_for_judges_and_organisers(judged, organiser):
+    from opencall.accounts.actions import issue_token
+
+    challenge, ideas, judge, rnd = judged
+    _, judge_token = issue_token(user=judge, label="ci")
+    _, org_token = issue_token(user=organiser, label="ci")
+    from django.test import Client
+
+    client = Client()
+    mine = client.get("/api/reviews/assignments", HTTP_AUTHORIZATION=f"Bearer {judge_token}").json()
+    assert sorted(m["idea_title"] for m in mine) == ["Entry 0", "Entry 1"]
+    criterion = rnd.rubric.criteria.get()
+    bad = client.put(f"/api/reviews/assignments/{mine[0]['id']}", {"scores": {str(criterion.pk): 7}},
+                     content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {judge_token}")
+    assert bad.status_code == 422 and bad["Content-Type"] == "application/problem+json"
+    assert bad.json()["errors"] == {f"scores.{criterion.pk}": ["Impact: a whole number from 1 to 5."]}
+    ok = client.put(f"/api/reviews/assignments/{mine[0]['id']}", {"scores": {str(criterion.pk): 5}},
+                    content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {judge_token}")
+    assert ok.status_code == 204
+    forbidden = client.get(f"/api/challenges/{challenge.slug}/review/rounds/1/ranking",
+                           HTTP_AUTHORIZATION=f"Bearer {judge_token}")
+    assert forbidden.status_code == 403
+    ranking = client.get(f"/api/challenges/{challenge.slug}/review/rounds/1/ranking",
+                         HTTP_AUTHORIZATION=f"Bearer {org_token}").json()
+    assert [r["reviews"] for r in ranking] == [1, 0]
+    assert ranking[0]["raw_mean"] == 100.0

@@ -33,6 +33,7 @@ from opencall.community.api import router as community_router
 from opencall.core.errors import DomainError
 from opencall.core.problem import problem
 from opencall.funding.api import router as funding_router
+from opencall.review.api import router as review_router
 from opencall.ideas.api import router as ideas_router
 from opencall.organisations.api import router as organisations_router
 
@@ -234,6 +235,7 @@ api.add_router("", challenges_router)
 api.add_router("", ideas_router)
 api.add_router("", community_router)
 api.add_router("", funding_router)
+api.add_router("", review_router)
 
 
 @api.exception_handler(DomainError)
