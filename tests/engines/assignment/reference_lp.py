@@ -18,8 +18,13 @@ def lp_optimum(
     k: NDArray[np.int64],
     lo: NDArray[np.int64],
     hi: NDArray[np.int64],
+    *,
+    time_limit: float | None = None,
 ) -> float | None:
-    """Best total affinity of the LP relaxation, or None when it is infeasible."""
+    """Best total affinity of the LP relaxation, or None when it is infeasible.
+
+    Raises ``TimeoutError`` when HiGHS stops at ``time_limit`` seconds.
+    """
     n_judges, n_ideas = affinity.shape
     jj, ii = np.nonzero(allowed)
     m = jj.size
@@ -36,8 +41,50 @@ def lp_optimum(
         b_eq=k.astype(float),
         bounds=(0, 1),
         method="highs",
+        options={} if time_limit is None else {"time_limit": time_limit},
     )
     if result.status == 2:
         return None
+    if result.status == 1:
+        raise TimeoutError(f"HiGHS stopped at its limit: {result.message}")
+    assert result.status == 0, result.message
+    return float(-result.fun)
+
+
+def lp_max_min(
+    affinity: NDArray[np.float64],
+    allowed: NDArray[np.bool_],
+    k: NDArray[np.int64],
+    lo: NDArray[np.int64],
+    hi: NDArray[np.int64],
+) -> float:
+    """LP relaxation of "maximise the worst idea's summed affinity" (FairIR's LP, no rounding).
+
+    An upper bound on what any integer assignment can give the worst-served idea.
+    """
+    n_judges, n_ideas = affinity.shape
+    jj, ii = np.nonzero(allowed)
+    m = jj.size
+    cols = np.arange(m)
+    per_idea = sparse.csr_matrix((np.ones(m), (ii, cols)), shape=(n_ideas, m))
+    per_judge = sparse.csr_matrix((np.ones(m), (jj, cols)), shape=(n_judges, m))
+    sums = sparse.csr_matrix((-affinity[jj, ii], (ii, cols)), shape=(n_ideas, m))
+    t_col = sparse.csr_matrix(np.ones((n_ideas, 1)))
+    no_t_judges = sparse.csr_matrix((n_judges, 1))
+    result = linprog(
+        np.concatenate([np.zeros(m), [-1.0]]),
+        A_ub=sparse.vstack(
+            [
+                sparse.hstack([per_judge, no_t_judges]),
+                sparse.hstack([-per_judge, no_t_judges]),
+                sparse.hstack([sums, t_col]),
+            ]
+        ),
+        b_ub=np.concatenate([hi, -lo, np.zeros(n_ideas)]).astype(float),
+        A_eq=sparse.hstack([per_idea, sparse.csr_matrix((n_ideas, 1))]),
+        b_eq=k.astype(float),
+        bounds=[(0, 1)] * m + [(None, None)],
+        method="highs",
+    )
     assert result.status == 0, result.message
     return float(-result.fun)
