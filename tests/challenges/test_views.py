@@ -606,3 +606,38 @@ def test_roles_remove(as_user, challenge, organiser, judge, participant):
     assert "Role removed." in _text(response)
     assert ChallengeRole.objects.count() == 0
     assert AuditEvent.objects.filter(verb="challenge.role_remove").count() == 1
+
+
+def test_edit_roundtrip_without_changes_keeps_everything(as_user, org, organiser, other_org, participant):
+    ch = ChallengeFactory(organisation=org, slug="round", visibility="invite_only", currency="JPY", budget_minor=5000)
+    ch.sponsors.set([other_org])
+    ch.invited_users.set([participant])
+    CustomFieldFactory(challenge=ch, key="prototype_url", label="Prototype", kind="url", help_text="A link")
+    client = as_user(organiser)
+    page = client.get("/challenges/round/edit/")
+    form, fields = page.context["form"], page.context["fields"]
+    data = {k: ("" if v is None else v) for k, v in form.initial.items()}
+    data.update(
+        {
+            "fields-TOTAL_FORMS": str(len(fields.forms)),
+            "fields-INITIAL_FORMS": str(len(fields.initial)),
+            "fields-MIN_NUM_FORMS": "0",
+            "fields-MAX_NUM_FORMS": "20",
+        }
+    )
+    for i, initial in enumerate(fields.initial):
+        for key, value in initial.items():
+            if key == "required":
+                if value:
+                    data[f"fields-{i}-{key}"] = "on"
+            else:
+                data[f"fields-{i}-{key}"] = value
+    for i in range(len(fields.initial), len(fields.forms)):
+        data[f"fields-{i}-kind"] = "text"  # what a browser sends for the blank row's select
+    response = client.post("/challenges/round/edit/", data)
+    assert response.status_code == 302, _text(response)
+    ch.refresh_from_db()
+    assert (ch.budget_minor, ch.currency, ch.visibility) == (5000, "JPY", "invite_only")
+    assert [o.slug for o in ch.sponsors.all()] == ["contoso"]
+    assert list(ch.invited_users.all()) == [participant]
+    assert [(f.key, f.kind, f.help_text) for f in ch.custom_fields.all()] == [("prototype_url", "url", "A link")]
