@@ -112,16 +112,15 @@ class PairwiseVotes:
     ) -> PairwiseVotes:
         """Build from decisive votes only (each row: winner beat loser)."""
         w = np.asarray(winner, dtype=np.int64)
-        return cls.from_lists(
-            w, loser, np.ones(w.shape[0]), voter, n_ideas=n_ideas, n_voters=n_voters
-        )
+        return cls.from_lists(w, loser, np.ones(w.shape[0]), voter, n_ideas=n_ideas, n_voters=n_voters)
 
 
 @dataclass(frozen=True, eq=False)
 class PairwiseRanking:
     """Fitted log-strengths with standard errors (Laplace approximation).
 
-    ``exact_se`` is False when the diagonal approximation was used (large problems).
+    ``exact_se`` is False when the diagonal approximation was used (large problems); when it
+    is True ``covariance`` holds the full posterior covariance of the scores.
     ``voter_reliability`` is set by the noisy-voter fit: probability each voter is honest.
     """
 
@@ -133,6 +132,7 @@ class PairwiseRanking:
     converged: bool
     exact_se: bool
     voter_reliability: FloatArray | None = field(default=None)
+    covariance: FloatArray | None = field(default=None)
 
     def interval(self, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
         """Symmetric normal confidence interval for each score."""
@@ -164,9 +164,7 @@ class _Pairs:
     n: int
 
 
-def _collapse(
-    a: IntArray, b: IntArray, wins_a: FloatArray, wins_b: FloatArray, ties: FloatArray, n: int
-) -> _Pairs:
+def _collapse(a: IntArray, b: IntArray, wins_a: FloatArray, wins_b: FloatArray, ties: FloatArray, n: int) -> _Pairs:
     swap = a > b
     lo = np.where(swap, b, a)
     hi = np.where(swap, a, b)
@@ -219,9 +217,7 @@ def _neg_log_post(s: FloatArray, pairs: _Pairs, nu: float, prec: float) -> float
     return float(-ll + 0.5 * prec * (s @ s))
 
 
-def _grad_hess_weights(
-    s: FloatArray, pairs: _Pairs, nu: float
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _grad_hess_weights(s: FloatArray, pairs: _Pairs, nu: float) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Per-pair derivative of the negative log-likelihood in ``d`` and its curvature."""
     d = s[pairs.a] - s[pairs.b]
     pa, pb, _ = _outcome_probs(d, nu)
@@ -301,13 +297,14 @@ def _update_nu(s: FloatArray, pairs: _Pairs, nu: float) -> float:
 
 def _std_errors(
     s: FloatArray, pairs: _Pairs, nu: float, prec: float, dense: bool
-) -> FloatArray:
+) -> tuple[FloatArray, FloatArray | None]:
+    """Laplace standard errors, and the full covariance when ``dense``."""
     _, _, h = _grad_hess_weights(s, pairs, nu)
     if dense:
         cov = np.linalg.inv(_dense_hessian(pairs, h, prec))
-        return np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        return np.sqrt(np.clip(np.diag(cov), 0.0, None)), cov
     diag = np.bincount(pairs.a, h, pairs.n) + np.bincount(pairs.b, h, pairs.n) + prec
-    return 1.0 / np.sqrt(diag)
+    return 1.0 / np.sqrt(diag), None
 
 
 def _fit_pairs(
@@ -333,7 +330,7 @@ def _fit_pairs(
         nu = _update_nu(s, pairs, nu)
         if estimate_var:
             # The diagonal approximation keeps this step O(pairs) at any size.
-            se = _std_errors(s, pairs, nu, 1.0 / var, dense=False)
+            se, _ = _std_errors(s, pairs, nu, 1.0 / var, dense=False)
             var = max(float(np.mean(s**2 + se**2)), 1e-4)
         moved = max(
             float(np.max(np.abs(s - s_prev), initial=0.0)),
@@ -345,6 +342,15 @@ def _fit_pairs(
     return s, nu, var, total_it, converged
 
 
+def _warm(initial: PairwiseRanking, n: int, nu0: float, prior_sd: float | None) -> tuple[FloatArray, float, float]:
+    m = min(n, initial.scores.shape[0])
+    s0 = np.zeros(n)
+    s0[:m] = initial.scores[:m]
+    nu = initial.tie_parameter if nu0 > 0 and initial.tie_parameter > 0 else nu0
+    var = initial.prior_sd**2 if prior_sd is None else prior_sd**2
+    return s0, nu, var
+
+
 def fit_bradley_terry(
     votes: PairwiseVotes,
     *,
@@ -353,11 +359,13 @@ def fit_bradley_terry(
     tol: float = 1e-8,
     dense_limit: int = 2000,
     outer_iter: int = 50,
+    initial: PairwiseRanking | None = None,
 ) -> PairwiseRanking:
     """MAP Bradley–Terry (Davidson ties) scores with Laplace standard errors.
 
     ``prior_sd`` is the Gaussian prior's standard deviation on log-strengths (``None``:
-    estimated by empirical Bayes).
+    estimated by empirical Bayes).  ``initial`` warm-starts from an earlier fit (ideas added
+    since start at 0).
     """
     if prior_sd is not None and prior_sd <= 0:
         raise ValueError("prior_sd must be positive")
@@ -365,38 +373,45 @@ def fit_bradley_terry(
     pairs = _pairs_from_votes(votes)
     dense = n <= dense_limit
     nu0 = 0.5 if pairs.ties.sum() > 0 else 0.0
+    var0 = 1.0 if prior_sd is None else prior_sd**2
+    s0 = np.zeros(n)
+    if initial is not None:
+        s0, nu0, var0 = _warm(initial, n, nu0, prior_sd)
     s, nu, var, it, conv = _fit_pairs(
         pairs,
-        np.zeros(n),
+        s0,
         nu0,
-        1.0 if prior_sd is None else prior_sd**2,
+        var0,
         estimate_var=prior_sd is None,
         max_iter=max_iter,
         tol=tol,
         outer=outer_iter if (prior_sd is None or nu0 > 0) else 1,
     )
-    se = _std_errors(s, pairs, nu, 1.0 / var, dense)
-    return PairwiseRanking(s, se, nu, float(np.sqrt(var)), it, conv, dense)
+    se, cov = _std_errors(s, pairs, nu, 1.0 / var, dense)
+    return PairwiseRanking(s, se, nu, float(np.sqrt(var)), it, conv, dense, None, cov)
 
 
 def fit_crowd_bt(
     votes: PairwiseVotes,
     *,
     prior_sd: float | None = None,
-    reliability_prior: tuple[float, float] = (2.0, 2.0),
+    reliability_prior: tuple[float, float] = (4.0, 2.0),
     max_em_iter: int = 100,
     tol: float = 1e-5,
     dense_limit: int = 2000,
     newton_per_em: int = 3,
+    initial: PairwiseRanking | None = None,
 ) -> PairwiseRanking:
     """Crowd-BT: Bradley–Terry scores jointly with each voter's probability of being honest.
 
     ``reliability_prior`` is the Beta(a, b) prior on every voter's reliability.  The default
-    Beta(2, 2) presumes nothing about honesty but keeps a voter with two votes near 0.5 (little
-    weight either way) while 100 votes against the consensus push a voter towards 0 (their
-    votes then count reversed).  EM starts from the plain Bradley-Terry fit, which breaks the
-    symmetry between "everyone honest" and "everyone contrary".  Ties carry no information
-    about reliability.
+    Beta(4, 2) (mean 2/3) says most voters are mostly honest, which also rules out the mirror
+    solution (all scores negated, all voters contrary) that a symmetric prior makes equally
+    likely; a voter with two votes stays near the prior while 100 votes against the consensus
+    push a voter towards 0 (their votes then count reversed).  EM starts from the plain
+    Bradley-Terry fit (``initial``, an earlier
+    Crowd-BT fit, warm-starts instead, voters beyond it starting at the prior mean).  Ties
+    carry no information about reliability.
     """
     a0, b0 = reliability_prior
     if a0 <= 0 or b0 <= 0:
@@ -410,10 +425,16 @@ def fit_crowd_bt(
     l_idx = np.where(won_first, votes.second, votes.first)
     n_decisive = np.bincount(votes.voter[decisive], minlength=votes.n_voters).astype(np.float64)
     eta = np.full(votes.n_voters, a0 / (a0 + b0))
-    # Start from plain Bradley-Terry: from all-equal scores EM can sit at the symmetric point.
-    start = fit_bradley_terry(votes, prior_sd=prior_sd, dense_limit=0)
-    s, nu = start.scores, start.tie_parameter
-    var = start.prior_sd**2
+    if initial is None:
+        # Start from plain Bradley-Terry: from all-equal scores EM sits at the symmetric point.
+        start = fit_bradley_terry(votes, prior_sd=prior_sd, dense_limit=0)
+        s, nu, var = start.scores, start.tie_parameter, start.prior_sd**2
+    else:
+        has_ties = bool(np.any(votes.outcome == 0.5))
+        s, nu, var = _warm(initial, n, 0.5 if has_ties else 0.0, prior_sd)
+        if initial.voter_reliability is not None:
+            m = min(votes.n_voters, initial.voter_reliability.shape[0])
+            eta[:m] = initial.voter_reliability[:m]
     total_it = 0
     converged = False
     for _ in range(max_em_iter):
@@ -436,9 +457,7 @@ def fit_crowd_bt(
             outer=1,
         )
         total_it += it
-        honest_sum = np.bincount(
-            votes.voter[decisive], honest[decisive], minlength=votes.n_voters
-        )
+        honest_sum = np.bincount(votes.voter[decisive], honest[decisive], minlength=votes.n_voters)
         eta = (honest_sum + a0 - 1.0) / (n_decisive + a0 + b0 - 2.0)
         eta = np.clip(eta, 1e-4, 1.0 - 1e-4)
         moved = max(
@@ -450,5 +469,5 @@ def fit_crowd_bt(
             break
     else:
         converged = False
-    se = _std_errors(s, pairs, nu, 1.0 / var, dense)
-    return PairwiseRanking(s, se, nu, float(np.sqrt(var)), total_it, converged, dense, eta)
+    se, cov = _std_errors(s, pairs, nu, 1.0 / var, dense)
+    return PairwiseRanking(s, se, nu, float(np.sqrt(var)), total_it, converged, dense, eta, cov)
