@@ -641,3 +641,16 @@ def test_edit_roundtrip_without_changes_keeps_everything(as_user, org, organiser
     assert [o.slug for o in ch.sponsors.all()] == ["contoso"]
     assert list(ch.invited_users.all()) == [participant]
     assert [(f.key, f.kind, f.help_text) for f in ch.custom_fields.all()] == [("prototype_url", "url", "A link")]
+
+
+def test_home_lists_the_challenges_a_person_joined(as_user, org, challenge, participant):
+    from opencall.community.models import Follow
+
+    hidden = ChallengeFactory(organisation=org, title="Now internal", visibility="internal")
+    Follow.objects.create(user=participant, challenge=challenge)
+    Follow.objects.create(user=participant, challenge=hidden)
+    html = _text(as_user(participant).get("/"))
+    joined = html[html.index('id="joined-heading"') : html.index('id="open-heading"')]
+    assert '<a href="/challenges/green-packaging/">Green packaging</a>' in joined
+    assert "Now internal" not in joined
+    assert 'id="joined-heading"' not in _text(as_user(UserFactory()).get("/"))

@@ -171,3 +171,10 @@ def challenge_page_for(viewer: User, slug: str) -> Challenge | None:
         .prefetch_related("categories", "phases", "custom_fields", "sponsors")
         .first()
     )
+
+
+def joined_challenges(viewer: User, limit: int = 8) -> list[Challenge]:
+    """Challenges the viewer joined (follows) and may still see, newest first."""
+    if not viewer.is_authenticated:
+        return []
+    return list(visible_challenges(viewer).filter(followers__user=viewer).order_by("-created_at")[:limit])

@@ -70,10 +70,11 @@ def _managed_challenge(request: HttpRequest, slug: str) -> Challenge:
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    viewer = _user(request)
     return render(
         request,
         "challenges/home.html",
-        {"challenges": queries.open_challenge_cards(_user(request))},
+        {"challenges": queries.open_challenge_cards(viewer), "joined": queries.joined_challenges(viewer)},
     )
 
 
