@@ -11,6 +11,7 @@ from opencall.engines.assignment import (
     assign_max_affinity,
     check_problem,
     lagrangian_bound,
+    matching,
 )
 
 from .reference_lp import lp_optimum
@@ -177,3 +178,35 @@ def test_assignment_respects_every_constraint_and_is_lp_optimal(
     assert result.total_affinity == pytest.approx(float(affinity[chosen].sum()), abs=1e-9)
     assert result.bound == pytest.approx(reference, abs=1e-6)
     assert result.gap <= 1e-6
+
+
+def test_everyone_wanting_the_same_stars_forces_widening_yet_stays_exact(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # All ideas rank judges alike and all judges rank ideas alike, so each idea's few best
+    # judges are the same stars and each judge's best ideas the same few: the first pruned
+    # flow is short of capacity and must be widened, then priced back to the optimum.
+    rng = np.random.default_rng(11)
+    quality, appeal = rng.random(60), rng.random(240)
+    affinity = quality[:, None] + appeal[None, :] + rng.random((60, 240)) * 0.01
+    conflicts = rng.random((60, 240)) < 0.05
+    outcomes: list[bool] = []
+    solve = matching._solve_flow
+
+    def spy(*args: object) -> object:
+        out = solve(*args)  # type: ignore[arg-type]
+        outcomes.append(isinstance(out, matching._Shortfall))
+        return out
+
+    monkeypatch.setattr(matching, "_solve_flow", spy)
+    problem = AssignmentProblem(affinity=affinity, load_max=16, load_min=8, judges_per_idea=3, conflicts=conflicts)
+    result = assign_max_affinity(problem, candidates_per_idea=3)
+    reference = lp_optimum(affinity, ~conflicts, np.full(240, 3), np.full(60, 8), np.full(60, 16))
+    assert outcomes[0] is True  # the first pruned flow fell short
+    assert outcomes[-1] is False
+    assert reference is not None
+    assert result.total_affinity == pytest.approx(reference, abs=1e-7)
+    assert result.gap < 1e-6
+    assert not result.matrix(60, 240)[conflicts].any()
+    assert result.loads.min() >= 8
+    assert result.loads.max() <= 16
