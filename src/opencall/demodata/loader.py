@@ -360,7 +360,7 @@ class _Loader:
     def body(self, concept: texts.Concept) -> str:
         rng = self.rng
         problem = rng.choice(texts.PROBLEMS.get(concept.category, texts.GENERIC_PROBLEMS))
-        steps = rng.sample(texts.PILOT_STEPS, 3)
+        steps = [texts.PILOT_STEPS[i] for i in sorted(rng.sample(range(len(texts.PILOT_STEPS)), 3))]
         kpi, kpi2 = rng.sample(texts.KPIS, 2)
         need, need2 = rng.sample(texts.NEEDS, 2)
         return (
@@ -697,7 +697,7 @@ class _Loader:
                 lead,
                 concept,
                 title=title,
-                team_name=f"Team {title.split()[0]} {n + 1}",
+                team_name=texts.VENTURE_TEAMS[n],
                 answers=answers,
                 budget_eur=rng.randrange(15_000, 120_001, 5_000),
                 confidential=n in (3, 17),
@@ -853,7 +853,7 @@ class _Loader:
                 lead,
                 concept,
                 title=concept.title,
-                team_name=f"{surname} group – {n + 1}",
+                team_name=f"{group} ({surname})",
                 answers=answers,
                 budget_eur=rng.randrange(40_000, 90_001, 1_000),
                 body=self.research_body(concept, group),

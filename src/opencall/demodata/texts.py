@@ -739,6 +739,50 @@ RESEARCH_FIELDS = (
     FieldSpec("publication", "Publication plan", FieldKind.CHOICE, required=True, choices=PUBLICATION),
 )
 
+# Internal venture teams name themselves; one name per entry, in order.
+VENTURE_TEAMS: tuple[str, ...] = (
+    "Aisle Rangers",
+    "Night Shift Heroes",
+    "Kassel Pickers",
+    "Green Ops",
+    "Data Bakers",
+    "The Till Whisperers",
+    "Fresh Eyes",
+    "Backroom Bandits",
+    "Loop Closers",
+    "Team Lighthouse",
+    "Cold Chain Gang",
+    "Shelf Life",
+    "The Pallet Pack",
+    "Open Doors",
+    "Basket Case",
+    "Route 66 (Altona)",
+    "Kilowatt Crew",
+    "Sunday Planners",
+    "Grey Matter",
+    "Queue Busters",
+    "The Fixers",
+    "Small Wins",
+    "Spark Plug",
+    "Crate Expectations",
+    "Bright Side",
+    "Second Wind",
+    "Friendly Neighbours",
+    "Tidy Data",
+    "Heat Seekers",
+    "Paper Trail",
+    "Quiet Hours",
+    "North Star",
+    "Hands Free",
+    "Lean Machine",
+    "Good Company",
+    "Hamburg Hub",
+    "Learning Loop",
+    "The Translators",
+    "Roof Garden",
+    "Key Holders",
+)
+
 # Pieces for idea bodies ----------------------------------------------------------------------
 
 PROBLEMS: dict[str, tuple[str, ...]] = {
