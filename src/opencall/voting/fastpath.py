@@ -577,6 +577,7 @@ class LiveApp:
                     pipe.hincrby(f"{key}:counts", str(idea), step)
                 pipe.hincrby(f"{key}:counts", "turnout", result.turnout.get(live_vote_id, 0))
                 pipe.hincrby(f"{key}:counts", "writes", result.accepted.get(live_vote_id, 0))
+                pipe.expire(f"{key}:counts", 7 * 24 * 3600)
                 pipe.publish(key, b"1")
             await pipe.execute()
         except Exception:

@@ -220,7 +220,27 @@ class BallotStore:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         return result
 
-    def _held(self, cur: Any, live_vote_id: int, devices: list[str]) -> list[tuple[Any, ...]]:
+    def _apply(self, conn: Any, planned: list[tuple[list[tuple[Any, ...]], list[tuple[int, int, int, int]]]]) -> None:
+        """Write the ballots and move the counters, then commit (one round trip on PostgreSQL)."""
+        counters = (
+            f"UPDATE {COUNTS} SET votes = votes + {self.ph}, writes = writes + {self.ph} "  # noqa: S608
+            f"WHERE live_vote_id = {self.ph} AND idea_id = {self.ph}"
+        )
+        if self.sqlite:
+            cur = conn.cursor()
+            for rows, counter_rows in planned:
+                self._upsert(cur, rows)
+                cur.executemany(counters, counter_rows)
+            conn.execute("COMMIT")
+            return
+        cur = conn.cursor()
+        with conn.pipeline():
+            for rows, counter_rows in planned:
+                self._upsert(cur, rows)
+                cur.executemany(counters, counter_rows)
+            conn.commit()
+
+    def _held(self, cur: Any, live_vote_id: int, devices: list[str], *, fetch: bool = True) -> list[tuple[Any, ...]]:
         """The current ballots of these devices (locked on PostgreSQL)."""
         if not self.sqlite:
             # Lists travel as one JSON text: parsed by PostgreSQL in C, where psycopg would
@@ -230,7 +250,7 @@ class BallotStore:
                 "WHERE live_vote_id = %s AND device IN (SELECT jsonb_array_elements_text(%s::jsonb)) FOR UPDATE",
                 (live_vote_id, json.dumps(devices)),
             )
-            return list(cur.fetchall())
+            return list(cur.fetchall()) if fetch else []
         found: list[tuple[Any, ...]] = []
         for start in range(0, len(devices), _CHUNK):
             chunk = devices[start : start + _CHUNK]
@@ -264,8 +284,33 @@ class BallotStore:
             (live_vote_id, stamp, stamp, batch),
         )
 
+    def _read_state(
+        self, conn: Any, live_vote_id: int, devices: list[str]
+    ) -> tuple[tuple[Any, ...] | None, set[int], list[tuple[Any, ...]]]:
+        """(window row, finalists, current ballots of these devices), read inside the transaction.
+
+        Reading the window here matters: the stop action takes the live vote row FOR UPDATE, so
+        every acknowledged vote commits before the close does (PostgreSQL); on SQLite the database
+        lock orders them the same way. Locking the counters orders the batches of one live vote
+        across processes, so the ballots read are the latest and the count deltas are exact.
+        """
+        window = f"SELECT state, opens_at, closes_at FROM {LIVE_VOTES} WHERE id = {self.ph}"  # noqa: S608
+        counters = f"SELECT idea_id FROM {COUNTS} WHERE live_vote_id = {self.ph} ORDER BY idea_id"  # noqa: S608
+        if self.sqlite:
+            cur = conn.cursor()
+            row = cur.execute(window, (live_vote_id,)).fetchone()
+            finalists = {int(r[0]) for r in cur.execute(counters, (live_vote_id,)).fetchall()}
+            return row, finalists, self._held(cur, live_vote_id, devices)
+        # PostgreSQL: the three reads go out in one round trip (pipeline mode), since under load
+        # every round trip waits for the database backend to be scheduled again.
+        c1, c2, c3 = conn.cursor(), conn.cursor(), conn.cursor()
+        with conn.pipeline():
+            c1.execute(window + " FOR SHARE", (live_vote_id,))
+            c2.execute(counters + " FOR UPDATE", (live_vote_id,))
+            self._held(c3, live_vote_id, devices, fetch=False)
+        return c1.fetchone(), {int(r[0]) for r in c2.fetchall()}, list(c3.fetchall())
+
     def _write(self, conn: Any, votes: Sequence[PendingVote]) -> BatchResult:
-        ph = self.ph
         now = time.time()
         outcomes = ["closed"] * len(votes)
         by_vote: dict[int, list[int]] = defaultdict(list)
@@ -274,37 +319,19 @@ class BallotStore:
         deltas: dict[int, dict[int, int]] = {}
         turnout: dict[int, int] = {}
         accepted: dict[int, int] = {}
-        cur = conn.cursor()
+        writes_planned: list[tuple[list[tuple[Any, ...]], list[tuple[int, int, int, int]]]] = []
         if self.sqlite:
-            cur.execute("BEGIN IMMEDIATE")
-        lock = "" if self.sqlite else " FOR SHARE"
+            conn.execute("BEGIN IMMEDIATE")
         try:
             for live_vote_id, indexes in by_vote.items():
-                # Re-read the window inside the transaction: the stop action takes this row FOR
-                # UPDATE, so every acknowledged vote commits before the close does (PostgreSQL);
-                # on SQLite the database lock orders them the same way.
-                cur.execute(
-                    f"SELECT state, opens_at, closes_at FROM {LIVE_VOTES} WHERE id = {ph}{lock}",  # noqa: S608
-                    (live_vote_id,),
-                )
-                row = cur.fetchone()
+                devices = sorted({votes[i].device for i in indexes})
+                row, finalists, held = self._read_state(conn, live_vote_id, devices)
                 if row is None or row[0] != "open":
                     continue
                 opens, closes = _epoch(row[1]), _epoch(row[2])
                 if opens is None or closes is None or not (opens <= now < closes):
                     continue
-                # Locking the counters orders the batches of one live vote across processes, so
-                # the ballots read below are the latest and the count deltas are exact.
-                cur.execute(
-                    f"SELECT idea_id FROM {COUNTS} WHERE live_vote_id = {ph} ORDER BY idea_id"  # noqa: S608
-                    + ("" if self.sqlite else " FOR UPDATE"),
-                    (live_vote_id,),
-                )
-                finalists = {int(r[0]) for r in cur.fetchall()}
-                devices = sorted({votes[i].device for i in indexes})
-                current: dict[str, Ballot] = {}
-                for device, vote_id, seq, idea in self._held(cur, live_vote_id, devices):
-                    current[device] = Ballot(device, vote_id, int(seq), int(idea))
+                current = {d: Ballot(d, v, int(s), int(i)) for d, v, s, i in held}
                 touched: dict[str, PendingVote] = {}
                 changed: dict[str, int] = defaultdict(int)
                 delta: dict[int, int] = defaultdict(int)
@@ -335,26 +362,19 @@ class BallotStore:
                         (live_vote_id, d, v.idea, v.vote_id, v.seq, v.user_id, changed[d], stamp, stamp)
                         for d, v in touched.items()
                     ]
-                    self._upsert(cur, rows)
-                    cur.executemany(
-                        f"UPDATE {COUNTS} SET votes = votes + {ph}, writes = writes + {ph} "  # noqa: S608
-                        f"WHERE live_vote_id = {ph} AND idea_id = {ph}",
-                        [
-                            (delta.get(idea, 0), writes.get(idea, 0), live_vote_id, idea)
-                            for idea in sorted(set(delta) | set(writes))
-                        ],
-                    )
+                    counter_rows = [
+                        (delta.get(idea, 0), writes.get(idea, 0), live_vote_id, idea)
+                        for idea in sorted(set(delta) | set(writes))
+                    ]
+                    writes_planned.append((rows, counter_rows))
                 deltas[live_vote_id] = {k: v for k, v in delta.items() if v}
                 turnout[live_vote_id] = new
                 accepted[live_vote_id] = sum(writes.values())
-            if self.sqlite:
-                cur.execute("COMMIT")
-            else:
-                conn.commit()
+            self._apply(conn, writes_planned)
         except BaseException:
             with contextlib.suppress(Exception):  # the original error matters, not this one
                 if self.sqlite:
-                    cur.execute("ROLLBACK")
+                    conn.execute("ROLLBACK")
                 else:
                     conn.rollback()
             raise
