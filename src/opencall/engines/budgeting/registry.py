@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 
-from opencall.engines.budgeting import explain
+from opencall.engines.budgeting import explain as explaining
 from opencall.engines.budgeting.columns import project_columns
 from opencall.engines.budgeting.model import Election, FloatArray, Outcome, ProjectExplanation
 from opencall.engines.budgeting.rules.equal_shares import equal_shares
@@ -36,7 +37,6 @@ from opencall.engines.budgeting.rules.maximin import maximin_support
 from opencall.engines.budgeting.rules.phragmen import sequential_phragmen
 
 APPROVAL_TYPES = ("approval", "choose-1")
-ITERATIVE = frozenset({"mes", "mes-add1u", "mes-add1u-greedy"})
 Progress = Callable[[int], None]
 
 
@@ -57,7 +57,13 @@ def exact_scores(election: Election) -> tuple[FloatArray, tuple[Fraction, ...]]:
 
 
 def _greedy_rule(
-    election: Election, *, per_cost: bool, skip: bool = True, threshold: bool = False
+    election: Election,
+    *,
+    per_cost: bool,
+    skip: bool = True,
+    threshold: bool = False,
+    explain_it: bool = True,
+    progress: Progress | None = None,
 ) -> tuple[list[int], dict[int, ProjectExplanation]]:
     scores, exact = exact_scores(election)
     limit: float | None = None
@@ -80,7 +86,9 @@ def _greedy_rule(
         threshold=limit,
         exact_scores=exact,
     )
-    return selected, explain.explain_greedy(election, steps, per_cost=per_cost)
+    if not explain_it:
+        return selected, {}
+    return selected, explaining.explain_greedy(election, steps, per_cost=per_cost)
 
 
 def _mes_rule(
@@ -89,6 +97,7 @@ def _mes_rule(
     utility: str,
     add1u: bool,
     fill: str | None,
+    explain_it: bool = True,
     progress: Progress | None = None,
 ) -> tuple[list[int], dict[int, ProjectExplanation]]:
     cols = project_columns(election, "cost" if utility == "cost" else "approval")
@@ -100,7 +109,7 @@ def _mes_rule(
         increment=Fraction(1) if add1u else None,
         on_pass=progress,
     )
-    notes = explain.explain_mes(election, result, utility)
+    notes = explaining.explain_mes(election, result, utility) if explain_it else {}
     selected = list(result.selected)
     if fill is not None:
         scores, exact = exact_scores(election)
@@ -114,7 +123,9 @@ def _mes_rule(
             initial=tuple(selected),
             exact_scores=exact,
         )
-        greedy_notes = explain.explain_greedy(
+        if not explain_it:
+            return selected, {}
+        greedy_notes = explaining.explain_greedy(
             election, steps, per_cost=(fill == "votes-per-cost"), phase="greedy-completion"
         )
         for c, note in greedy_notes.items():
@@ -137,14 +148,20 @@ def _require_approval(election: Election, rule: str) -> None:
         raise RuleError(f"{rule} needs approval ballots, this election has {election.vote_type}")
 
 
-def _phragmen_rule(election: Election) -> tuple[list[int], dict[int, ProjectExplanation]]:
+def _phragmen_rule(
+    election: Election, *, explain_it: bool = True, progress: Progress | None = None
+) -> tuple[list[int], dict[int, ProjectExplanation]]:
     _require_approval(election, "phragmen")
     cols = project_columns(election, "approval")
     result = sequential_phragmen(cols, election.budget, election.name_ranks())
-    return list(result.selected), explain.explain_phragmen(election, result)
+    if not explain_it:
+        return list(result.selected), {}
+    return list(result.selected), explaining.explain_phragmen(election, result)
 
 
-def _maximin_rule(election: Election) -> tuple[list[int], dict[int, ProjectExplanation]]:
+def _maximin_rule(
+    election: Election, *, explain_it: bool = True, progress: Progress | None = None
+) -> tuple[list[int], dict[int, ProjectExplanation]]:
     _require_approval(election, "maximin-support")
     cols = project_columns(election, "approval")
     selected, supports = maximin_support(cols, election.budget, election.name_ranks())
@@ -164,38 +181,39 @@ def _maximin_rule(election: Election) -> tuple[list[int], dict[int, ProjectExpla
 RuleFn = Callable[..., tuple[list[int], dict[int, ProjectExplanation]]]
 
 RULES: dict[str, RuleFn] = {
-    "greedy": lambda e: _greedy_rule(e, per_cost=False),
-    "greedy-cost": lambda e: _greedy_rule(e, per_cost=True),
-    "greedy-threshold": lambda e: _greedy_rule(e, per_cost=False, threshold=True),
-    "greedy-no-skip": lambda e: _greedy_rule(e, per_cost=False, skip=False),
-    "mes": lambda e, progress=None: _mes_rule(e, utility="cost", add1u=True, fill=None, progress=progress),
-    "mes-add1u": lambda e, progress=None: _mes_rule(e, utility="cost", add1u=True, fill=None, progress=progress),
-    "mes-add1u-greedy": lambda e, progress=None: _mes_rule(
-        e, utility="cost", add1u=True, fill="votes", progress=progress
-    ),
-    "mes-greedy": lambda e: _mes_rule(e, utility="cost", add1u=False, fill="votes"),
-    "mes-cost": lambda e: _mes_rule(e, utility="cost", add1u=False, fill=None),
-    "mes-approval": lambda e: _mes_rule(e, utility="approval", add1u=False, fill=None),
-    "mes-approval-greedy": lambda e: _mes_rule(e, utility="approval", add1u=False, fill="votes-per-cost"),
+    "greedy": partial(_greedy_rule, per_cost=False),
+    "greedy-cost": partial(_greedy_rule, per_cost=True),
+    "greedy-threshold": partial(_greedy_rule, per_cost=False, threshold=True),
+    "greedy-no-skip": partial(_greedy_rule, per_cost=False, skip=False),
+    "mes": partial(_mes_rule, utility="cost", add1u=True, fill=None),
+    "mes-add1u": partial(_mes_rule, utility="cost", add1u=True, fill=None),
+    "mes-add1u-greedy": partial(_mes_rule, utility="cost", add1u=True, fill="votes"),
+    "mes-greedy": partial(_mes_rule, utility="cost", add1u=False, fill="votes"),
+    "mes-cost": partial(_mes_rule, utility="cost", add1u=False, fill=None),
+    "mes-approval": partial(_mes_rule, utility="approval", add1u=False, fill=None),
+    "mes-approval-greedy": partial(_mes_rule, utility="approval", add1u=False, fill="votes-per-cost"),
     "phragmen": _phragmen_rule,
     "maximin-support": _maximin_rule,
 }
 
 
-def run_rule(election: Election, rule: str, *, progress: Progress | None = None) -> Outcome:
+def run_rule(election: Election, rule: str, *, progress: Progress | None = None, explain: bool = True) -> Outcome:
     """Run ``rule`` (a key of :data:`RULES`) and explain every project.
 
-    ``progress`` is called with the number of passes done by rules that iterate (Add1U).
+    ``progress`` is called with the number of passes done by rules that iterate (Add1U);
+    ``explain=False`` skips the explanations (``explanations`` is then empty), for recounts.
     """
     fn = RULES.get(rule)
     if fn is None:
         raise RuleError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
-    selected, notes = fn(election, progress=progress) if rule in ITERATIVE else fn(election)
+    selected, notes = fn(election, explain_it=explain, progress=progress)
+    if not explain:
+        return Outcome(rule=rule, selected=tuple(selected), project_ids=tuple(p.project_id for p in election.projects))
     return Outcome(
         rule=rule,
         selected=tuple(selected),
         project_ids=tuple(p.project_id for p in election.projects),
-        explanations=explain.fill_missing(
+        explanations=explaining.fill_missing(
             election, notes, "never eligible: nobody supported it or it costs more than the budget"
         ),
     )

@@ -403,6 +403,25 @@ def mes_pass(
 
 
 def _overlap(cols: Columns, eligible: list[int]) -> dict[int, list[int]]:
+    """For each eligible project, the other eligible projects sharing at least one supporter."""
+    if not eligible:
+        return {}
+    n = cols.num_voters
+    k = len(eligible)
+    if n * k > 2_000_000:
+        return _overlap_bits(cols, eligible)
+    inc = np.zeros((n, k), dtype=np.float32)
+    for j, c in enumerate(eligible):
+        inc[cols.supporters(c), j] = 1.0
+    shared = inc.T @ inc
+    out: dict[int, list[int]] = {}
+    for j, c in enumerate(eligible):
+        hits = np.flatnonzero(shared[j] > 0)
+        out[c] = [eligible[int(i)] for i in hits if int(i) != j]
+    return out
+
+
+def _overlap_bits(cols: Columns, eligible: list[int]) -> dict[int, list[int]]:
     n = cols.num_voters
     if not eligible:
         return {}

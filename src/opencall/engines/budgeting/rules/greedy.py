@@ -13,6 +13,7 @@ Complexity O(m log m) after the O(E) score count.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -59,7 +60,9 @@ def greedy(
             density = s
         return (-density, int(ranks[c]))
 
-    order = sorted((c for c in range(m) if c not in chosen), key=key)
+    order = _float_order([c for c in range(m) if c not in chosen], scores, costs, ranks, per_cost)
+    if order is None:
+        order = sorted((c for c in range(m) if c not in chosen), key=key)
     remaining = budget - sum((costs[c] for c in initial), Fraction(0))
     selected = list(initial)
     steps: list[GreedyStep] = []
@@ -81,6 +84,32 @@ def greedy(
             if not skip:
                 stopped = True
     return selected, steps
+
+
+def _float_order(
+    candidates: list[int],
+    scores: FloatArray,
+    costs: tuple[Fraction, ...],
+    ranks: IntArray,
+    per_cost: bool,
+) -> list[int] | None:
+    """The greedy order from float densities, or None when two are too close for floats to tell."""
+    dens = []
+    for c in candidates:
+        s = float(scores[c])
+        if per_cost:
+            cost = costs[c]
+            d = (s / float(cost)) if cost > 0 else (float("inf") if s > 0 else 0.0)
+        else:
+            d = s
+        dens.append((-d, int(ranks[c]), c))
+    dens.sort()
+    for (a, _, _), (b, _, _) in itertools.pairwise(dens):
+        if a != b and abs(a - b) <= 1e-9 * max(abs(a), abs(b)):
+            return None
+        if a == b and per_cost and a not in (float("-inf"), 0.0):
+            return None  # equal floats may hide different fractions
+    return [c for _, _, c in dens]
 
 
 def scores_from_points(points: FloatArray, indices: IntArray, m: int) -> FloatArray:
