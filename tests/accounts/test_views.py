@@ -270,3 +270,23 @@ def test_password_reset_sends_mail(as_user, participant):
     response = as_user(None).post("/accounts/password/reset/", {"email": participant.email}, follow=True)
     assert "Check your email" in _text(response)
     assert len(mail.outbox) == 1 and participant.email in mail.outbox[0].to
+
+
+@pytest.mark.parametrize(
+    ("url", "signed_in", "title"),
+    [
+        ("/accounts/email/", True, "Email Addresses"),
+        ("/accounts/password/change/", True, "Change Password"),
+        ("/accounts/logout/", True, "Log out"),
+        ("/accounts/confirm-email/not-a-key/", False, "Confirm Email Address"),
+        ("/accounts/inactive/", False, "Account Inactive"),
+        ("/accounts/password/reset/key/1-bad/", False, "Choose a new password"),
+        ("/accounts/password/reset/done/", False, "Check your email"),
+    ],
+)
+def test_allauth_pages_render_inside_the_site_layout(as_user, participant, url, signed_in, title):
+    response = as_user(participant if signed_in else None).get(url, follow=True)
+    html = _text(response)
+    assert response.status_code == 200
+    assert f"<title>{title} · Opencall</title>" in html
+    assert 'class="skip-link"' in html  # our base.html, not allauth's bare layout

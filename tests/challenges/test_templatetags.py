@@ -36,3 +36,7 @@ def test_phase_label():
 def test_get_item():
     assert _render("{{ d|get_item:'a' }}", d={"a": 3}) == "3"
     assert _render("{{ d|get_item:'b' }}", d={"a": 3}) == "None"
+
+
+def test_oneline():
+    assert _render("{% filter oneline %}\n   Change   Password\n{% endfilter %}") == "Change Password"

@@ -57,3 +57,9 @@ def get_item(mapping: Any, key: Any) -> Any:
 def add_class(field: Any, css: str) -> Any:
     """Render a bound field's widget with an extra CSS class."""
     return field.as_widget(attrs={"class": css})
+
+
+@register.filter(name="oneline", is_safe=True)
+def oneline(value: Any) -> str:
+    """Collapse runs of whitespace (e.g. an indented block used as a page title) to single spaces."""
+    return " ".join(str(value).split())
