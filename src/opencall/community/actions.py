@@ -160,8 +160,10 @@ def resolve_report(*, report: Report, by: User, hide: bool, resolution: str) -> 
             assert target is not None
             type(target).objects.filter(pk=target.pk).update(hidden=True, hidden_reason=resolution)
             # Other open reports on the same content are settled by the same decision.
-            Report.objects.filter(status=Report.Status.OPEN, idea_id=locked.idea_id, comment_id=locked.comment_id
-                                  ).update(status=Report.Status.HIDDEN, handled_by=by, resolution=resolution)
+            same = Report.objects.filter(idea=locked.idea) if locked.idea_id else Report.objects.filter(
+                comment=locked.comment)
+            same.filter(status=Report.Status.OPEN).update(status=Report.Status.HIDDEN, handled_by=by,
+                                                          resolution=resolution)
             author_ids = [locked.comment.author_id] if locked.comment_id else team_member_ids(locked.idea.team)  # type: ignore[union-attr]
             notify(recipients=author_ids, kind="moderation", text=f"Your content was hidden: {resolution}")
         audit.record(actor=by, verb="report." + locked.status, obj=locked, data={"resolution": resolution})

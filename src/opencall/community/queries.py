@@ -66,6 +66,8 @@ def is_following(viewer: User, *, idea: Idea | None = None, challenge_id: int | 
         return False
     if idea is not None:
         return Follow.objects.filter(user=viewer, idea=idea).exists()
+    if challenge_id is None:
+        return False
     return Follow.objects.filter(user=viewer, challenge_id=challenge_id).exists()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -132,7 +133,7 @@ def clean_answers(fields: Sequence[CustomField], answers: Mapping[str, str], *,
     return clean, errors
 
 
-def _check_uploads(idea: Idea | None, uploads: Sequence[UploadedFile]) -> list[str]:
+def _check_uploads(idea: Idea | None, uploads: Sequence[UploadedFile[Any]]) -> list[str]:
     have = idea.attachments.count() if idea is not None and idea.pk else 0
     if have + len(uploads) > settings.OPENCALL_MAX_ATTACHMENTS_PER_IDEA:
         raise InvalidInput("Too many attachments.", errors={
@@ -160,14 +161,14 @@ def _store(idea: Idea, draft: IdeaDraft, answers: dict[int, str], by: User) -> N
     )
 
 
-def _attach(idea: Idea, uploads: Sequence[UploadedFile], types: Sequence[str], by: User) -> None:
+def _attach(idea: Idea, uploads: Sequence[UploadedFile[Any]], types: Sequence[str], by: User) -> None:
     for upload, ctype in zip(uploads, types, strict=True):
         Attachment.objects.create(idea=idea, file=upload, name=(upload.name or "file")[:200],
                                   size=upload.size or 0, content_type=ctype, uploaded_by=by)
 
 
 def create_idea(*, challenge: Challenge, by: User, draft: IdeaDraft, accept_terms: bool,
-                uploads: Sequence[UploadedFile] = (), submit: bool = False, team_name: str = "") -> Idea:
+                uploads: Sequence[UploadedFile[Any]] = (), submit: bool = False, team_name: str = "") -> Idea:
     """Create an idea with its team of one; optionally submit it in the same step."""
     if not can_submit_idea(by, challenge):
         raise _refuse(by, challenge, Action.SUBMIT, closed="New ideas are not accepted",
@@ -197,7 +198,7 @@ def create_idea(*, challenge: Challenge, by: User, draft: IdeaDraft, accept_term
     return idea
 
 
-def update_idea(*, idea: Idea, by: User, draft: IdeaDraft, uploads: Sequence[UploadedFile] = (),
+def update_idea(*, idea: Idea, by: User, draft: IdeaDraft, uploads: Sequence[UploadedFile[Any]] = (),
                 remove_attachments: Iterable[int] = ()) -> Idea:
     """Edit an idea; every edit keeps a version."""
     if not can_edit_idea(by, idea):
@@ -223,7 +224,7 @@ def update_idea(*, idea: Idea, by: User, draft: IdeaDraft, uploads: Sequence[Upl
     return locked
 
 
-def add_attachments(*, idea: Idea, by: User, uploads: Sequence[UploadedFile]) -> list[Attachment]:
+def add_attachments(*, idea: Idea, by: User, uploads: Sequence[UploadedFile[Any]]) -> list[Attachment]:
     """Attach files to an idea the person may edit; each is checked by size, type and content."""
     if not can_edit_idea(by, idea):
         action = Action.SUBMIT if idea.status == IdeaStatus.DRAFT else Action.EDIT

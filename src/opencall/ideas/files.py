@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import PurePath
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -25,7 +26,7 @@ ALLOWED: dict[str, tuple[str, tuple[bytes, ...]]] = {
 }
 
 
-def check_attachment(upload: UploadedFile) -> str:
+def check_attachment(upload: UploadedFile[Any]) -> str:
     """Return the content type to store, or raise InvalidInput with a message for the person."""
     name = upload.name or ""
     ext = PurePath(name).suffix.lower()
