@@ -654,3 +654,18 @@ def test_home_lists_the_challenges_a_person_joined(as_user, org, challenge, part
     assert '<a href="/challenges/green-packaging/">Green packaging</a>' in joined
     assert "Now internal" not in joined
     assert 'id="joined-heading"' not in _text(as_user(UserFactory()).get("/"))
+
+
+def test_detail_query_count_does_not_grow_with_sponsors_and_judges(as_user, challenge, organiser):
+    from tests.factories import make_role
+
+    client = as_user(organiser)
+    challenge.sponsors.add(OrganisationFactory())
+    make_role(challenge, UserFactory(), "judge")
+    one, _ = _count_queries(client, "/challenges/green-packaging/")
+    for _i in range(2):
+        challenge.sponsors.add(OrganisationFactory())
+        make_role(challenge, UserFactory(), "judge")
+    three, html = _count_queries(client, "/challenges/green-packaging/")
+    assert html.count(" · Judge</li>") == 3
+    assert one == three
