@@ -100,7 +100,7 @@ def explain_mes(election: Election, result: MesResult, utility: str) -> dict[int
 def explain_phragmen(election: Election, result: PhragmenResult) -> dict[int, ProjectExplanation]:
     out: dict[int, ProjectExplanation] = {}
     for r, c in enumerate(result.selected, start=1):
-        load = result.loads[r - 1] if r - 1 < len(result.loads) else Fraction(0)
+        load = result.loads[r - 1] if r - 1 < len(result.loads) else 0.0
         out[c] = ProjectExplanation(
             project_id=election.projects[c].project_id,
             funded=True,

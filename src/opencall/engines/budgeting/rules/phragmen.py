@@ -26,7 +26,7 @@ _REL_TOL = 1e-9
 @dataclass
 class PhragmenResult:
     selected: list[int]
-    loads: list[Fraction]  # load after each funded round
+    loads: list[float]  # load after each funded round
     stopped_by: int | None  # project whose turn came but did not fit
     stop_round: int
 
@@ -38,23 +38,33 @@ def sequential_phragmen(
     n = cols.num_voters
     score = np.diff(cols.ptr)  # supporters per project
     entry_project = np.repeat(np.arange(m, dtype=np.int64), score)
-    last_round = np.full(n, -1, dtype=np.int64)  # index into round_loads, -1 = load 0
-    round_loads: list[Fraction] = []
+    last_round = np.full(n, -1, dtype=np.int64)  # round whose load a voter carries, -1 = 0
+    round_loads: list[float] = []
+    # exact loads are rebuilt only when floats cannot separate a tie: per round, how many of
+    # the funded project's supporters came from each earlier round
+    round_counts: list[tuple[list[int], int] | None] = []
+    exact_memo: dict[int, Fraction] = {}
     load_f = np.zeros(n, dtype=np.float64)
     spent = sum((cols.costs[c] for c in initial), Fraction(0))
     remaining = [c for c in range(m) if c not in set(initial) and cols.costs[c] <= budget]
     selected = list(initial)
     costs_f = cols.costs_float
 
-    def exact_new_load(c: int) -> Fraction | None:
-        if score[c] == 0:
-            return None
+    def exact_round_load(r: int) -> Fraction:
+        got = exact_memo.get(r)
+        if got is None:
+            record = round_counts[r]
+            assert record is not None  # nobody carries the load of an unsupported round
+            counts, c = record
+            total = sum((k * exact_round_load(q) for q, k in enumerate(counts[1:]) if k), Fraction(0))
+            got = (total + cols.costs[c]) / int(score[c])
+            exact_memo[r] = got
+        return got
+
+    def exact_new_load(c: int) -> Fraction:
         sup = cols.supporters(c)
-        counts = np.bincount(last_round[sup] + 1, minlength=len(round_loads) + 1)
-        total = sum(
-            (int(k) * round_loads[r] for r, k in enumerate(counts[1:].tolist()) if k),
-            Fraction(0),
-        )
+        counts = np.bincount(last_round[sup] + 1, minlength=len(round_loads) + 1).tolist()
+        total = sum((k * exact_round_load(q) for q, k in enumerate(counts[1:]) if k), Fraction(0))
         return (total + cols.costs[c]) / int(score[c])
 
     while remaining:
@@ -65,17 +75,17 @@ def sequential_phragmen(
         best = float(new.min())
         if best == np.inf:
             tied = [int(c) for c in rem]
-            best_exact: Fraction | None = None
+            best_load = np.inf
         else:
             near = rem[new <= best * (1 + _REL_TOL)]
             if len(near) > 1:
                 exact = {int(c): exact_new_load(int(c)) for c in near}
-                low = min(v for v in exact.values() if v is not None)
+                low = min(exact.values())
                 tied = [c for c, v in exact.items() if v == low]
-                best_exact = low
+                best_load = float(low)
             else:
                 tied = [int(near[0])]
-                best_exact = exact_new_load(tied[0])
+                best_load = best
         tied.sort(key=lambda c: int(ranks[c]))
         if any(spent + cols.costs[c] > budget for c in tied):
             return PhragmenResult(selected, round_loads, tied[0], len(round_loads))
@@ -83,11 +93,14 @@ def sequential_phragmen(
         selected.append(chosen)
         spent += cols.costs[chosen]
         remaining.remove(chosen)
-        if best_exact is not None:
+        if best_load != np.inf:
             sup = cols.supporters(chosen)
+            counts = np.bincount(last_round[sup] + 1, minlength=len(round_loads) + 1).tolist()
+            round_counts.append((counts, chosen))
             last_round[sup] = len(round_loads)
-            load_f[sup] = float(best_exact)
-            round_loads.append(best_exact)
+            load_f[sup] = best_load
+            round_loads.append(best_load)
         else:
-            round_loads.append(round_loads[-1] if round_loads else Fraction(0))
+            round_counts.append(None)
+            round_loads.append(round_loads[-1] if round_loads else 0.0)
     return PhragmenResult(selected, round_loads, None, len(round_loads))
