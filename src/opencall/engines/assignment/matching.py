@@ -8,10 +8,12 @@ is computed with OR-Tools' cost-scaling ``SimpleMinCostFlow`` on integer costs
 (affinity x scale, rounded).
 
 Speed-up with a proof: the flow is first solved on candidate arcs only (each idea's best
-judges and each judge's best ideas). Node potentials of the optimal flow are then recovered by
-Bellman-Ford on its residual graph and every pruned arc is priced; arcs with a negative reduced
-cost are added back and the flow re-solved (column generation), so the final flow is optimal
-for the whole problem. The same potentials, divided by the scale, are fed to the Lagrangian
+judges and each judge's best ideas). If that pruned network cannot meet demand, a maximum
+flow shows which ideas and judges fall short and only their candidate lists are widened.
+Node potentials of the optimal flow are then recovered by Bellman-Ford on its residual graph
+and every pruned arc is priced; arcs with a negative reduced cost (the most negative few per
+idea) are added back and the flow re-solved (column generation), so the final flow is
+optimal for the whole problem. The same potentials, divided by the scale, are fed to the Lagrangian
 dual of the LP relaxation (idea-demand constraints relaxed, each judge solved by sorting),
 which gives an upper bound on the LP optimum computed on the original float affinities: the
 reported ``gap`` is that bound minus the achieved total, so exactness is checked, not assumed.
