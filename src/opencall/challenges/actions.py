@@ -11,6 +11,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from opencall.accounts.actions import notify
 from opencall.accounts.models import User
@@ -267,18 +268,18 @@ def check_cover_image(upload: Any) -> str:
     from PIL import Image, UnidentifiedImageError
 
     if upload.size is None or upload.size > MAX_COVER_BYTES:
-        raise InvalidInput("The cover image is too large.", errors={"cover_image": ["At most 2 MB."]})
+        raise InvalidInput(_("The cover image is too large."), errors={"cover_image": [_("At most 2 MB.")]})
     try:
         with Image.open(upload) as img:
             fmt = img.format or ""
             img.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InvalidInput("That file is not an image.",
-                           errors={"cover_image": ["Upload a PNG, JPEG or WebP image."]}) from exc
+        raise InvalidInput(_("That file is not an image."),
+                           errors={"cover_image": [_("Upload a PNG, JPEG or WebP image.")]}) from exc
     finally:
         upload.seek(0)
     if fmt not in COVER_FORMATS:
-        raise InvalidInput("Unsupported image type.", errors={"cover_image": ["Upload a PNG, JPEG or WebP image."]})
+        raise InvalidInput(_("Unsupported image type."), errors={"cover_image": [_("Upload a PNG, JPEG or WebP image.")]})
     return COVER_FORMATS[fmt]
 
 
@@ -290,7 +291,7 @@ def _store_cover(challenge: Challenge, upload: Any, ext: str) -> None:
 def set_cover_image(*, challenge: Challenge, by: User, upload: Any) -> Challenge:
     """Replace the cover: an image (checked by its content, not its name) of at most 2 MB."""
     if not can_edit_challenge(by, challenge):
-        raise PermissionDenied("Only organisers change the cover.")
+        raise PermissionDenied(_("Only organisers change the cover."))
     ext = check_cover_image(upload)
     with transaction.atomic():
         _store_cover(challenge, upload, ext)
@@ -302,11 +303,11 @@ def set_partners(*, challenge: Challenge, by: User, sponsors: Iterable[Organisat
                  invited_organisations: Iterable[Organisation], invited_users: Iterable[User]) -> Challenge:
     """Replace the co-sponsors and the invitation lists; newly invited people are notified."""
     if not can_edit_challenge(by, challenge):
-        raise PermissionDenied("Only organisers change sponsors and invitations.")
+        raise PermissionDenied(_("Only organisers change sponsors and invitations."))
     sponsors, orgs, users = list(sponsors), list(invited_organisations), list(invited_users)
     if any(o.pk == challenge.organisation_id for o in sponsors):
-        raise InvalidInput("The organiser cannot co-sponsor itself.",
-                           errors={"sponsors": ["The organising organisation is already in charge."]})
+        raise InvalidInput(_("The organiser cannot co-sponsor itself."),
+                           errors={"sponsors": [_("The organising organisation is already in charge.")]})
     with transaction.atomic():
         before = set(challenge.invited_users.values_list("pk", flat=True))
         challenge.sponsors.set(sponsors)
@@ -325,7 +326,7 @@ def set_partners(*, challenge: Challenge, by: User, sponsors: Iterable[Organisat
 def set_custom_fields(*, challenge: Challenge, by: User, fields: Sequence[FieldSpec]) -> list[CustomField]:
     """Replace the custom fields, matched by key so answers to kept fields survive."""
     if not can_edit_challenge(by, challenge):
-        raise PermissionDenied("Only organisers change custom fields.")
+        raise PermissionDenied(_("Only organisers change custom fields."))
     _check_custom_fields(fields)
     with transaction.atomic():
         existing = {f.key: f for f in challenge.custom_fields.all()}
@@ -359,11 +360,11 @@ def edit_challenge(*, challenge: Challenge, by: User, changes: dict[str, Any],
 def remove_role(*, challenge: Challenge, role_id: int, by: User) -> None:
     """Take a judge or moderator role away again."""
     if not can_edit_challenge(by, challenge):
-        raise PermissionDenied("Only organisers remove judges and moderators.")
+        raise PermissionDenied(_("Only organisers remove judges and moderators."))
     with transaction.atomic():
         role = ChallengeRole.objects.select_related("user").filter(pk=role_id, challenge=challenge).first()
         if role is None:
-            raise NotFound("No such role on this challenge.")
+            raise NotFound(_("No such role on this challenge."))
         audit.record(actor=by, verb="challenge.role_remove", obj=challenge,
                      data={"user": role.user_id, "kind": role.kind})
         role.delete()
