@@ -161,6 +161,19 @@ def test_submit_an_idea_with_custom_field_and_attachment(challenge, fields, as_u
     }
     assert list(Attachment.objects.values_list("name", "content_type")) == [("pitch.pdf", "application/pdf")]
     assert [m.user for m in idea.team.members.all()] == [participant]
+    assert idea.team.name == "Paula Participant's team"
+
+
+def test_team_name_on_create_and_not_on_edit(challenge, as_user, participant):
+    url = reverse("ideas:create", args=[challenge.slug])
+    assert 'name="team_name"' in as_user(participant).get(url).content.decode()
+    as_user(participant).post(url, _form(team_name="Shelf Sense"))
+    idea = Idea.objects.get()
+    assert idea.team.name == "Shelf Sense"
+    assert 'name="team_name"' not in as_user(participant).get(reverse("ideas:edit", args=[idea.pk])).content.decode()
+    too_long = as_user(participant).post(url, _form(team_name="t" * 121))
+    assert "Ensure this value has at most 120 characters (it has 121)." in too_long.content.decode()
+    assert Idea.objects.count() == 1
 
 
 def test_save_draft_allows_missing_required_answers(challenge, fields, as_user, participant):

@@ -86,6 +86,12 @@ class IdeaForm(forms.Form):
         label=_("Remove attachments"), required=False, widget=forms.CheckboxSelectMultiple
     )
     accept_terms = forms.BooleanField(label=_("I accept the challenge's terms"), required=False)
+    team_name = forms.CharField(
+        label=_("Team name"),
+        max_length=120,
+        required=False,
+        help_text=_("You start as a team of one; invite others from the team page once the idea is saved."),
+    )
 
     def __init__(self, *args: Any, challenge: Challenge, idea: Idea | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -112,6 +118,8 @@ class IdeaForm(forms.Form):
         self.fields["attachments"].widget.attrs["accept"] = ",".join(sorted(ALLOWED))
         if not challenge.terms or (idea is not None and idea.terms_accepted_at is not None):
             del self.fields["accept_terms"]
+        if idea is not None:
+            del self.fields["team_name"]
         existing: Sequence[Attachment] = list(idea.attachments.all()) if idea is not None else []
         if existing:
             cast(forms.ChoiceField, self.fields["remove_attachments"]).choices = [(str(a.pk), a.name) for a in existing]
@@ -149,7 +157,7 @@ class IdeaForm(forms.Form):
         return [self[FIELD_PREFIX + f.key] for f in self.custom_fields]
 
     def core_bound_fields(self) -> list[forms.BoundField]:
-        names = ["title", "summary", "body", "category", "requested_budget", "confidential"]
+        names = ["title", "summary", "body", "category", "requested_budget", "confidential", "team_name"]
         return [self[n] for n in names if n in self.fields]
 
     def draft(self) -> IdeaDraft:

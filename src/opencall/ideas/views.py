@@ -140,6 +140,7 @@ def idea_create(request: HttpRequest, slug: str) -> HttpResponse:
                 accept_terms=bool(form.cleaned_data.get("accept_terms")),
                 uploads=form.uploads(),
                 submit=submit,
+                team_name=form.cleaned_data.get("team_name") or "",
             )
         except InvalidInput as exc:
             add_form_errors(form, exc)
