@@ -20,5 +20,7 @@ if os.environ.get("OPENCALL_TEST_POSTGRES"):
     os.environ["DATABASE_URL"] = os.environ["OPENCALL_TEST_POSTGRES"]
     DATABASES = {"default": database_from_env(tempfile.gettempdir())}
 else:
-    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), "opencall-test.sqlite3")}
+    # A file (the live-vote fast path opens its own connections to it), private to this test process so
+    # concurrent runs never share one.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.mkdtemp(prefix="opencall-test-db-"), "test.sqlite3")}
 STATIC_ROOT = tempfile.mkdtemp(prefix="opencall-test-static-")
