@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
+import numpy.typing as npt
 
 from opencall.engines.budgeting.columns import Columns
 from opencall.engines.budgeting.model import FloatArray, IntArray
@@ -281,7 +282,7 @@ def mes_pass(
     budget_per_voter: Fraction,
     ranks: IntArray,
     eligible: list[int],
-    overlap: dict[int, list[int]] | None = None,
+    overlap: npt.NDArray[np.bool_] | None = None,
 ) -> MesResult:
     """One run of MES from equal budgets over the ``eligible`` projects (supported, cost > 0)."""
     state = _Pass(cols, budget_per_voter, ranks)
@@ -390,8 +391,7 @@ def mes_pass(
         alive[w] = False
         selected.append(w)
         rounds.append(state.fund(w, win_rho, win_exact))
-        for d in overlap[w]:
-            stale[d] = True
+        stale |= overlap[w]
     return MesResult(
         selected=selected,
         rounds=rounds,
@@ -402,22 +402,24 @@ def mes_pass(
     )
 
 
-def _overlap(cols: Columns, eligible: list[int]) -> dict[int, list[int]]:
-    """For each eligible project, the other eligible projects sharing at least one supporter."""
+def _overlap(cols: Columns, eligible: list[int]) -> npt.NDArray[np.bool_]:
+    """``out[c, d]``: eligible projects c != d share at least one supporter."""
+    m = len(cols.costs)
+    out = np.zeros((m, m), dtype=bool)
     if not eligible:
-        return {}
+        return out
     n = cols.num_voters
     k = len(eligible)
+    el = np.asarray(eligible, dtype=np.int64)
     if n * k > 2_000_000:
-        return _overlap_bits(cols, eligible)
+        for c, others in _overlap_bits(cols, eligible).items():
+            out[c, others] = True
+        return out
     inc = np.zeros((n, k), dtype=np.float32)
     for j, c in enumerate(eligible):
         inc[cols.supporters(c), j] = 1.0
-    shared = inc.T @ inc
-    out: dict[int, list[int]] = {}
-    for j, c in enumerate(eligible):
-        hits = np.flatnonzero(shared[j] > 0)
-        out[c] = [eligible[int(i)] for i in hits if int(i) != j]
+    out[np.ix_(el, el)] = (inc.T @ inc) > 0
+    out[el, el] = False
     return out
 
 
@@ -452,14 +454,16 @@ def _overlap_bits(cols: Columns, eligible: list[int]) -> dict[int, list[int]]:
 
 def eligible_projects(cols: Columns) -> tuple[list[int], list[int]]:
     """Projects MES may fund (supported, positive cost) and supported zero-cost projects."""
+    m = len(cols.costs)
+    owner = np.repeat(np.arange(m, dtype=np.int64), np.diff(cols.ptr))
+    total = np.bincount(owner, weights=cols.util, minlength=m)
     eligible: list[int] = []
     free: list[int] = []
-    for c in range(len(cols.costs)):
-        if cols.ptr[c + 1] > cols.ptr[c] and cols.total_utility(c) > 0:
-            if cols.costs[c] > 0:
-                eligible.append(c)
-            else:
-                free.append(c)
+    for c in np.flatnonzero(total > 0).tolist():
+        if cols.costs[c] > 0:
+            eligible.append(c)
+        else:
+            free.append(c)
     return eligible, free
 
 
