@@ -33,9 +33,9 @@ from opencall.community.api import router as community_router
 from opencall.core.errors import DomainError
 from opencall.core.problem import problem
 from opencall.funding.api import router as funding_router
-from opencall.review.api import router as review_router
 from opencall.ideas.api import router as ideas_router
 from opencall.organisations.api import router as organisations_router
+from opencall.review.api import router as review_router
 
 log = logging.getLogger("opencall.api")
 
