@@ -185,18 +185,23 @@ class Server:
             self.proc = None
 
 
-def cpu_of(names: set[str]) -> float:
-    """CPU seconds used so far by every process with one of these names (the database, Redis)."""
+def cpu_of(names: set[str], marker: str = "") -> float:
+    """CPU seconds used so far by processes with one of these names whose command line holds
+    `marker` (PostgreSQL backends show their database there, so other users' sessions are left
+    out). Processes that exit during a run take their CPU time with them: keep them alive."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
-        except OSError:
+            name = text[text.index("(") + 1 : text.rindex(")")]
+            if name not in names:
+                continue
+            if marker and marker.encode() not in (stat.parent / "cmdline").read_bytes():
+                continue
+        except (OSError, ValueError):
             continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        if name in names or any(name.startswith(n) for n in names):
-            fields = text.rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+        fields = text.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
 
