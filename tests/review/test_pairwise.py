@@ -72,7 +72,7 @@ def test_crowd_ranking_orders_by_wins_and_ignores_skips(crowd):
 
 @pytest.mark.django_db
 def test_next_pair_never_repeats_for_a_voter(crowd, participant):
-    challenge, ideas = crowd
+    challenge, _ideas = crowd
     asked = set()
     while (pair := next_pair_for(challenge, participant)) is not None:
         key = frozenset(i.pk for i in pair)

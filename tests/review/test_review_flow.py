@@ -72,7 +72,7 @@ def test_infeasible_assignment_is_a_clear_error(review_setup, organiser):
 
 @pytest.mark.django_db
 def test_reviews_are_validated_and_decisions_notify(review_setup, organiser, participant):
-    challenge, ideas, judges, rubric = review_setup
+    challenge, ideas, _judges, rubric = review_setup
     rnd = open_round(challenge=challenge, by=organiser, name="Shortlist", rubric=rubric, judges_per_idea=1)
     run_assignment(rnd=rnd, by=organiser)
     a = ReviewAssignment.objects.filter(round=rnd).select_related("round__rubric", "round__challenge").first()
@@ -104,7 +104,7 @@ def test_combined_ranking_corrects_a_harsh_judge(challenge, organiser):
 
     challenge.phase = "review"
     challenge.save(update_fields=["phase"])
-    ideas = [IdeaFactory(challenge=challenge, title=t) for t in ("Strong", "Middle", "Weak")]
+    [IdeaFactory(challenge=challenge, title=t) for t in ("Strong", "Middle", "Weak")]
     judges = [UserFactory(display_name=n) for n in ("Harsh", "Kind")]
     for j in judges:
         make_role(challenge, j, "judge")

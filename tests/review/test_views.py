@@ -22,7 +22,7 @@ def judged(challenge, organiser):
 
 @pytest.mark.django_db
 def test_judge_reviews_blind_and_bad_scores_are_refused(judged, as_user):
-    challenge, ideas, judge, rnd = judged
+    _challenge, _ideas, judge, rnd = judged
     client = as_user(judge)
     dash = client.get("/review/").content.decode()
     assert "Entry 0" in dash and "Entry 1" in dash and "0 of 2 submitted" in dash
@@ -43,7 +43,7 @@ def test_judge_reviews_blind_and_bad_scores_are_refused(judged, as_user):
 
 @pytest.mark.django_db
 def test_review_pages_are_private(judged, as_user, participant, organiser):
-    challenge, _, judge, rnd = judged
+    challenge, _, judge, _rnd = judged
     a = ReviewAssignment.objects.filter(judge=judge).first()
     assert as_user(participant).get(f"/review/assignments/{a.pk}/").status_code == 404
     assert as_user(organiser).get(f"/review/assignments/{a.pk}/").status_code == 404
@@ -87,7 +87,7 @@ def test_compare_page_records_answers(challenge, organiser, participant, as_user
 def test_review_api_for_judges_and_organisers(judged, organiser):
     from opencall.accounts.actions import issue_token
 
-    challenge, ideas, judge, rnd = judged
+    challenge, _ideas, judge, rnd = judged
     _, judge_token = issue_token(user=judge, label="ci")
     _, org_token = issue_token(user=organiser, label="ci")
     from django.test import Client

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -146,7 +147,7 @@ def run_allocation(*, challenge: Challenge, by: User, rule: str | None = None) -
             if name == rule:
                 raise InvalidInput(f"The rule {rule} cannot run on {conf.ballot_kind} ballots: {exc}",
                                    errors={"rule": ["Not applicable to these ballots."]}) from exc
-    comparison = {
+    comparison: dict[str, dict[str, Any]] = {
         name: {
             "selected": [ce.idea_ids[i] for i in out.selected],
             "budget_used_minor": int(sum(ce.election.projects[i].cost for i in out.selected) * unit),

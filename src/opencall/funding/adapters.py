@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from fractions import Fraction
 from dataclasses import dataclass
+from fractions import Fraction
 
 from opencall.challenges.models import Challenge
 from opencall.core.money import minor_digits

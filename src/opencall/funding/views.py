@@ -38,7 +38,8 @@ def _challenge(request: HttpRequest, slug: str) -> Challenge:
 def _choices_from_post(request: HttpRequest, kind: str) -> list[tuple[int, int]]:
     pairs: list[tuple[int, int]] = []
     if kind == BallotKind.CUMULATIVE:
-        for key, value in request.POST.items():
+        for key in request.POST:
+            value = request.POST.get(key, "")
             if key.startswith("points-") and value.strip() not in ("", "0"):
                 try:
                     pairs.append((int(key[7:]), int(value)))

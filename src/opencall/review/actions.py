@@ -193,7 +193,7 @@ def run_assignment(*, rnd: ReviewRound, by: User) -> dict[str, float | int]:
             ReviewAssignment(round=rnd, judge=judges[int(j)], idea=ideas[int(i)], affinity=float(affinity[j, i]))
             for j, i in result.pairs.tolist()])
         report: dict[str, float | int] = {
-            "pairs": int(len(result.pairs)), "total_affinity": round(result.total_affinity, 4),
+            "pairs": len(result.pairs), "total_affinity": round(result.total_affinity, 4),
             "worst_idea_affinity": round(result.worst_idea_affinity, 4), "bound": round(result.bound, 4),
             "gap": round(result.gap, 6), "objective": 1 if rnd.fair else 0,
         }

@@ -17,7 +17,8 @@ from opencall.engines.ranking.selection import SelectionContext, next_pair
 from opencall.ideas.models import Idea, IdeaStatus
 from opencall.review.models import PairwiseSettings, PairwiseVote
 
-_OUTCOME = {PairwiseVote.Outcome.FIRST: 1.0, PairwiseVote.Outcome.SECOND: 0.0, PairwiseVote.Outcome.TIE: 0.5}
+_OUTCOME: dict[str, float] = {PairwiseVote.Outcome.FIRST: 1.0, PairwiseVote.Outcome.SECOND: 0.0,
+                              PairwiseVote.Outcome.TIE: 0.5}
 
 
 def pairwise_settings(challenge: Challenge) -> PairwiseSettings:

@@ -5,4 +5,4 @@ from .base import SECRET_KEY as _SECRET_KEY
 from .base import env_bool
 
 DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = _SECRET_KEY or "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+SECRET_KEY = _SECRET_KEY or "dev-only-insecure-key-do-not-use-in-production"

@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import DATABASES, database_from_env
@@ -11,16 +12,16 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-MEDIA_ROOT = tempfile.mkdtemp(prefix="opencall-test-media-")
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="opencall-test-media-"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 if os.environ.get("OPENCALL_TEST_POSTGRES"):
     os.environ["DATABASE_URL"] = os.environ["OPENCALL_TEST_POSTGRES"]
-    DATABASES = {"default": database_from_env(tempfile.gettempdir())}
+    DATABASES = {"default": database_from_env(Path(tempfile.gettempdir()))}
 else:
     # A file (the live-vote fast path opens its own connections to it), private to this test process so
     # concurrent runs never share one.
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.mkdtemp(prefix="opencall-test-db-"), "test.sqlite3")}
-STATIC_ROOT = tempfile.mkdtemp(prefix="opencall-test-static-")
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="opencall-test-static-"))
