@@ -33,8 +33,6 @@ import numpy as np
 from opencall.engines.assignment.matching import (
     Assignment,
     AssignmentProblem,
-    BoolArray,
-    FloatArray,
     IntArray,
     _Checked,
     _finish,
@@ -45,116 +43,118 @@ from opencall.engines.assignment.matching import (
 _EPS = 1e-9
 
 
-def _state(pairs: IntArray, c: _Checked) -> tuple[BoolArray, FloatArray, IntArray]:
-    chosen = np.zeros(c.affinity.shape, dtype=np.bool_)
-    chosen[pairs[:, 0], pairs[:, 1]] = True
-    sums = np.where(chosen, c.affinity, 0.0).sum(axis=0)
-    loads = chosen.sum(axis=1).astype(np.int64)
-    return chosen, sums, loads
+class _Search:
+    """Mutable assignment state for local search; the review pairs are kept as arrays."""
+
+    def __init__(self, c: _Checked, pairs: IntArray) -> None:
+        self.c = c
+        self.pj = pairs[:, 0].copy()
+        self.pi = pairs[:, 1].copy()
+        self.chosen = np.zeros(c.affinity.shape, dtype=np.bool_)
+        self.chosen[self.pj, self.pi] = True
+        self.sums = np.bincount(self.pi, weights=c.affinity[self.pj, self.pi], minlength=c.affinity.shape[1])
+        self.loads = np.bincount(self.pj, minlength=c.affinity.shape[0]).astype(np.int64)
+
+    def best_newcomer(self, idea: int) -> int | None:
+        """The eligible judge with spare load and the highest affinity for ``idea``."""
+        c = self.c
+        spare = np.flatnonzero(c.allowed[:, idea] & ~self.chosen[:, idea] & (self.loads < c.hi))
+        return int(spare[np.argmax(c.affinity[spare, idea])]) if spare.size else None
+
+    def swap_partners(self, idea: int, judge: int) -> IntArray:
+        """Indices of pairs (n, i) that can trade places with (judge, idea)."""
+        c, pj, pi = self.c, self.pj, self.pi
+        ok = (pi != idea) & c.allowed[pj, idea] & ~self.chosen[pj, idea]
+        ok &= c.allowed[judge, pi] & ~self.chosen[judge, pi]
+        return np.flatnonzero(ok)
+
+    def _replace(self, judge: int, idea: int, newcomer: int) -> None:
+        at = int(np.flatnonzero((self.pj == judge) & (self.pi == idea))[0])
+        self.pj[at] = newcomer
+        self.chosen[judge, idea], self.chosen[newcomer, idea] = False, True
+        self.sums[idea] += self.c.affinity[newcomer, idea] - self.c.affinity[judge, idea]
+
+    def move(self, idea: int, judge: int, newcomer: int) -> None:
+        self._replace(judge, idea, newcomer)
+        self.loads[judge] -= 1
+        self.loads[newcomer] += 1
+
+    def swap(self, idea: int, judge: int, pair: int) -> None:
+        newcomer, other = int(self.pj[pair]), int(self.pi[pair])
+        self._replace(judge, idea, newcomer)
+        self._replace(newcomer, other, judge)
+
+    def panel(self, idea: int) -> IntArray:
+        judges: IntArray = self.pj[self.pi == idea]
+        return judges
 
 
-def _raise_worst(c: _Checked, chosen: BoolArray, sums: FloatArray, loads: IntArray, budget: int) -> int:
+def _raise_worst(s: _Search, budget: int) -> int:
     """Improve the worst idea by single moves or pairwise swaps; returns moves made."""
-    a, allowed = c.affinity, c.allowed
+    a, lo = s.c.affinity, s.c.lo
     moves = 0
     while moves < budget:
-        worst = int(np.argmin(sums))
-        floor = float(sums[worst])
-        panel = np.flatnonzero(chosen[:, worst])
-        if panel.size == 0:
-            return moves
-        best_gain, best_move = _EPS, None
-        # Move: judge j leaves the worst idea, judge n (spare load, eligible) joins it.
-        spare = allowed[:, worst] & ~chosen[:, worst] & (loads < c.hi)
-        if spare.any():
-            cand = np.flatnonzero(spare)
-            best_new = cand[np.argmax(a[cand, worst])]
-            for j in panel:
-                if loads[j] <= c.lo[j]:
-                    continue
-                gain = a[best_new, worst] - a[j, worst]
+        worst = int(np.argmin(s.sums))
+        floor = float(s.sums[worst])
+        best_gain, best = _EPS, None
+        newcomer = s.best_newcomer(worst)
+        for judge in (int(j) for j in s.panel(worst)):
+            if newcomer is not None and s.loads[judge] > lo[judge]:
+                gain = float(a[newcomer, worst] - a[judge, worst])
                 if gain > best_gain:
-                    best_gain, best_move = gain, ("move", int(j), int(best_new), -1)
-        # Swap: j (on worst) <-> n (on idea i), if both stay eligible and i stays above floor.
-        for j in panel:
-            others = np.flatnonzero(allowed[:, worst] & ~chosen[:, worst])
-            if others.size == 0:
+                    best_gain, best = gain, ("move", judge, newcomer)
+            partners = s.swap_partners(worst, judge)
+            if partners.size == 0:
                 continue
-            sub = chosen[others] & allowed[j][None, :] & ~chosen[j][None, :]
-            sub[:, worst] = False
-            rows, ideas = np.nonzero(sub)
-            if rows.size == 0:
-                continue
-            newcomers = others[rows]
-            new_worst = floor - a[j, worst] + a[newcomers, worst]
-            new_other = sums[ideas] - a[newcomers, ideas] + a[j, ideas]
-            gain = np.minimum(new_worst, new_other) - floor
-            pick = int(np.argmax(gain))
-            if gain[pick] > best_gain:
-                best_gain = float(gain[pick])
-                best_move = ("swap", int(j), int(newcomers[pick]), int(ideas[pick]))
-        if best_move is None:
+            n, i = s.pj[partners], s.pi[partners]
+            here = floor - a[judge, worst] + a[n, worst]
+            there = s.sums[i] - a[n, i] + a[judge, i]
+            gains = np.minimum(here, there) - floor
+            pick = int(np.argmax(gains))
+            if gains[pick] > best_gain:
+                best_gain, best = float(gains[pick]), ("swap", judge, int(partners[pick]))
+        if best is None:
             return moves
-        kind, mover, n, i = best_move
+        kind, judge, other = best
         if kind == "move":
-            chosen[mover, worst], chosen[n, worst] = False, True
-            loads[mover] -= 1
-            loads[n] += 1
-            sums[worst] += a[n, worst] - a[mover, worst]
+            s.move(worst, judge, other)
         else:
-            chosen[mover, worst], chosen[n, worst] = False, True
-            chosen[n, i], chosen[mover, i] = False, True
-            sums[worst] += a[n, worst] - a[mover, worst]
-            sums[i] += a[mover, i] - a[n, i]
+            s.swap(worst, judge, other)
         moves += 1
     return moves
 
 
-def _polish_total(c: _Checked, chosen: BoolArray, sums: FloatArray, loads: IntArray, floor: float, budget: int) -> int:
+def _polish_total(s: _Search, floor: float, budget: int) -> int:
     """Raise total affinity by moves and swaps that keep every idea >= ``floor``."""
-    a, allowed = c.affinity, c.allowed
+    a, lo = s.c.affinity, s.c.lo
     moves = 0
     for idea in range(a.shape[1]):
         while moves < budget:
-            panel = np.flatnonzero(chosen[:, idea])
-            best_gain, best_move = _EPS, None
-            spare = allowed[:, idea] & ~chosen[:, idea] & (loads < c.hi)
-            if spare.any():
-                cand = np.flatnonzero(spare)
-                n = int(cand[np.argmax(a[cand, idea])])
-                for j in panel:
-                    gain = a[n, idea] - a[j, idea]
-                    if loads[j] > c.lo[j] and gain > best_gain and sums[idea] + gain >= floor - _EPS:
-                        best_gain, best_move = gain, ("move", int(j), n, -1)
-            for j in panel:
-                others = np.flatnonzero(allowed[:, idea] & ~chosen[:, idea])
-                if others.size == 0:
+            best_gain, best = _EPS, None
+            newcomer = s.best_newcomer(idea)
+            for judge in (int(j) for j in s.panel(idea)):
+                if newcomer is not None and s.loads[judge] > lo[judge]:
+                    gain = float(a[newcomer, idea] - a[judge, idea])
+                    if gain > best_gain and s.sums[idea] + gain >= floor - _EPS:
+                        best_gain, best = gain, ("move", judge, newcomer)
+                partners = s.swap_partners(idea, judge)
+                if partners.size == 0:
                     continue
-                sub = chosen[others] & allowed[j][None, :] & ~chosen[j][None, :]
-                sub[:, idea] = False
-                rows, ideas = np.nonzero(sub)
-                if rows.size == 0:
-                    continue
-                newcomers = others[rows]
-                d_here = a[newcomers, idea] - a[j, idea]
-                d_there = a[j, ideas] - a[newcomers, ideas]
-                ok = (sums[idea] + d_here >= floor - _EPS) & (sums[ideas] + d_there >= floor - _EPS)
-                gain = np.where(ok, d_here + d_there, -np.inf)
-                pick = int(np.argmax(gain))
-                if gain[pick] > best_gain:
-                    best_gain = float(gain[pick])
-                    best_move = ("swap", int(j), int(newcomers[pick]), int(ideas[pick]))
-            if best_move is None:
+                n, i = s.pj[partners], s.pi[partners]
+                d_here = a[n, idea] - a[judge, idea]
+                d_there = a[judge, i] - a[n, i]
+                ok = (s.sums[idea] + d_here >= floor - _EPS) & (s.sums[i] + d_there >= floor - _EPS)
+                gains = np.where(ok, d_here + d_there, -np.inf)
+                pick = int(np.argmax(gains))
+                if gains[pick] > best_gain:
+                    best_gain, best = float(gains[pick]), ("swap", judge, int(partners[pick]))
+            if best is None:
                 break
-            kind, mover, n, i = best_move
-            chosen[mover, idea], chosen[n, idea] = False, True
-            sums[idea] += a[n, idea] - a[mover, idea]
+            kind, judge, other = best
             if kind == "move":
-                loads[mover] -= 1
-                loads[n] += 1
+                s.move(idea, judge, other)
             else:
-                chosen[n, i], chosen[mover, i] = False, True
-                sums[i] += a[mover, i] - a[n, i]
+                s.swap(idea, judge, other)
             moves += 1
     return moves
 
@@ -207,15 +207,8 @@ def assign_fair(
         weights /= weights.sum()
 
     assert best is not None  # rounds >= 1
-    chosen, sums, loads = _state(best.pairs, c)
-    used = _raise_worst(c, chosen, sums, loads, max_moves)
-    floor = float(sums.min())
-    _polish_total(c, chosen, sums, loads, floor, max_moves - used)
-    judges, ideas = np.nonzero(chosen)
-    return _finish(
-        c,
-        judges.astype(np.int64),
-        ideas.astype(np.int64),
-        "maxmin",
-        float(max(bound, floor)),
-    )
+    search = _Search(c, best.pairs)
+    used = _raise_worst(search, max_moves)
+    floor = float(search.sums.min())
+    _polish_total(search, floor, max_moves - used)
+    return _finish(c, search.pj, search.pi, "maxmin", float(max(bound, floor)))
