@@ -168,6 +168,11 @@ def test_votes_after_stop_are_refused(open_vote, finalists, organiser) -> None:
             {"vote_id": ["Must be 8 to 64 characters: letters, digits, '-' or '_'."]},
         ),
         (
+            {"idea": 1, "vote_id": "vote-0001\n", "token": "t"},
+            422,
+            {"vote_id": ["Must be 8 to 64 characters: letters, digits, '-' or '_'."]},
+        ),
+        (
             {"idea": 1, "vote_id": "vote-0001", "token": "t", "seq": 0},
             422,
             {"seq": ["Must be a positive integer that grows each time this device votes again."]},

@@ -26,7 +26,7 @@ from opencall.voting.queries import FINALIST_STATUSES, device_key
 from opencall.voting.tokens import read_token
 
 CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off a projector
-REWARD_CODE = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
+REWARD_CODE = re.compile(r"[A-Za-z0-9_-]{4,64}")
 MIN_SECONDS, MAX_SECONDS = 10, 24 * 3600
 MAX_REWARD_CODES = 100_000
 
@@ -204,7 +204,7 @@ def upload_reward_codes(*, live_vote: LiveVote, by: User, codes: str) -> int:
     """Add codes, one a line; returns how many were new (codes already present are skipped)."""
     _require_manager(by, live_vote)
     lines = [line.strip() for line in (codes or "").splitlines() if line.strip()]
-    bad = [line for line in lines if not REWARD_CODE.match(line)]
+    bad = [line for line in lines if not REWARD_CODE.fullmatch(line)]
     if not lines:
         raise InvalidInput(_("No codes given."), errors={"codes": [_("Paste one code a line.")]})
     if bad:
@@ -271,7 +271,7 @@ def redeem_reward_code(*, live_vote: LiveVote, by: User, code: str) -> RewardCod
     """Mark a code used; a code redeems once."""
     _require_manager(by, live_vote)
     code = (code or "").strip()
-    if not REWARD_CODE.match(code):
+    if not REWARD_CODE.fullmatch(code):
         raise InvalidInput(_("The code is not valid."), errors={"code": [_("4 to 64 letters, digits, '-' or '_'.")]})
     with transaction.atomic():
         row = RewardCode.objects.select_for_update().filter(live_vote=live_vote, code=code).first()

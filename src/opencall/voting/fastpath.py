@@ -41,8 +41,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 MAX_BODY = 2048
-VOTE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-CODE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+VOTE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+CODE = re.compile(r"[A-Za-z0-9_-]{1,16}")
 MAX_SEQ = 2**53
 
 
@@ -275,7 +275,7 @@ class LiveApp:
         if method == "OPTIONS":
             await self._preflight(scope, send)
             return
-        if not CODE.match(rest[0]):
+        if not CODE.fullmatch(rest[0]):
             await self._json(send, *_problem(404, "not-found", "Not found", "No such live vote."), scope=scope)
             return
         if len(rest) == 2 and rest[1] == "vote":
@@ -432,7 +432,7 @@ class LiveApp:
         if not isinstance(idea, int) or isinstance(idea, bool) or not 0 < idea < MAX_SEQ:
             errors["idea"] = ["Must be the id of a finalist (a positive integer)."]
         vote_id = data.get("vote_id")
-        if not isinstance(vote_id, str) or not VOTE_ID.match(vote_id):
+        if not isinstance(vote_id, str) or not VOTE_ID.fullmatch(vote_id):
             errors["vote_id"] = ["Must be 8 to 64 characters: letters, digits, '-' or '_'."]
         seq = data.get("seq", 1)
         if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < MAX_SEQ:

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 MAX_TOKEN_LENGTH = 160
-_DEVICE = re.compile(r"^(u[0-9]{1,12}|[A-Za-z0-9_-]{16,40})$")
+_DEVICE = re.compile(r"u[0-9]{1,12}|[A-Za-z0-9_-]{16,40}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ def _sign(key: bytes, payload: str) -> str:
 def issue_token(key: bytes, live_vote_id: int, *, user_id: int | None = None, device: str | None = None) -> str:
     if device is None:
         device = f"u{user_id}" if user_id is not None else secrets.token_urlsafe(16)
-    if not _DEVICE.match(device):
+    if not _DEVICE.fullmatch(device):
         raise ValueError("bad device id")
     payload = f"{live_vote_id}.{device}.{user_id or 0}"
     return f"{payload}.{_sign(key, payload)}"
@@ -53,7 +53,14 @@ def read_token(key: bytes, token: object) -> DeviceToken | None:
     if len(parts) != 4:
         return None
     vote_part, device, user_part, signature = parts
-    if not (vote_part.isdigit() and user_part.isdigit() and len(vote_part) <= 12 and len(user_part) <= 12):
+    if not (
+        vote_part.isascii()
+        and vote_part.isdigit()
+        and user_part.isascii()
+        and user_part.isdigit()
+        and len(vote_part) <= 12
+        and len(user_part) <= 12
+    ):
         return None
     if not hmac.compare_digest(_sign(key, f"{vote_part}.{device}.{user_part}"), signature):
         return None
