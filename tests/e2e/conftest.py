@@ -27,10 +27,6 @@ ARGS = [
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "test-artifacts" / "screenshots"
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make to arrange
-# and check data are still plain synchronous calls, so Django's async guard must stand aside.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 NEEDS_CHROMIUM = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -38,14 +34,19 @@ NEEDS_CHROMIUM = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """One chromium per module. Playwright's sync API keeps an event loop running in this thread while
+    it is open, and the ORM calls that arrange and check data are plain synchronous calls: Django's
+    async guard stands aside for exactly that long, not for the rest of the suite."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            yield browser
+            browser.close()
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def new_context(browser, live_server, e2e_settings):
 
     def make(viewport: tuple[int, int] = (1280, 900)):
         context = browser.new_context(base_url=live_server.url, viewport={"width": viewport[0], "height": viewport[1]})
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(30_000)  # a loaded 2-core CI box can be slow to render
         contexts.append(context)
         return context
 
