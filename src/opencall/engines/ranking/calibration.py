@@ -135,7 +135,7 @@ def calibrate_judges(
     severity_sd: float | None = None,
     scale_sd: float | None = 0.0,
     max_iter: int = 200,
-    tol: float = 1e-6,
+    tol: float = 1e-4,
     dense_limit: int = 1500,
 ) -> CalibratedScores:
     """Fit severity (and, if ``scale_sd`` > 0, scale) per judge and return calibrated scores.

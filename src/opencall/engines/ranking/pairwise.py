@@ -164,33 +164,54 @@ class _Pairs:
     n: int
 
 
-def _collapse(a: IntArray, b: IntArray, wins_a: FloatArray, wins_b: FloatArray, ties: FloatArray, n: int) -> _Pairs:
-    swap = a > b
-    lo = np.where(swap, b, a)
-    hi = np.where(swap, a, b)
-    wa = np.where(swap, wins_b, wins_a)
-    wb = np.where(swap, wins_a, wins_b)
-    key = lo * np.int64(n) + hi
-    uniq, inv = np.unique(key, return_inverse=True)
-    m = uniq.shape[0]
-    return _Pairs(
+@dataclass(frozen=True, eq=False)
+class _PairIndex:
+    """Which unordered pair (row) each vote belongs to, and whether the vote's first idea is
+    the pair's lower index; computed once per vote set (one sort) and reused by EM."""
+
+    a: IntArray
+    b: IntArray
+    row: IntArray
+    first_is_a: BoolArray
+    n: int
+
+
+def _pair_index(votes: PairwiseVotes) -> _PairIndex:
+    n = votes.n_ideas
+    first_is_a = votes.first < votes.second
+    lo = np.where(first_is_a, votes.first, votes.second)
+    hi = np.where(first_is_a, votes.second, votes.first)
+    uniq, row = np.unique(lo * np.int64(n) + hi, return_inverse=True)
+    return _PairIndex(
         a=(uniq // n).astype(np.int64),
         b=(uniq % n).astype(np.int64),
-        wins_a=np.bincount(inv, wa, m),
-        wins_b=np.bincount(inv, wb, m),
-        ties=np.bincount(inv, ties, m),
+        row=row.astype(np.int64).ravel(),
+        first_is_a=first_is_a,
         n=n,
     )
 
 
-def _pairs_from_votes(votes: PairwiseVotes, weight_first: FloatArray | None = None) -> _Pairs:
-    """``weight_first`` overrides the first idea's share of a decisive vote (EM weights)."""
+def _pairs_from_votes(
+    votes: PairwiseVotes, index: _PairIndex, weight_first: FloatArray | None = None
+) -> _Pairs:
+    """Per-pair counts; ``weight_first`` overrides the first idea's share of a decisive vote
+    (EM weights)."""
     decisive = votes.outcome != 0.5
     share = votes.outcome if weight_first is None else weight_first
     wins_first = np.where(decisive, share, 0.0)
     wins_second = np.where(decisive, 1.0 - share, 0.0)
     ties = (~decisive).astype(np.float64)
-    return _collapse(votes.first, votes.second, wins_first, wins_second, ties, votes.n_ideas)
+    m = index.a.shape[0]
+    wins_a = np.where(index.first_is_a, wins_first, wins_second)
+    wins_b = np.where(index.first_is_a, wins_second, wins_first)
+    return _Pairs(
+        a=index.a,
+        b=index.b,
+        wins_a=np.bincount(index.row, wins_a, m),
+        wins_b=np.bincount(index.row, wins_b, m),
+        ties=np.bincount(index.row, ties, m),
+        n=index.n,
+    )
 
 
 def _outcome_probs(d: FloatArray, nu: float) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -370,7 +391,7 @@ def fit_bradley_terry(
     if prior_sd is not None and prior_sd <= 0:
         raise ValueError("prior_sd must be positive")
     n = votes.n_ideas
-    pairs = _pairs_from_votes(votes)
+    pairs = _pairs_from_votes(votes, _pair_index(votes))
     dense = n <= dense_limit
     nu0 = 0.5 if pairs.ties.sum() > 0 else 0.0
     var0 = 1.0 if prior_sd is None else prior_sd**2
@@ -425,6 +446,7 @@ def fit_crowd_bt(
     l_idx = np.where(won_first, votes.second, votes.first)
     n_decisive = np.bincount(votes.voter[decisive], minlength=votes.n_voters).astype(np.float64)
     eta = np.full(votes.n_voters, a0 / (a0 + b0))
+    index = _pair_index(votes)
     if initial is None:
         # Start from plain Bradley-Terry: from all-equal scores EM sits at the symmetric point.
         start = fit_bradley_terry(votes, prior_sd=prior_sd, dense_limit=0)
@@ -444,7 +466,7 @@ def fit_crowd_bt(
         honest = e * p_true / (e * p_true + (1.0 - e) * (1.0 - p_true))
         honest = np.where(decisive, honest, 1.0)
         share_first = np.where(won_first, honest, 1.0 - honest)
-        pairs = _pairs_from_votes(votes, share_first)
+        pairs = _pairs_from_votes(votes, index, share_first)
         s_old, eta_old = s, eta
         s, nu, var, it, converged = _fit_pairs(
             pairs,

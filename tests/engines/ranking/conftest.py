@@ -1,0 +1,62 @@
+"""Shared-data loaders for the ranking tests; tests skip cleanly when the data is absent."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from opencall.engines.ranking import JudgeScores, PairwiseVotes
+
+
+def shared_data() -> Path:
+    default = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+    return Path(os.environ.get("OPENCALL_SHARED_DATA", str(default)))
+
+
+@pytest.fixture(scope="session")
+def readinglevel() -> tuple[PairwiseVotes, NDArray[np.float64]]:
+    root = shared_data() / "pairwise" / "readinglevel"
+    if not (root / "all_pair.txt").is_file():
+        pytest.skip(f"shared data not found at {root} (set OPENCALL_SHARED_DATA)")
+    raw = np.loadtxt(root / "all_pair.txt").astype(np.int64)
+    doc = np.loadtxt(root / "doc_info.txt").astype(np.int64)
+    truth = np.zeros(int(doc[:, 0].max()))
+    truth[doc[:, 0] - 1] = doc[:, 1]
+    keep = raw[:, 1] != raw[:, 2]  # two rows compare a passage with itself
+    votes = PairwiseVotes.from_winners(
+        raw[keep, 1] - 1,
+        raw[keep, 2] - 1,
+        raw[keep, 0] - 1,
+        n_ideas=truth.shape[0],
+        n_voters=int(raw[:, 0].max()),
+    )
+    return votes, truth
+
+
+@pytest.fixture(scope="session")
+def peer_grading() -> tuple[JudgeScores, NDArray[np.float64]]:
+    path = shared_data() / "calibration" / "statbiscuit_peer_grading" / "student_and_tutor-grades.RData"
+    if not path.is_file():
+        pytest.skip(f"shared data not found at {path} (set OPENCALL_SHARED_DATA)")
+    rdata = pytest.importorskip("rdata", reason="the test-only `rdata` reader is not installed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tibble classes fall back to data.frame, on purpose
+        frames = rdata.read_rda(str(path))
+    peer, tutor = frames["peer_grades"], frames["tutor_grades"]
+    subs = sorted(set(peer["file_name"]))
+    sub_index = {s: i for i, s in enumerate(subs)}
+    judges = sorted(set(peer["assessor_id"]))
+    judge_index = {s: i for i, s in enumerate(judges)}
+    data = JudgeScores.from_lists(
+        [sub_index[s] for s in peer["file_name"]],
+        [judge_index[s] for s in peer["assessor_id"]],
+        peer["score"].to_numpy(dtype=float),
+        n_ideas=len(subs),
+        n_judges=len(judges),
+    )
+    return data, tutor.groupby("file_name")["total"].mean().loc[subs].to_numpy(dtype=float)
