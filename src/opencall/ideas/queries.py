@@ -103,6 +103,7 @@ def ideas_of_user(viewer: User, user: User) -> list[Idea]:
         Idea.objects.filter(team__members__user=user)
         .filter(visibility_filter(viewer, "challenge__") | Q(team_id__in=my_team_ids(viewer)))
         .select_related("challenge", "challenge__organisation", "team")
+        .prefetch_related("challenge__sponsors", "challenge__invited_organisations")
         .distinct()
         .order_by("-created_at")
     )

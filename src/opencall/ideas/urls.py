@@ -22,6 +22,7 @@ urlpatterns = [
     path("team-invitations/<int:invitation_id>/respond/", views.invitation_respond, name="invitation_respond"),
     path("join-requests/<int:request_id>/respond/", views.join_request_respond, name="join_request_respond"),
     path("teams-looking/", views.positions, name="positions"),
+    path("people/<int:user_id>/ideas/", views.user_ideas, name="user_ideas"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/<slug:slug>/", views.challenge_dashboard, name="challenge_dashboard"),
 ]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from opencall.accounts.models import User
-from opencall.accounts.queries import all_skills
+from opencall.accounts.queries import all_skills, profile
 from opencall.challenges.models import Challenge
 from opencall.challenges.permissions import can_submit_idea, is_organiser
 from opencall.challenges.phases import ORDER, PhaseKind
@@ -464,6 +464,16 @@ def positions(request: HttpRequest) -> HttpResponse:
             "query": urlencode({"skill": skill}) + "&" if skill else "",
         },
     )
+
+
+def user_ideas(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A person's ideas that the viewer may see (embedded on their profile page)."""
+    person = profile(user_id)
+    if person is None:
+        raise Http404
+    ideas = queries.ideas_of_user(_viewer(request), person)
+    template = "ideas/_user_ideas.html" if request.headers.get("HX-Request") else "ideas/user_ideas.html"
+    return render(request, template, {"person": person, "ideas": ideas})
 
 
 # Dashboards -----------------------------------------------------------------------------------
