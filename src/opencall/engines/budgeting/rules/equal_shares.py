@@ -317,26 +317,31 @@ def mes_pass(
         return None if rho == _INF else rho
 
     b0 = float(budget_per_voter)
-    for c in eligible:
-        lo, hi = int(cols.ptr[c]), int(cols.ptr[c + 1])
-        cost = float(cols.costs_float[c])
-        if len(cols.values_exact[c]) <= 1:
-            # everyone still holds b0: the price is cost / total utility when it is affordable
-            total = (hi - lo) * b0
-            held[c] = total
-            if abs(total - cost) > _REL_TOL * cost:
-                rho: float | None = cost / ((hi - lo) * float(cols.values_float[c][0]))
-                if total < cost:
-                    rho = None
-            else:
-                rho = evaluate(c)
-        else:
-            rho = evaluate(c)
+    # first round: everyone still holds b0, so a project whose supporters all draw the same
+    # utility costs cost / total utility when it is affordable -- vectorised over projects
+    el = np.asarray(eligible, dtype=np.int64)
+    sizes = (cols.ptr[el + 1] - cols.ptr[el]).astype(np.float64)
+    first_u = cols.util[np.minimum(cols.ptr[el], max(len(cols.util) - 1, 0))] if len(el) else sizes
+    costs_el = cols.costs_float[el]
+    totals = sizes * b0
+    held[el] = totals
+    rhos = costs_el / (sizes * first_u)
+    clear = np.abs(totals - costs_el) > _REL_TOL * costs_el
+    for c, rho0, ok, affordable, rank in zip(
+        eligible,
+        rhos.tolist(),
+        clear.tolist(),
+        (totals >= costs_el).tolist(),
+        ranks[el].tolist(),
+        strict=True,
+    ):
+        simple = ok and len(cols.values_exact[c]) <= 1
+        rho: float | None = (rho0 if affordable else None) if simple else evaluate(c)
         if rho is None:
             drop(c)
             continue
         alive[c] = True
-        heap.append((rho, int(ranks[c]), c))
+        heap.append((rho, rank, c))
     heapq.heapify(heap)
 
     while heap:
