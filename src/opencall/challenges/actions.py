@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from opencall.accounts.actions import notify
 from opencall.accounts.models import User
 from opencall.challenges.models import Category, Challenge, ChallengeRole, CustomField, FieldKind, Phase, Visibility
-from opencall.challenges.permissions import can_advance_phase, can_edit_challenge
+from opencall.challenges.permissions import can_advance_phase, can_edit_challenge, viewers_among
 from opencall.challenges.phases import LABELS, PhaseKind, next_phase, validate_plan
 from opencall.challenges.queries import organiser_ids
 from opencall.core import audit
@@ -227,6 +227,8 @@ def _notify_phase_change(challenge: Challenge) -> None:
     participant_ids.discard(None)
     follower_ids = set(Challenge.objects.filter(pk=challenge.pk).values_list("followers__user_id", flat=True))
     follower_ids.discard(None)
+    # Following outlives access (someone leaves the organisation): only those who still see it hear of it.
+    follower_ids = viewers_among(challenge, follower_ids)
     url = reverse("challenges:detail", args=[challenge.slug])
     notify(recipients=participant_ids | follower_ids | set(organiser_ids(challenge)), kind="phase",
            text=f"{challenge.title} is now in the {LABELS[PhaseKind(challenge.phase)]} phase", url=url)

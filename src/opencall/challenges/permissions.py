@@ -56,6 +56,13 @@ def can_view_challenge(user: User, challenge: Challenge) -> bool:
     return user.is_authenticated and _sponsor_or_invited(user, challenge)
 
 
+def viewers_among(challenge: Challenge, user_ids: set[int]) -> set[int]:
+    """Those of `user_ids` who may see the challenge (notifications name it, so they go to no one else)."""
+    if challenge.visibility == Visibility.PUBLIC and challenge.phase != PhaseKind.DRAFT:
+        return set(user_ids)
+    return {u.pk for u in User.objects.filter(pk__in=user_ids) if can_view_challenge(u, challenge)}
+
+
 def can_participate(user: User, challenge: Challenge) -> bool:
     """Signed in, not blocked, and able to see the challenge."""
     return user.is_authenticated and not user.is_blocked and can_view_challenge(user, challenge)

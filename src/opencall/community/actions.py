@@ -25,7 +25,7 @@ from opencall.core import audit
 from opencall.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied, PhaseClosed
 from opencall.ideas.actions import bump_counter
 from opencall.ideas.models import Idea
-from opencall.ideas.permissions import can_view_idea
+from opencall.ideas.permissions import can_view_idea, viewers_among
 from opencall.ideas.queries import team_member_ids
 
 
@@ -56,6 +56,9 @@ def add_comment(*, idea: Idea, by: User, body: str, parent: Comment | None = Non
         recipients = set(team_member_ids(idea.team)) | set(follower_ids_of_idea(idea))
         if parent is not None:
             recipients.add(parent.author_id)
+        # Followers and earlier commenters may have lost sight of the idea since (it became
+        # confidential, was hidden, or they left the organisation): the text names it.
+        recipients = viewers_among(idea, recipients)
         notify(recipients=recipients, exclude=by, kind="comment", text=f"{by} commented on “{idea.title}”",
                url=reverse("ideas:detail", args=[idea.pk]) + f"#comment-{comment.pk}")
     return comment

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from opencall.accounts.models import User
 from opencall.challenges.permissions import can_participate, can_view_challenge, is_judge, is_moderator, is_organiser
+from opencall.challenges.permissions import viewers_among as challenge_viewers
 from opencall.challenges.phases import Action, allows
 from opencall.ideas.models import Idea, IdeaStatus, Team, TeamMember
 from opencall.ideas.queries import my_team_ids
@@ -28,6 +29,13 @@ def can_view_idea(user: User, idea: Idea) -> bool:
     if idea.confidential:
         return is_organiser(user, challenge) or is_judge(user, challenge)
     return True
+
+
+def viewers_among(idea: Idea, user_ids: set[int]) -> set[int]:
+    """Those of `user_ids` who may see the idea: notifications quote its title, so only they get one."""
+    if not (idea.confidential or idea.hidden or idea.status == IdeaStatus.DRAFT):
+        return challenge_viewers(idea.challenge, user_ids)
+    return {u.pk for u in User.objects.filter(pk__in=user_ids) if can_view_idea(u, idea)}
 
 
 def can_view_history(user: User, idea: Idea) -> bool:
