@@ -19,7 +19,7 @@ from opencall.engines.budgeting.model import Election, election_from_ballots
 from opencall.engines.budgeting.pabulib import read_pabulib
 from opencall.engines.budgeting.registry import RULES, _mes_rule, run_rule
 
-from .conftest import REPO, shared_dir
+from .conftest import REPO, SHARED, shared_dir
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulp")
 
@@ -165,7 +165,7 @@ def test_same_outcomes_as_pabutools_on_small_files() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / ".." / "shared" / "data" / "pabulib").glob("*.pb")))
+@pytest.mark.parametrize("name", sorted(p.name for p in (SHARED / "pabulib").glob("*.pb")))
 def test_same_outcomes_as_pabutools_everywhere(name: str) -> None:
     path = shared_dir("pabulib") / name
     _compare_file(path, 120.0)
