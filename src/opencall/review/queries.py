@@ -53,14 +53,20 @@ def assignments_of(rnd: ReviewRound) -> QuerySet[ReviewAssignment]:
             .prefetch_related("review").order_by("idea_id", "judge_id"))
 
 
+def _still_judging(judge: User) -> Q:
+    """Assignments a judge may still read: they still judge that challenge, and the idea is not hidden."""
+    return Q(judge=judge, idea__hidden=False,
+             round__challenge__roles__user=judge, round__challenge__roles__kind=ChallengeRole.Kind.JUDGE)
+
+
 def assignments_for_judge(judge: User) -> QuerySet[ReviewAssignment]:
-    return (ReviewAssignment.objects.filter(judge=judge, round__state=ReviewRound.State.OPEN)
+    return (ReviewAssignment.objects.filter(_still_judging(judge), round__state=ReviewRound.State.OPEN)
             .select_related("round", "round__challenge", "idea", "idea__team", "idea__category")
             .prefetch_related("review").order_by("round__challenge_id", "round__number", "idea_id"))
 
 
 def assignment_for(judge: User, assignment_id: int) -> ReviewAssignment | None:
-    return (ReviewAssignment.objects.filter(pk=assignment_id, judge=judge)
+    return (ReviewAssignment.objects.filter(_still_judging(judge), pk=assignment_id)
             .select_related("round", "round__challenge", "round__challenge__organisation", "round__rubric",
                             "idea", "idea__team", "idea__category")
             .first())
