@@ -44,6 +44,7 @@ def run_backend(
     flush_ms: float,
     redis: str,
     loop: str,
+    rates: list[float],
 ) -> dict[str, Any]:
     backend = Backend(name, workdir(f"opencall-live-{name}-"))
     backend.create()
@@ -55,6 +56,7 @@ def run_backend(
     if redis:
         extra["REDIS_URL"] = redis
     server = Server(backend, workers=workers, loop=loop, **extra)
+    acked_sweep: list[int] = []
     server.start()
     try:
         warm = wrk(
@@ -85,6 +87,20 @@ def run_backend(
             connections=connections,
             args=[str(tokens["paced"]), info["code"], ideas, f"{target:.0f}", "p"],
         )
+        # Latency at fixed rates: on a shared machine the capacity moves between runs, so a
+        # sweep shows where latency bends better than one point at 80%.
+        sweep = []
+        for n, rate in enumerate(rates):
+            run_tokens = backend.tokens(info["live_vote_id"], int(rate * seconds * 1.2) + 100, f"s{n}")
+            result = wrk(
+                server.base,
+                "vote.lua",
+                duration=seconds,
+                connections=connections,
+                args=[str(run_tokens), info["code"], ideas, f"{rate:.0f}", f"s{n}"],
+            )
+            sweep.append((rate, result))
+            acked_sweep.append(result["acked"])
     finally:
         server.stop()
     rows = backend.query("SELECT COUNT(*) FROM voting_liveballot WHERE live_vote_id = ?", (info["live_vote_id"],))[0][0]
@@ -100,13 +116,14 @@ def run_backend(
     running = dict(
         backend.query("SELECT idea_id, votes FROM voting_livecount WHERE live_vote_id = ?", (info["live_vote_id"],))
     )
-    acked = warm["acked"] + flat["acked"] + paced["acked"]
+    acked = warm["acked"] + flat["acked"] + paced["acked"] + sum(acked_sweep)
     shutil.rmtree(backend.workdir, ignore_errors=True)
     return {
         "backend": name,
         "ceiling": ceiling,
         "flat": flat,
         "paced": paced,
+        "sweep": sweep,
         "target": target,
         "rows": rows,
         "acked": acked,
@@ -143,6 +160,7 @@ def main() -> None:
             opts.flush_ms,
             opts.redis,
             opts.loop,
+            [float(x) for x in opts.rates.split(",") if x.strip()],
         )
         for b in opts.backends.split(",")
         if b.strip()
@@ -167,6 +185,14 @@ def main() -> None:
             f"{p['rate']:9.0f} {p['p50_us'] / 1000:7.1f} {p['p99_us'] / 1000:7.1f} {f['p99_us'] / 1000:8.1f} "
             f"{errors:6d} {c['cpu_us']:11.0f} {f['cpu_us']:11.0f} {f['side_us']:11.0f}  {check}: {r['rows']} ballots >= {r['acked']} acked, running counts = recount"
         )
+    print("\nlatency at fixed rates (votes/s asked -> achieved, p50/p90/p99 ms, non-200):")
+    for r in results:
+        cells = [
+            f"{rate:.0f}->{s['rate']:.0f}: {s['p50_us'] / 1000:.0f}/{s['p90_us'] / 1000:.0f}/{s['p99_us'] / 1000:.0f}"
+            f" ({s['failed'] + s['socket_errors']})"
+            for rate, s in r["sweep"]
+        ]
+        print(f"{r['backend']:9} " + "   ".join(cells))
 
 
 if __name__ == "__main__":
