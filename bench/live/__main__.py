@@ -147,6 +147,7 @@ def main() -> None:
         "--redis", default="", help="REDIS_URL for live counters and fan-out, e.g. redis://127.0.0.1:6379/0"
     )
     parser.add_argument("--flush-ms", type=float, default=20.0, help="group-commit interval (OPENCALL_LIVE_FLUSH_MS)")
+    parser.add_argument("--rates", default="500,1000,1500", help="fixed vote rates for the latency sweep")
     opts = parser.parse_args()
     load_before = os.getloadavg()[0]
     results = [
