@@ -157,3 +157,18 @@ def test_phases_advance_on_time_through_the_job(org, organiser, django_capture_o
     # The immediate test backend runs the job queued on commit: the ended phase moved on by itself.
     assert ch.phase == "results"
     assert advance_all_due_phases.call() == 0
+
+
+@pytest.mark.django_db
+def test_future_phase_end_with_a_backend_that_cannot_defer(org, organiser, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    later = timezone.now() + timedelta(days=3)
+    ch = create_challenge(organisation=org, by=organiser, title="Later", summary="s",
+                          plan=[PhaseSpec("submission", ends_at=later), PhaseSpec("results")])
+    with django_capture_on_commit_callbacks(execute=True):
+        advance_phase(challenge=ch, by=organiser)
+    ch.refresh_from_db()
+    assert ch.phase == "submission"  # nothing due yet, and no error from the immediate backend
