@@ -22,7 +22,7 @@ from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDen
 from opencall.engines.tally import Ballot, ballots_digest, count_ballots, standings
 from opencall.voting.models import LiveBallot, LiveCount, LiveState, LiveVote, RewardCode
 from opencall.voting.permissions import can_create_live_vote, can_manage_live_vote
-from opencall.voting.queries import FINALIST_STATUSES, device_key
+from opencall.voting.queries import device_key, finalist_candidates
 from opencall.voting.tokens import read_token
 
 CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off a projector
@@ -60,7 +60,7 @@ def create_live_vote(
     if not isinstance(duration_seconds, int) or not MIN_SECONDS <= duration_seconds <= MAX_SECONDS:
         errors["duration_seconds"] = [_("Between 10 seconds and 24 hours.")]
     wanted = set(finalist_ids)
-    ideas = list(challenge.ideas.filter(pk__in=wanted, status__in=FINALIST_STATUSES, hidden=False))
+    ideas = list(finalist_candidates(by, challenge).filter(pk__in=wanted))
     if len(ideas) != len(wanted):
         errors["finalists"] = [_("Finalists must be submitted ideas of this challenge.")]
     elif len(ideas) < 2:

@@ -59,10 +59,12 @@ def live_votes_of(viewer: User, challenge: Challenge) -> QuerySet[LiveVote]:
 
 
 def finalist_candidates(viewer: User, challenge: Challenge) -> QuerySet[Idea]:
-    """Ideas an organiser may put in a live vote: entered (submitted or further on), not hidden."""
+    """Ideas an organiser may put in a live vote: entered (submitted or further on), neither hidden nor
+    confidential (the audience sees every finalist)."""
     if not can_create_live_vote(viewer, challenge):
         return Idea.objects.none()
-    return Idea.objects.filter(challenge=challenge, status__in=FINALIST_STATUSES, hidden=False).order_by("title", "id")
+    return Idea.objects.filter(challenge=challenge, status__in=FINALIST_STATUSES, hidden=False,
+                               confidential=False).order_by("title", "id")
 
 
 @dataclass(frozen=True)
