@@ -59,6 +59,24 @@ def test_assignment_respects_k_load_and_conflicts(review_setup, organiser):
 
 
 @pytest.mark.django_db
+def test_the_host_organisation_is_no_conflict_in_an_internal_round(review_setup, organiser):
+    # Regression: judges and entrants of an internal challenge all belong to the host organisation, which
+    # made every pair a "same organisation" conflict and every internal round infeasible.
+    challenge, ideas, judges, rubric = review_setup
+    for user in [*judges, *(idea.team.members.get().user for idea in ideas)]:
+        MembershipFactory(user=user, organisation=challenge.organisation)
+    other = MembershipFactory(user=judges[2]).organisation
+    MembershipFactory(user=ideas[3].team.members.get().user, organisation=other)
+    rnd = open_round(challenge=challenge, by=organiser, name="Internal", rubric=rubric, judges_per_idea=2, max_load=3)
+    report = run_assignment(rnd=rnd, by=organiser)
+    pairs = set(ReviewAssignment.objects.filter(round=rnd).values_list("judge_id", "idea_id"))
+    assert report["pairs"] == 8 and len(pairs) == 8
+    # A shared organisation other than the host still forbids the pair.
+    assert (judges[2].pk, ideas[3].pk) not in pairs
+    assert {j for j, i in pairs if i == ideas[3].pk} == {judges[0].pk, judges[1].pk}
+
+
+@pytest.mark.django_db
 def test_infeasible_assignment_is_a_clear_error(review_setup, organiser):
     challenge, _, _, rubric = review_setup
     rnd = open_round(challenge=challenge, by=organiser, name="Too strict", rubric=rubric, judges_per_idea=3,

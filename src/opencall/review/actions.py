@@ -131,12 +131,18 @@ def declare_conflict(*, challenge: Challenge, judge: User, idea: Idea, by: User,
 
 
 def _forbidden(rnd: ReviewRound, judges: Sequence[User], ideas: Sequence[Idea]) -> np.ndarray:
-    """Conflicts: same organisation, the judge's own team or a co-member's, and declared ones."""
-    judge_orgs = [{m.organisation_id for m in j.memberships.all()} for j in judges]
+    """Conflicts: same organisation, the judge's own team or a co-member's, and declared ones.
+
+    The host organisation does not count as a shared one: in an internal challenge every judge and every
+    entrant belongs to it, and counting it would forbid every pair.
+    """
+    host = rnd.challenge.organisation_id
+    judge_orgs = [{m.organisation_id for m in j.memberships.all()} - {host} for j in judges]
     members = [[m.user for m in idea.team.members.all()] for idea in ideas]
     member_ids = {u.pk for team in members for u in team}
     orgs_of: dict[int, set[int]] = {}
-    for user_id, org_id in Membership.objects.filter(user_id__in=member_ids).values_list("user_id", "organisation_id"):
+    for user_id, org_id in (Membership.objects.filter(user_id__in=member_ids).exclude(organisation_id=host)
+                            .values_list("user_id", "organisation_id")):
         orgs_of.setdefault(user_id, set()).add(org_id)
     idea_orgs = [set().union(*(orgs_of.get(u.pk, set()) for u in team)) if team else set() for team in members]
     judge_index = {j.pk: n for n, j in enumerate(judges)}
