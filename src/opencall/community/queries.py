@@ -3,7 +3,9 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from opencall.accounts.models import User
+from opencall.challenges.models import Challenge
 from opencall.challenges.permissions import is_moderator, is_organiser
+from opencall.challenges.queries import visibility_filter
 from opencall.community.models import Comment, Follow, Like, Report
 from opencall.ideas.models import Idea
 from opencall.organisations.queries import organiser_org_ids
@@ -80,7 +82,7 @@ def moderation_queue(viewer: User, *, status: str = "open") -> QuerySet[Report]:
     qs = Report.objects.filter(status=status).select_related(
         "reporter", "idea", "idea__challenge", "idea__created_by", "comment", "comment__author", "comment__idea",
         "comment__idea__challenge", "handled_by")
-    if viewer.is_staff or viewer.is_moderator:
+    if viewer.is_staff:
         return qs.order_by("-created_at")
     from opencall.challenges.queries import challenge_roles
 
@@ -88,7 +90,16 @@ def moderation_queue(viewer: User, *, status: str = "open") -> QuerySet[Report]:
     orgs = organiser_org_ids(viewer)
     scope = (Q(idea__challenge_id__in=moderated) | Q(comment__idea__challenge_id__in=moderated)
              | Q(idea__challenge__organisation_id__in=orgs) | Q(comment__idea__challenge__organisation_id__in=orgs))
+    if viewer.is_moderator:
+        # Site moderators handle reports across the site, but only in challenges they may see and never
+        # on confidential ideas (those are for their team, organisers and judges).
+        scope |= (Q(idea__confidential=False) & Q(idea__challenge__in=_visible_challenge_ids(viewer))) | (
+            Q(comment__idea__confidential=False) & Q(comment__idea__challenge__in=_visible_challenge_ids(viewer)))
     return qs.filter(scope).order_by("-created_at")
+
+
+def _visible_challenge_ids(viewer: User) -> QuerySet[Challenge]:
+    return Challenge.objects.filter(visibility_filter(viewer)).values("pk")
 
 
 def can_moderate_any(viewer: User) -> bool:
