@@ -212,10 +212,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500, help="votes between adaptive refits")
     parser.add_argument("--top-k", type=int, default=10, help="size of the top the selector targets")
     parser.add_argument("--skip-sim", action="store_true", help="skip the simulation")
+    parser.add_argument("--skip-data", action="store_true", help="only the scale section")
     args = parser.parse_args()
     from datasets import shared_data
 
-    if not (shared_data() / "pairwise" / "readinglevel").is_dir():
+    if args.skip_data:
+        pass
+    elif not (shared_data() / "pairwise" / "readinglevel").is_dir():
         print(f"shared data not found at {shared_data()}: real-data sections skipped")
     else:
         section_readinglevel()

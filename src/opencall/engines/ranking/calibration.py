@@ -120,8 +120,16 @@ def _posterior(
         cov = np.linalg.inv(a.toarray())
         mean = cov @ rhs
         var = np.diag(cov).copy()
-        xd = x.toarray()
-        fit_var = np.sum((xd @ cov) * xd, axis=1)
+        # Var(mu + a_j theta_i + b_j) from the few covariance entries each score touches.
+        ci, cj, aj = 1 + r, 1 + n_i + j, scale[j]
+        fit_var = (
+            cov[0, 0]
+            + aj * aj * cov[ci, ci]
+            + cov[cj, cj]
+            + 2.0 * aj * cov[0, ci]
+            + 2.0 * cov[0, cj]
+            + 2.0 * aj * cov[ci, cj]
+        )
     else:
         mean = splu(a.tocsc()).solve(rhs)
         var = 1.0 / a.diagonal()
