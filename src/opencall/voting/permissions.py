@@ -13,8 +13,11 @@ def _open_audience(live_vote: LiveVote) -> bool:
     """Anyone with the link may watch and vote: only for public challenges (internal and invite-only
     ones, and everything inside them, stay with the people entitled to see them)."""
     challenge = live_vote.challenge
-    return (not live_vote.sign_in_required and challenge.visibility == Visibility.PUBLIC
-            and challenge.phase != PhaseKind.DRAFT)
+    return (
+        not live_vote.sign_in_required
+        and challenge.visibility == Visibility.PUBLIC
+        and challenge.phase != PhaseKind.DRAFT
+    )
 
 
 def can_create_live_vote(user: User, challenge: Challenge) -> bool:

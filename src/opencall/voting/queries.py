@@ -63,8 +63,9 @@ def finalist_candidates(viewer: User, challenge: Challenge) -> QuerySet[Idea]:
     confidential (the audience sees every finalist)."""
     if not can_create_live_vote(viewer, challenge):
         return Idea.objects.none()
-    return Idea.objects.filter(challenge=challenge, status__in=FINALIST_STATUSES, hidden=False,
-                               confidential=False).order_by("title", "id")
+    return Idea.objects.filter(
+        challenge=challenge, status__in=FINALIST_STATUSES, hidden=False, confidential=False
+    ).order_by("title", "id")
 
 
 @dataclass(frozen=True)
