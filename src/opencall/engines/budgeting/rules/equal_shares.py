@@ -27,6 +27,7 @@ unit of budget added.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -35,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from opencall.engines.budgeting.columns import Columns
-from opencall.engines.budgeting.model import FloatArray, IntArray
+from opencall.engines.budgeting.model import IntArray
 
 _REL_TOL = 1e-9
 _SMALL = 24  # below this many supporter classes a price is computed without NumPy
@@ -500,13 +501,17 @@ def equal_shares(
         return result
     previous = MesResult(list(free), [], {}, {}, b)
     runs = 1
+    # money as integers on a common denominator: exact and cheap to add up on every pass
+    scale = math.lcm(budget.denominator, *(c.denominator for c in cols.costs))
+    cost_units = [int(c * scale) for c in cols.costs]
+    budget_units = int(budget * scale)
     while True:
-        spent = sum((cols.costs[c] for c in result.selected), Fraction(0))
-        if spent > budget:
+        spent = sum(cost_units[c] for c in result.selected)
+        if spent > budget_units:
             previous.runs = runs
             return previous
         chosen = set(result.selected)
-        if all(c in chosen or spent + cols.costs[c] > budget for c in eligible):
+        if all(c in chosen or spent + cost_units[c] > budget_units for c in eligible):
             result.runs = runs
             return result
         if max_runs is not None and runs >= max_runs:
@@ -519,7 +524,3 @@ def equal_shares(
         runs += 1
         if on_pass is not None:
             on_pass(runs)
-
-
-def as_float_array(values: list[float]) -> FloatArray:
-    return np.asarray(values, dtype=np.float64)
