@@ -105,12 +105,8 @@ histories = st.dictionaries(
 
 @settings(max_examples=200, deadline=None)
 @given(histories, st.integers(min_value=0, max_value=2**32), st.integers(min_value=1, max_value=4))
-def test_redelivery_in_any_order_counts_each_device_once(
-    history: dict[str, list[int]], seed: int, copies: int
-) -> None:
-    events = [
-        ev(d, f"{d}-{i}", i + 1, c) for d, picks in history.items() for i, c in enumerate(picks)
-    ]
+def test_redelivery_in_any_order_counts_each_device_once(history: dict[str, list[int]], seed: int, copies: int) -> None:
+    events = [ev(d, f"{d}-{i}", i + 1, c) for d, picks in history.items() for i, c in enumerate(picks)]
     rng = random.Random(seed)
     delivered = [e for e in events for _ in range(rng.randint(1, copies))]
     rng.shuffle(delivered)
