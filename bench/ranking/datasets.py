@@ -33,9 +33,7 @@ def load_pairwise(name: str) -> tuple[PairwiseVotes, NDArray[np.float64], dict[s
     truth[doc[:, 0].astype(np.int64) - 1] = doc[:, 1]
     voter, winner, loser = raw[:, 0] - 1, raw[:, 1] - 1, raw[:, 2] - 1
     keep = winner != loser
-    votes = PairwiseVotes.from_winners(
-        winner[keep], loser[keep], voter[keep], n_ideas=n, n_voters=int(voter.max()) + 1
-    )
+    votes = PairwiseVotes.from_winners(winner[keep], loser[keep], voter[keep], n_ideas=n, n_voters=int(voter.max()) + 1)
     return votes, truth, {"rows": int(raw.shape[0]), "self_comparisons": int((~keep).sum())}
 
 

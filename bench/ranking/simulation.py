@@ -39,9 +39,7 @@ class World:
     activity: NDArray[np.float64]
 
 
-def fitted_world(
-    votes: PairwiseVotes, fit: PairwiseRanking, *, n_voters: int, seed: int
-) -> World:
+def fitted_world(votes: PairwiseVotes, fit: PairwiseRanking, *, n_voters: int, seed: int) -> World:
     """Draw a simulated population from the fitted model."""
     rng = np.random.default_rng(seed)
     assert fit.voter_reliability is not None
@@ -111,7 +109,10 @@ def run_arm(
                 # Fresh counts so a batch spreads over the ideas that are still behind.
                 ctx = ctx.with_counts(counts)
                 pair = next_pair(
-                    ctx, seen[k], seed=seed * 1_000_003 + step, **(selection or {})  # type: ignore[arg-type]
+                    ctx,
+                    seen[k],
+                    seed=seed * 1_000_003 + step,
+                    **(selection or {}),  # type: ignore[arg-type]
                 )
             else:
                 pair = uniform_pair(n, seen[k], seed=seed * 1_000_003 + step)
@@ -128,9 +129,7 @@ def run_arm(
         v = len(first)
         need_fit = adaptive or (marks and v >= marks[0])
         if need_fit:
-            votes = PairwiseVotes.from_lists(
-                first, second, outcome, voter, n_ideas=n, n_voters=n_voters
-            )
+            votes = PairwiseVotes.from_lists(first, second, outcome, voter, n_ideas=n, n_voters=n_voters)
             dense_limit = n if (adaptive and exact_cov) else 0
             if model == "bt":
                 fit = fit_bradley_terry(votes, initial=fit, dense_limit=dense_limit)

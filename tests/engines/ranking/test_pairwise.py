@@ -100,17 +100,15 @@ def test_crowd_bt_finds_a_contrary_voter_and_ignores_them() -> None:
         ([-1], [1], [1.0], ">= 0"),
     ],
 )
-def test_bad_votes_are_rejected(
-    first: list[int], second: list[int], outcome: list[float], message: str
-) -> None:
+def test_bad_votes_are_rejected(first: list[int], second: list[int], outcome: list[float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PairwiseVotes.from_lists(first, second, outcome, n_ideas=3)
 
 
 vote_lists = st.lists(
-    st.tuples(
-        st.integers(0, 5), st.integers(0, 5), st.sampled_from([0.0, 0.5, 1.0]), st.integers(0, 3)
-    ).filter(lambda v: v[0] != v[1]),
+    st.tuples(st.integers(0, 5), st.integers(0, 5), st.sampled_from([0.0, 0.5, 1.0]), st.integers(0, 3)).filter(
+        lambda v: v[0] != v[1]
+    ),
     min_size=1,
     max_size=40,
 )
@@ -123,9 +121,7 @@ def _votes(rows: list[tuple[int, int, float, int]]) -> PairwiseVotes:
 
 @settings(max_examples=40, deadline=None)
 @given(vote_lists, st.permutations(list(range(6))))
-def test_relabelling_ideas_permutes_the_scores(
-    rows: list[tuple[int, int, float, int]], perm: list[int]
-) -> None:
+def test_relabelling_ideas_permutes_the_scores(rows: list[tuple[int, int, float, int]], perm: list[int]) -> None:
     base = fit_bradley_terry(_votes(rows), prior_sd=1.5)
     moved = fit_bradley_terry(_votes([(perm[a], perm[b], o, v) for a, b, o, v in rows]), prior_sd=1.5)
     np.testing.assert_allclose(moved.scores[perm], base.scores, atol=1e-6)

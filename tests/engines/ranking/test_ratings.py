@@ -20,9 +20,7 @@ def test_two_five_star_votes_do_not_beat_two_hundred_averaging_four_point_six() 
         idea += [other] * k
         stars += rng.integers(1, 6, size=k).astype(float).tolist()
     out = aggregate_stars(np.array(idea), np.array(stars), 12)
-    assert out.mean[1] == pytest.approx(
-        (out.prior_strength * out.prior_mean + 920.0) / (out.prior_strength + 200)
-    )
+    assert out.mean[1] == pytest.approx((out.prior_strength * out.prior_mean + 920.0) / (out.prior_strength + 200))
     assert out.mean[1] > out.mean[0]
     assert out.order()[0] == 1
     assert out.std[0] > out.std[1]

@@ -17,9 +17,7 @@ from opencall.engines.ranking import (
 
 def _context(n: int, counts: list[int], top_k: int | None = 2) -> SelectionContext:
     scores = np.linspace(2.0, -2.0, n)
-    return SelectionContext.build(
-        scores, np.full(n, 0.5), np.asarray(counts, dtype=np.int64), top_k=top_k
-    )
+    return SelectionContext.build(scores, np.full(n, 0.5), np.asarray(counts, dtype=np.int64), top_k=top_k)
 
 
 def test_a_voter_never_sees_the_same_pair_twice_and_gets_all_pairs_then_none() -> None:
@@ -53,9 +51,7 @@ def test_ideas_added_after_the_fit_enter_with_the_prior() -> None:
 
 
 def test_close_uncertain_pairs_gain_most() -> None:
-    ctx = SelectionContext.build(
-        np.array([0.0, 0.1, 3.0]), np.array([1.0, 1.0, 1.0]), np.array([5, 5, 5]), top_k=None
-    )
+    ctx = SelectionContext.build(np.array([0.0, 0.1, 3.0]), np.array([1.0, 1.0, 1.0]), np.array([5, 5, 5]), top_k=None)
     g = pair_gain(ctx, np.array([0, 0]), np.array([1, 2]))
     # v = 2, p(1-p) at d=0.1 and d=3; gain = v^2 info / (1 + v info) * (w_i + w_j)
     for k, d in enumerate((-0.1, -3.0)):
@@ -75,9 +71,7 @@ def test_top_weights_peak_at_the_border_of_the_top() -> None:
 
 def test_inactive_ideas_are_never_shown() -> None:
     active = np.array([True, False, True, True])
-    ctx = SelectionContext.build(
-        np.zeros(4), np.ones(4), np.array([0, 0, 0, 0]), active=active, top_k=None
-    )
+    ctx = SelectionContext.build(np.zeros(4), np.ones(4), np.array([0, 0, 0, 0]), active=active, top_k=None)
     seen: set[tuple[int, int]] = set()
     while (pair := next_pair(ctx, seen, seed=len(seen))) is not None:
         assert 1 not in pair

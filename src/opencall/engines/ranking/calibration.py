@@ -162,8 +162,9 @@ def calibrate_judges(
     scale = np.ones(data.n_judges)
     r, j = data.idea, data.judge
     n_i = data.n_ideas
-    it = 0
-    for it in range(1, max_iter + 1):
+    iterations = 0
+    for step in range(1, max_iter + 1):
+        iterations = step
         mean, var, fit_var = _posterior(data, scale, noise_var, idea_var, sev_var, dense_limit)
         mu, theta, sev = mean[0], mean[1 : 1 + n_i], mean[1 + n_i :]
         theta_var, sev_var_post = var[1 : 1 + n_i], var[1 + n_i :]
@@ -171,10 +172,7 @@ def calibrate_judges(
             # Ridge regression of each judge's (score - mu - b_j) on theta, towards scale 1.
             z = y - mu - sev[j]
             num = np.bincount(j, theta[r] * z, data.n_judges) / noise_var + 1.0 / scale_var
-            den = (
-                np.bincount(j, theta[r] ** 2 + theta_var[r], data.n_judges) / noise_var
-                + 1.0 / scale_var
-            )
+            den = np.bincount(j, theta[r] ** 2 + theta_var[r], data.n_judges) / noise_var + 1.0 / scale_var
             new_scale = num / den
             if scale_sd is None:
                 scale_var = max(float(np.mean((new_scale - 1.0) ** 2)), 1e-6)
@@ -206,5 +204,5 @@ def calibrate_judges(
         idea_sd=float(np.sqrt(idea_var)),
         severity_sd=float(np.sqrt(sev_var)),
         noise_sd=float(np.sqrt(noise_var)),
-        iterations=it,
+        iterations=iterations,
     )

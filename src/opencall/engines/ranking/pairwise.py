@@ -191,9 +191,7 @@ def _pair_index(votes: PairwiseVotes) -> _PairIndex:
     )
 
 
-def _pairs_from_votes(
-    votes: PairwiseVotes, index: _PairIndex, weight_first: FloatArray | None = None
-) -> _Pairs:
+def _pairs_from_votes(votes: PairwiseVotes, index: _PairIndex, weight_first: FloatArray | None = None) -> _Pairs:
     """Per-pair counts; ``weight_first`` overrides the first idea's share of a decisive vote
     (EM weights)."""
     decisive = votes.outcome != 0.5
@@ -207,9 +205,9 @@ def _pairs_from_votes(
     return _Pairs(
         a=index.a,
         b=index.b,
-        wins_a=np.bincount(index.row, wins_a, m),
-        wins_b=np.bincount(index.row, wins_b, m),
-        ties=np.bincount(index.row, ties, m),
+        wins_a=np.bincount(index.row, wins_a, m).astype(np.float64),
+        wins_b=np.bincount(index.row, wins_b, m).astype(np.float64),
+        ties=np.bincount(index.row, ties, m).astype(np.float64),
         n=index.n,
     )
 
@@ -250,7 +248,7 @@ def _grad_hess_weights(s: FloatArray, pairs: _Pairs, nu: float) -> tuple[FloatAr
 
 def _scatter(pairs: _Pairs, per_pair: FloatArray) -> FloatArray:
     n = pairs.n
-    return np.bincount(pairs.a, per_pair, n) - np.bincount(pairs.b, per_pair, n)
+    return (np.bincount(pairs.a, per_pair, n) - np.bincount(pairs.b, per_pair, n)).astype(np.float64)
 
 
 def _dense_hessian(pairs: _Pairs, h: FloatArray, prec: float) -> FloatArray:
@@ -270,7 +268,7 @@ def _newton(
     *,
     max_iter: int,
     tol: float,
-    cg_rtol: float = 1e-8,
+    cg_rtol: float = 1e-6,
 ) -> tuple[FloatArray, int, bool]:
     """Damped Newton on the (convex) negative log posterior for fixed ``nu`` and ``prec``."""
     s = s0.copy()
@@ -286,9 +284,9 @@ def _newton(
         def hv(v: FloatArray, h: FloatArray = h) -> FloatArray:
             return _scatter(pairs, h * (v[pairs.a] - v[pairs.b])) + prec * v
 
-        op = LinearOperator((n, n), matvec=hv, dtype=np.float64)  # type: ignore[call-arg]
-        pre = LinearOperator((n, n), matvec=lambda v, dg=diag: v / dg, dtype=np.float64)  # type: ignore[call-arg]
-        step, _ = cg(op, grad, rtol=cg_rtol, maxiter=500, M=pre)
+        op = LinearOperator((n, n), matvec=hv, dtype=np.float64)
+        pre = LinearOperator((n, n), matvec=lambda v, dg=diag: v / dg, dtype=np.float64)
+        step, _ = cg(op, grad, rtol=cg_rtol, maxiter=300, M=pre)
         t = 1.0
         slope = float(grad @ step)
         while True:
@@ -322,10 +320,11 @@ def _std_errors(
     """Laplace standard errors, and the full covariance when ``dense``."""
     _, _, h = _grad_hess_weights(s, pairs, nu)
     if dense:
-        cov = np.linalg.inv(_dense_hessian(pairs, h, prec))
-        return np.sqrt(np.clip(np.diag(cov), 0.0, None)), cov
+        cov: FloatArray = np.asarray(np.linalg.inv(_dense_hessian(pairs, h, prec)), dtype=np.float64)
+        se: FloatArray = np.sqrt(np.clip(np.diag(cov), 0.0, None)).astype(np.float64)
+        return se, cov
     diag = np.bincount(pairs.a, h, pairs.n) + np.bincount(pairs.b, h, pairs.n) + prec
-    return 1.0 / np.sqrt(diag), None
+    return np.asarray(1.0 / np.sqrt(diag), dtype=np.float64), None
 
 
 def _fit_pairs(
@@ -339,15 +338,23 @@ def _fit_pairs(
     tol: float,
     outer: int,
 ) -> tuple[FloatArray, float, float, int, bool]:
-    """Alternate Newton in ``s`` with updates of ``nu`` and (if estimated) the prior variance."""
+    """Alternate Newton in ``s`` with updates of ``nu`` and (if estimated) the prior variance.
+
+    While the hyper-parameters move, each round takes two Newton steps only (generalised EM);
+    once they settle, Newton runs to convergence.
+    """
     var = var0
     s, nu = s0, nu0
     total_it = 0
     converged = False
-    for _ in range(outer):
+    for round_ in range(outer):
+        last = round_ == outer - 1
         s_prev, nu_prev, var_prev = s, nu, var
-        s, it, converged = _newton(pairs, s, nu, 1.0 / var, max_iter=max_iter, tol=tol)
+        steps = max_iter if last else min(2, max_iter)
+        s, it, converged = _newton(pairs, s, nu, 1.0 / var, max_iter=steps, tol=tol)
         total_it += it
+        if last:
+            break
         nu = _update_nu(s, pairs, nu)
         if estimate_var:
             # The diagonal approximation keeps this step O(pairs) at any size.
@@ -359,6 +366,8 @@ def _fit_pairs(
             abs(var - var_prev) / var_prev,
         )
         if moved < 1e-6:
+            s, it, converged = _newton(pairs, s, nu, 1.0 / var, max_iter=max_iter, tol=tol)
+            total_it += it
             break
     return s, nu, var, total_it, converged
 

@@ -115,10 +115,8 @@ def aggregate_likes(likes: IntArray, views: IntArray) -> ShrunkScores:
     s2 = float(w @ (rate - p) ** 2) / float(w.sum())
     binom = p * (1.0 - p) * float(np.mean(1.0 / w))
     spread = s2 - binom
-    if spread > 1e-12 and 0.0 < p < 1.0:
-        conc = max(p * (1.0 - p) / spread - 1.0, 1e-6)
-    else:
-        conc = float(views_f.sum())
+    # Without detectable extra-binomial spread, shrink as if the prior had seen every view.
+    conc = max(p * (1.0 - p) / spread - 1.0, 1e-6) if spread > 1e-12 and 0.0 < p < 1.0 else float(views_f.sum())
     a, b = p * conc, (1.0 - p) * conc
     mean = (likes_f + a) / (views_f + a + b)
     var = mean * (1.0 - mean) / (views_f + a + b + 1.0)

@@ -209,7 +209,7 @@ def next_pair(
     behind = order[counts < threshold]
     if behind.shape[0] > 0:
         # Least-seen first; ties broken at random so simultaneous voters spread out.
-        ties = rng.random(behind.shape[0])
+        ties = rng.random(size=(behind.shape[0],))
         picks = behind[np.lexsort((ties, ctx.votes_per_idea[behind]))][:anchors]
         priority = np.arange(picks.shape[0])
     elif explore > 0.0 and rng.random() < explore:
