@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from django.db import transaction
 from django.db.models import Count, Q
@@ -12,32 +14,46 @@ from opencall.challenges.models import Challenge, Phase
 from opencall.community.models import Comment, Like, Report
 from opencall.core.audit import verify_chain
 from opencall.core.models import AuditEvent
-from opencall.demodata import demo_loaded, load_demo
+from opencall.demodata import demo_loaded, load_demo, texts
+from opencall.funding.actions import recount
+from opencall.funding.models import Allocation, BallotEntry, BudgetBallot
 from opencall.ideas.models import FieldAnswer, Idea, IdeaStatus, Team, TeamMember
+from opencall.review.crowd import crowd_ranking
+from opencall.review.models import Conflict, PairwiseVote, Review, ReviewAssignment, ReviewRound
+from opencall.review.scoring import combined_ranking
 
 EXPECTED = {
+    "allocations": 1,
     "attachments": 19,
     "awarded": 2,
-    "challenges": 4,
-    "comments": 442,
-    "follows": 116,
-    "funded": 3,
+    "ballots": 40,
+    "challenges": 5,
+    "ballot_changes": 4,
+    "comments": 471,
+    "conflicts": 1,
+    "follows": 144,
+    "funded": 10,
     "idea_edits": 6,
-    "ideas": 150,
+    "ideas": 162,
     "join_requests": 20,
     "likes": 632,
     "memberships": 35,
     "open_reports": 1,
     "organisations": 3,
+    "pairwise_votes": 328,
     "pending_invitations": 2,
     "people": 61,
-    "positions": 57,
+    "positions": 61,
     "rejected": 9,
     "reports": 2,
+    "review_assignments": 28,
+    "review_rounds": 1,
+    "reviews": 26,
+    "rubrics": 1,
     "shortlisted": 17,
-    "team_invitations": 183,
-    "team_members": 313,
-    "teams": 150,
+    "team_invitations": 193,
+    "team_members": 332,
+    "teams": 162,
     "withdrawn": 2,
 }
 
@@ -61,8 +77,8 @@ def test_counts_are_exact_and_match_the_database(demo):
     counts, lines = demo
     assert counts == EXPECTED
     assert User.objects.count() == 61
-    assert Idea.objects.count() == 150
-    assert Team.objects.count() == 150
+    assert Idea.objects.count() == 162
+    assert Team.objects.count() == 162
     assert TeamMember.objects.count() == EXPECTED["team_members"]
     assert Like.objects.count() == EXPECTED["likes"]
     assert Comment.objects.count() == EXPECTED["comments"]
@@ -78,7 +94,7 @@ def test_a_second_load_does_nothing_and_says_so(demo):
     assert load_demo(echo=lines.append) == {}
     assert lines == ["The demo data is already loaded (organisation “Northwind Retail Group” exists); nothing to do."]
     assert AuditEvent.objects.count() == events
-    assert Idea.objects.count() == 150
+    assert Idea.objects.count() == 162
 
 
 def test_every_idea_has_a_team_with_exactly_one_lead(demo):
@@ -107,6 +123,7 @@ def test_challenges_sit_in_four_different_phases_none_due_to_advance(demo):
         "Venture Round 2026: build it with us": "review",
         "Zero-Waste Coffee: to go and at home": "submission",
         "Retail Futures Research Programme 2026": "results",
+        "Neighbourhood Fund 2026: you decide": "results",
     }
     assert set(phases) == {"public", "internal", "invite_only"}
     now = timezone.now()
@@ -136,3 +153,83 @@ def test_content_is_believable(demo):
     assert admin.is_superuser and admin.check_password("opencall-demo")
     assert organiser.check_password("opencall-demo") and organiser.display_name == "Ingrid Solberg"
     assert User.objects.filter(is_blocked=True).count() == 1
+
+
+def test_every_ballot_fits_the_budget_and_the_published_allocation_recounts(demo):
+    fund = Challenge.objects.get(title=texts.FUND.title)
+    assert (fund.phase, fund.budget_minor, fund.currency) == ("results", 12_000_000, "EUR")
+    ballots = BudgetBallot.objects.filter(challenge=fund)
+    assert ballots.count() == 40
+    assert ballots.filter(revision=2).count() == 4  # some people changed their mind
+    for ballot in ballots:
+        spent = sum(
+            e.idea.requested_budget_minor for e in BallotEntry.objects.filter(ballot=ballot).select_related("idea")
+        )
+        assert 0 < spent <= fund.budget_minor, ballot.pk
+    allocation = Allocation.objects.get(challenge=fund)
+    assert (allocation.rule, allocation.ballot_count) == ("mes", 40)
+    assert allocation.published_at is not None
+    assert recount(allocation=allocation) | {"selected": None, "recorded": None} == {
+        "allocation": allocation.pk,
+        "rule": "mes",
+        "ballots_match": True,
+        "outcome_matches": True,
+        "selected": None,
+        "recorded": None,
+    }
+    assert allocation.budget_used_minor <= fund.budget_minor
+    funded = set(Idea.objects.filter(challenge=fund, status=IdeaStatus.FUNDED).values_list("pk", flat=True))
+    assert funded == set(allocation.selected) and len(funded) == 7
+    # Equal Shares serves every voter; greedy by votes gives the majority everything.
+    assert allocation.comparison["mes"]["voters_with_funded_idea"] == 40
+    assert allocation.comparison["greedy"]["voters_with_funded_idea"] == 34
+    assert len(allocation.comparison["greedy"]["selected"]) == 4
+    assert set(allocation.comparison["greedy"]["selected"]) != set(allocation.selected)
+    assert set(allocation.explanations) == {
+        str(pk) for pk in Idea.objects.filter(challenge=fund).values_list("pk", flat=True)
+    }
+
+
+def test_the_jury_never_reviews_a_conflict_and_judges_differ_in_severity(demo):
+    venture = Challenge.objects.get(title=texts.VENTURE.title)
+    rnd = ReviewRound.objects.get(challenge=venture)
+    assert (rnd.number, rnd.state, rnd.judges_per_idea, rnd.rubric.criteria.count()) == (1, "open", 2, 4)
+    assert sorted(rnd.rubric.criteria.values_list("weight", flat=True)) == [1, 2, 3, 3]
+    conflict = Conflict.objects.get(challenge=venture)
+    assert conflict.judge.display_name == "Hannah Becker" or conflict.judge.email.startswith("hannah")
+    pairs = set(ReviewAssignment.objects.filter(round=rnd).values_list("judge_id", "idea_id"))
+    assert (conflict.judge_id, conflict.idea_id) not in pairs
+    assert len(pairs) == 28 and rnd.assignment_report["pairs"] == 28
+    per_idea = Counter(i for _, i in pairs)
+    assert set(per_idea.values()) == {2} and len(per_idea) == rnd.ideas.count() == 14
+    # A team member never reviews their own idea.
+    for judge_id, idea_id in pairs:
+        assert not TeamMember.objects.filter(team__idea__pk=idea_id, user_id=judge_id).exists()
+    submitted = Review.objects.filter(assignment__round=rnd, submitted_at__isnull=False).select_related("assignment")
+    assert submitted.count() == 26
+    for review in submitted:
+        assert sorted(map(int, review.scores)) == sorted(rnd.rubric.criteria.values_list("pk", flat=True))
+        assert all(1 <= v <= 5 for v in review.scores.values())
+    means: dict[int, list[float]] = {}
+    for review in submitted:
+        means.setdefault(review.assignment.judge_id, []).append(sum(review.scores.values()) / 4)
+    averages = sorted(sum(v) / len(v) for v in means.values())
+    assert averages[-1] - averages[0] > 0.8  # a strict and a lenient judge
+    ranking = combined_ranking(rnd)
+    assert len(ranking) == 14 and ranking[0].combined is not None
+    assert [e.combined for e in ranking if e.combined is not None] == sorted(
+        (e.combined for e in ranking if e.combined is not None), reverse=True
+    )
+
+
+def test_the_crowd_ranks_the_contest_with_intervals(demo):
+    contest = Challenge.objects.get(title=texts.CONTEST.title)
+    votes = PairwiseVote.objects.filter(challenge=contest)
+    assert votes.count() == 328
+    assert votes.values("voter").distinct().count() == 36
+    assert votes.filter(outcome="skip").count() > 0 and votes.filter(outcome="tie").count() > 0
+    ranking = crowd_ranking(contest)
+    assert ranking.total_votes == votes.exclude(outcome="skip").count()
+    assert len(ranking.ideas) == 69
+    assert all(r.low < r.score < r.high for r in ranking.ideas if r.votes)
+    assert [r.score for r in ranking.ideas] == sorted((r.score for r in ranking.ideas), reverse=True)

@@ -7,6 +7,7 @@ real time of loading. Deterministic for a given seed.
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -59,6 +60,8 @@ from opencall.demodata.people import (
     PEOPLE,
     bio_for,
 )
+from opencall.funding.actions import cast_ballot, configure_funding, publish_allocation, run_allocation
+from opencall.funding.models import BallotKind
 from opencall.ideas.actions import (
     IdeaDraft,
     add_position,
@@ -76,6 +79,18 @@ from opencall.ideas.models import Idea, IdeaStatus, IdeaVersion, Team, TeamMembe
 from opencall.ideas.permissions import can_request_to_join, is_team_member
 from opencall.organisations.actions import accept_invitation, create_organisation, invite_member
 from opencall.organisations.models import Organisation, Role
+from opencall.review.actions import (
+    CriterionSpec,
+    cast_pairwise,
+    configure_pairwise,
+    create_rubric,
+    declare_conflict,
+    open_round,
+    run_assignment,
+    submit_review,
+)
+from opencall.review.crowd import candidates
+from opencall.review.models import PairwiseVote, ReviewAssignment
 
 MARKER_SLUG = "northwind-retail-group"
 SPAMMER_EMAIL = "deals@wrapdeals.example"
@@ -138,7 +153,7 @@ def load_demo(*, seed: int = 7, echo: Echo = print) -> dict[str, int]:
     if demo_loaded():
         echo("The demo data is already loaded (organisation “Northwind Retail Group” exists); nothing to do.")
         return {}
-    loader = _Loader(random.Random(seed), timezone.now())
+    loader = _Loader(random.Random(seed), timezone.now(), extra=random.Random(seed * 7919 + 1))
     # Invitation e-mails would go to fictitious .example addresses (or flood the console): drop them.
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
         loader.run()
@@ -160,8 +175,10 @@ def _forget(user: User) -> None:
 
 
 class _Loader:
-    def __init__(self, rng: random.Random, now: datetime) -> None:
+    def __init__(self, rng: random.Random, now: datetime, *, extra: random.Random | None = None) -> None:
         self.rng = rng
+        # The crowd and jury stories draw from their own stream, so adding them left the rest of the story as it was.
+        self.extra = extra or random.Random(1)
         self.now = now
         self.counts: Counter[str] = Counter()
         self.users: dict[str, User] = {}
@@ -225,9 +242,12 @@ class _Loader:
         self.make_people()
         self.make_organisations()
         contest = self.contest()
-        self.venture()
+        self.crowd(contest)
+        venture, shortlist = self.venture()
+        self.jury(venture, shortlist)
         self.cosponsored()
         self.research()
+        self.fund()
         self.moderation(contest)
         self.apply_times()
 
@@ -652,7 +672,7 @@ class _Loader:
             leads.append(self.users[key])
         return leads
 
-    def venture(self) -> None:
+    def venture(self) -> tuple[Challenge, list[Idea]]:
         """Internal venture round for employees, now in review with a shortlist."""
         rng = self.rng
         plan = self.plan(
@@ -730,6 +750,7 @@ class _Loader:
         self.discuss(
             ranked[:14], [self.users[k] for k in (*judges, "ingrid", "kwame")], review, weights=(40, 40, 15, 5, 0, 0)
         )
+        return challenge, ranked[:14]
 
     def cosponsored(self) -> None:
         """Public challenge co-sponsored by Blue Harbour Coffee, taking submissions now."""
@@ -899,6 +920,181 @@ class _Loader:
         self.discuss(
             winners, academics + partners, self.window(plan[2], until_now=True), weights=(20, 40, 30, 10, 0, 0)
         )
+
+    # Crowd ranking, jury review and participatory budgeting -------------------------------------
+
+    def crowd(self, contest: Challenge) -> None:
+        """Pairwise "which is stronger?" answers in the contest's community phase, from a hidden quality per idea."""
+        rng = self.extra
+        organiser = self.users["ingrid"]
+        configure_pairwise(challenge=contest, by=organiser, enabled=True, top_k=10)
+        ideas = candidates(contest)
+        quality = {idea.pk: rng.gauss(0.0, 1.0) for idea in ideas}
+        voters = [self.users[p.key] for p in PEOPLE if p.key != "ingrid"]
+        for voter in rng.sample(voters, 36):
+            seen: set[tuple[int, int]] = set()
+            for _ in range(rng.randint(5, 13)):
+                first, second = rng.sample(ideas, 2)
+                pair = (min(first.pk, second.pk), max(first.pk, second.pk))
+                if pair in seen:
+                    continue
+                seen.add(pair)
+                roll = rng.random()
+                if roll < 0.04:
+                    outcome = PairwiseVote.Outcome.SKIP
+                elif roll < 0.12:
+                    outcome = PairwiseVote.Outcome.TIE
+                else:
+                    p_first = 1.0 / (1.0 + math.exp(-1.6 * (quality[first.pk] - quality[second.pk])))
+                    outcome = PairwiseVote.Outcome.FIRST if rng.random() < p_first else PairwiseVote.Outcome.SECOND
+                cast_pairwise(challenge=contest, by=voter, first=first, second=second, outcome=outcome)
+                self.counts["pairwise_votes"] += 1
+
+    def jury(self, venture: Challenge, shortlist: Sequence[Idea]) -> None:
+        """The venture jury: a weighted rubric, an optimal assignment, one declared conflict, most reviews in."""
+        rng = self.extra
+        organiser = self.users["ingrid"]
+        rubric = create_rubric(
+            challenge=venture,
+            by=organiser,
+            name="Venture jury 2026",
+            criteria=[
+                CriterionSpec("Customer value", 3, 1, 5, "Would customers or colleagues notice and care?"),
+                CriterionSpec("Feasibility", 2, 1, 5, "Can the team build a pilot within six months?"),
+                CriterionSpec("Business impact", 3, 1, 5, "Savings or revenue within two years, with evidence."),
+                CriterionSpec("Team and time pledge", 1, 1, 5, "The right skills, and the time pledged for it."),
+            ],
+        )
+        self.counts["rubrics"] += 1
+        conflicted = shortlist[4]
+        declare_conflict(
+            challenge=venture,
+            judge=self.users["hannah"],
+            idea=conflicted,
+            by=self.users["hannah"],
+            reason="I managed the idea's lead until last spring and still coach them.",
+        )
+        self.counts["conflicts"] += 1
+        rnd = open_round(
+            challenge=venture,
+            by=organiser,
+            name="Shortlist jury",
+            rubric=rubric,
+            judges_per_idea=2,
+            max_load=10,
+            crowd_weight=20,
+            ideas=shortlist,
+        )
+        self.counts["review_rounds"] += 1
+        run_assignment(rnd=rnd, by=organiser)
+        criteria = list(rubric.criteria.order_by("position"))
+        quality = {idea.pk: rng.gauss(0.0, 0.9) for idea in shortlist}
+        # Judges differ in severity: the same idea gets about a point less from Mei-Lin than from Hannah.
+        severity = {self.users["meilin"].pk: -0.7, self.users["daniel"].pk: 0.0, self.users["hannah"].pk: 0.5}
+        assignments = ReviewAssignment.objects.filter(round=rnd).select_related("round__rubric").order_by("pk")
+        for assignment in assignments:
+            self.counts["review_assignments"] += 1
+            roll = rng.random()
+            if roll < 0.12:
+                continue  # not started yet
+            scores = {
+                c.pk: max(
+                    c.scale_min,
+                    min(
+                        c.scale_max,
+                        round(3 + quality[assignment.idea_id] + severity[assignment.judge_id] + rng.gauss(0, 0.5)),
+                    ),
+                )
+                for c in criteria
+            }
+            mean = sum(scores.values()) / len(scores)
+            recommendation = "advance" if mean >= 3.75 else "reject" if mean <= 2.25 else "maybe"
+            final = roll >= 0.2
+            submit_review(
+                assignment=assignment,
+                by=assignment.judge,
+                scores=scores,
+                note=rng.choice(texts.REVIEW_NOTES[recommendation]),
+                recommendation=recommendation,
+                final=final,
+            )
+            self.counts["reviews" if final else "review_drafts"] += 1
+
+    def fund(self) -> None:
+        """A public neighbourhood fund, split by knapsack ballots; Equal Shares' allocation is published."""
+        rng = self.rng
+        organiser = self.users["ingrid"]
+        plan = self.plan(("submission", -75, -45), ("funding", -45, -14), ("results", -14, 60), ("tracking", 60, None))
+        challenge = self.new_challenge(
+            texts.FUND,
+            key="fund",
+            plan=plan,
+            fields=(),
+            budget_eur=120_000,
+            visibility=Visibility.PUBLIC,
+            colours=((40, 110, 70), (230, 180, 60)),
+            judges=(),
+        )
+        configure_funding(challenge=challenge, by=organiser, ballot_kind=BallotKind.KNAPSACK)
+        self.advance(challenge)
+        neighbours = [self.users[p.key] for p in PEOPLE if p.key != "ingrid"]
+        self.join(challenge, neighbours, 0.5)
+        submission = self.window(plan[0])
+        bloc_of: dict[int, str] = {}
+        ideas: list[Idea] = []
+        leads = rng.sample(neighbours, len(texts.FUND_PROJECTS))
+        for (title, summary, category, euros, bloc), lead in zip(texts.FUND_PROJECTS, leads, strict=True):
+            concept = texts.Concept(title, summary, category)
+            idea = self.idea(
+                challenge,
+                lead,
+                concept,
+                title=title,
+                team_name=f"{lead.display_name.split()[0]} and neighbours",
+                answers={},
+                budget_eur=euros,
+                window=submission,
+            )
+            self.grow_team(idea, lead, neighbours, weights=(30, 40, 20, 10))
+            bloc_of[idea.pk] = bloc
+            ideas.append(idea)
+        self.discuss(ideas, neighbours, submission, weights=(40, 30, 15, 10, 5, 0))
+        self.advance(challenge)  # → funding
+        budget = 120_000 * 100
+        # A majority cares about the town centre; two smaller groups about youth sport and nature.
+        blocs = ["centre"] * 22 + ["youth"] * 11 + ["green"] * 7
+        voters = rng.sample(neighbours, len(blocs))
+        liking = {"centre": (0.95, 0.85, 0.8, 0.6, 0.45), "youth": (0.95, 0.85, 0.8), "green": (0.95, 0.85, 0.7)}
+        for n, (voter, bloc) in enumerate(zip(voters, blocs, strict=True)):
+            own = [i for i in ideas if bloc_of[i.pk] == bloc]
+            chosen = [i for i, p in zip(own, liking[bloc], strict=True) if rng.random() < p]
+            chosen += [i for i in ideas if bloc_of[i.pk] == "everyone" and rng.random() < 0.6]
+            others = [i for i in ideas if bloc_of[i.pk] not in (bloc, "everyone")]
+            if rng.random() < 0.3:
+                chosen.append(rng.choice(others))
+            ballot: list[Idea] = []
+            spent = 0
+            for idea in chosen or own[:1]:
+                cost = idea.requested_budget_minor or 0
+                if spent + cost <= budget:
+                    ballot.append(idea)
+                    spent += cost
+            cast_ballot(challenge=challenge, by=voter, choices={i.pk: 1 for i in ballot})
+            self.counts["ballots"] += 1
+            if n % 8 == 3:
+                # A change of mind before the phase closed: the ballot is replaced, not added.
+                extra = [i for i in others if i not in ballot and spent + (i.requested_budget_minor or 0) <= budget]
+                if extra:
+                    ballot.append(min(extra, key=lambda i: (i.requested_budget_minor or 0, i.pk)))
+                    cast_ballot(challenge=challenge, by=voter, choices={i.pk: 1 for i in ballot})
+                    self.counts["ballot_changes"] += 1
+        self.advance(challenge)  # → results
+        allocation = run_allocation(challenge=challenge, by=organiser, rule="mes")
+        self.counts["allocations"] += 1
+        publish_allocation(allocation=allocation, by=organiser)
+        self.counts["funded"] += len(allocation.selected)
+        winners = [i for i in ideas if i.pk in set(allocation.selected)]
+        self.discuss(winners, neighbours, self.window(plan[2], until_now=True), weights=(20, 40, 30, 10, 0, 0))
 
     def moderation(self, contest: Challenge) -> None:
         """Spam hidden and its author blocked; one duplicate report still open for the queue."""

@@ -984,3 +984,130 @@ POSITIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Logistics planner", "Plan the routes and hand-overs for the pilot weeks.", ("logistics", "route planning")),
     ("Business case owner", "Own the numbers: costs, savings and the roll-out plan.", ("finance", "business cases")),
 )
+
+# The neighbourhood fund (participatory budgeting) ---------------------------------------------
+
+FUND = ChallengeText(
+    title="Neighbourhood Fund 2026: you decide",
+    summary="Northwind gives €120,000 to projects in the neighbourhoods around its stores. Neighbours, "
+    "customers and colleagues propose projects, then everyone splits the budget with a ballot.",
+    description="""Every Northwind store is part of a neighbourhood. This year **€120,000** from the
+store-opening fund goes to projects that neighbours propose and choose themselves.
+
+1. Propose a project with the budget it needs (up to €45,000).
+2. In the funding phase, pick the projects you want within the total budget: the page adds up your choices
+as you go.
+3. We allocate the budget with the **Method of Equal Shares**: every voter controls an equal share of it, so
+a large group cannot take everything and smaller groups get projects they care about too.
+
+The results page explains for every project why it was funded or not.
+""",
+    terms="""Projects must be carried out in a neighbourhood with a Northwind store within twelve months.
+Funded teams report on their progress twice and publish receipts for what they spend.""",
+    categories=("Streets & squares", "Youth & sport", "Nature & climate"),
+)
+
+# (title, summary, category, requested euros, bloc): the bloc decides who tends to vote for a project.
+FUND_PROJECTS: tuple[tuple[str, str, str, int, str], ...] = (
+    (
+        "A covered market hall on Station Square",
+        "A light steel roof over the square so the Saturday market and winter events can run in any weather.",
+        "Streets & squares",
+        45_000,
+        "centre",
+    ),
+    (
+        "Benches, shade trees and water taps on the high street",
+        "Forty benches, twelve shade trees and three drinking taps along the busiest shopping street.",
+        "Streets & squares",
+        35_000,
+        "centre",
+    ),
+    (
+        "Safe crossings near the primary schools",
+        "Raised crossings and lighting at the four busiest crossings on the way to the primary schools.",
+        "Streets & squares",
+        30_000,
+        "centre",
+    ),
+    (
+        "Free Wi-Fi and charging points in the town centre",
+        "Public Wi-Fi and solar charging posts for phones and bikes around the market square.",
+        "Streets & squares",
+        25_000,
+        "centre",
+    ),
+    (
+        "Evening bus to the retail park",
+        "A trial evening bus line from the estates to the retail park for shift workers, for one year.",
+        "Streets & squares",
+        20_000,
+        "centre",
+    ),
+    (
+        "Floodlights for the community football pitch",
+        "LED floodlights so youth teams can train on winter evenings after school.",
+        "Youth & sport",
+        15_000,
+        "youth",
+    ),
+    (
+        "A skate and pump track behind the sports hall",
+        "A small concrete pump track designed with the local skaters, open to all ages.",
+        "Youth & sport",
+        12_000,
+        "youth",
+    ),
+    (
+        "Holiday coding and cooking clubs",
+        "Free holiday clubs for 120 children: coding in the morning, cooking lunch together with a store chef.",
+        "Youth & sport",
+        8_000,
+        "youth",
+    ),
+    (
+        "Community orchard on the old car park",
+        "Forty fruit trees, raised beds and a tool shed, looked after by neighbours and a school class.",
+        "Nature & climate",
+        18_000,
+        "green",
+    ),
+    (
+        "Repair café with tools and a cargo bike",
+        "A monthly repair café with a tool library and a cargo bike that collects broken things from homes.",
+        "Nature & climate",
+        10_000,
+        "green",
+    ),
+    (
+        "Swift and bat boxes on the store roofs",
+        "Nesting boxes on six store roofs, installed with the local nature group, with a camera for schools.",
+        "Nature & climate",
+        4_000,
+        "green",
+    ),
+    (
+        "Defibrillators at every store entrance",
+        "Public defibrillators outside all eight stores, with first-aid courses for neighbours.",
+        "Streets & squares",
+        9_000,
+        "everyone",
+    ),
+)
+
+REVIEW_NOTES: dict[str, tuple[str, ...]] = {
+    "advance": (
+        "Clear customer problem and a pilot the team can run with the stores it already knows. Fund it.",
+        "The savings case is conservative and still convincing. I would like to see it in the final.",
+        "Strong team, realistic plan, and the time pledges are approved. Advance.",
+    ),
+    "maybe": (
+        "Good idea, but the cost estimate for the pilot looks thin. Ask for a breakdown before the final.",
+        "Promising, though it overlaps with an IT project already planned for next year. Worth a conversation.",
+        "The team is keen, but nobody has talked to the stores that would run the pilot yet.",
+    ),
+    "reject": (
+        "The problem is real but the proposed fix does not address it; the savings rely on one optimistic figure.",
+        "Too early: no evidence that customers want this, and the pledge is not approved by the manager.",
+    ),
+}
