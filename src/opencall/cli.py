@@ -69,6 +69,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         counts = load_demo()
         print("Demo data: " + ", ".join(f"{k}: {v}" for k, v in counts.items()), flush=True)
     children: list[subprocess.Popen[bytes]] = []
+    if args.live:
+        # The live-vote fast path is its own small ASGI server (DESIGN: buffer, group commit, ack);
+        # the pages learn its address, and it accepts their origin.
+        live_port = args.port + 1
+        os.environ.setdefault("OPENCALL_LIVE_URL", f"http://{args.host}:{live_port}")
+        origins = {f"http://{args.host}:{args.port}", f"http://localhost:{args.port}", f"http://127.0.0.1:{args.port}"}
+        os.environ.setdefault("OPENCALL_LIVE_ALLOWED_ORIGINS", ",".join(sorted(origins)))
+        children.append(subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "opencall", "live-serve", "--host", args.host, "--port", str(live_port),
+             "--workers", "1"]))
     if args.worker:
         children.append(subprocess.Popen([sys.executable, "-m", "django", "db_worker", "--interval", "2"]))
     granian = [
@@ -102,6 +112,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     except SystemCheckError as exc:
         print(exc, file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_live_serve(args: argparse.Namespace) -> int:
+    _django()
+    from opencall.voting.fastpath import serve_fastpath
+
+    serve_fastpath(host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
@@ -191,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, default=2, help="granian blocking threads per worker")
     serve.add_argument("--no-demo", dest="demo", action="store_false", help="do not load demo data on first run")
     serve.add_argument("--no-worker", dest="worker", action="store_false", help="do not start the job worker")
+    serve.add_argument("--no-live", dest="live", action="store_false",
+                       help="do not start the live-vote fast path (on --port + 1)")
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="create or update the database schema")
@@ -210,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="Django's system checks; --deploy for production settings")
     check.add_argument("--deploy", action="store_true")
     check.set_defaults(func=cmd_check)
+
+    live = sub.add_parser("live-serve", help="serve the live-vote fast path (ASGI, group commit)")
+    live.add_argument("--host", default="127.0.0.1")
+    live.add_argument("--port", type=int, default=8001)
+    live.add_argument("--workers", type=int, default=2)
+    live.set_defaults(func=cmd_live_serve)
 
     sub.add_parser("worker", help="run the background job worker").set_defaults(func=cmd_worker)
     sub.add_parser("tick", help="advance every challenge whose phase has ended").set_defaults(func=cmd_tick)
