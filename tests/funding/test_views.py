@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from opencall.funding.actions import cast_ballot, run_allocation
@@ -127,3 +129,24 @@ def test_ballot_api(funding, participant, as_user):
     bad = client.put(url, {"choices": [{"idea": "x"}]}, content_type="application/json", HTTP_X_CSRFTOKEN=token)
     assert bad.status_code == 422
     assert client.get(url).json()["revision"] == 1
+
+
+@pytest.mark.django_db
+def test_explanations_read_as_money_and_count_supporters_not_payment_groups(funding, organiser, participant, as_user):
+    # Regression: the page showed the engine's raw floats ("3333.333333", "60000.0") and "paid by 1 voter"
+    # when three supporters paid (it counted payment groups).
+    challenge, ideas = funding
+    for _ in range(3):
+        cast_ballot(challenge=challenge, by=UserFactory(), choices={ideas[2].pk: 1})
+    cast_ballot(challenge=challenge, by=UserFactory(), choices={ideas[0].pk: 1})
+    cast_ballot(challenge=challenge, by=UserFactory(), choices={ideas[1].pk: 1})
+    allocation = run_allocation(challenge=challenge, by=organiser, rule="mes")
+    page = as_user(organiser).get(f"/challenges/{challenge.slug}/allocations/{allocation.pk}/").content.decode()
+    assert allocation.selected == [ideas[2].pk, ideas[1].pk]
+    assert re.findall(r"<td>((?:Funded|Not funded)[^<]*)</td>", page) == [
+        "Funded in round 1 of Equal Shares: its 3 supporters shared the cost, 100.00 EUR each.",
+        "Funded in round 2 of Equal Shares: its 1 supporter paid for it.",
+        "Not funded",
+        "Not funded: in round 1 its supporters had 400.00 EUR left, 200.00 EUR short of its cost of 600.00 EUR.",
+    ]
+    assert "333.333" not in page and "paid by" not in page

@@ -19,6 +19,7 @@ from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDen
 from opencall.core.money import format_money
 from opencall.funding import actions, queries
 from opencall.funding.charts import bar_chart
+from opencall.funding.explanations import describe
 from opencall.funding.forms import RULE_LABELS, FundingSettingsForm, RunForm
 from opencall.funding.models import Allocation, BallotKind
 from opencall.funding.permissions import can_cast_ballot, can_run_allocation, can_view_allocation
@@ -140,7 +141,9 @@ def _allocation_context(challenge: Challenge, allocation: Allocation) -> dict[st
     for idea_id in allocation.inputs.get("ideas", []):
         idea = ideas.get(idea_id)
         expl = allocation.explanations.get(str(idea_id), {})
-        rows.append({"id": idea_id, "idea": idea, "funded": idea_id in allocation.selected, "explanation": expl})
+        cost = idea.requested_budget_minor if idea is not None else None
+        rows.append({"id": idea_id, "idea": idea, "funded": idea_id in allocation.selected, "explanation": expl,
+                     "why": describe(expl, cost_minor=cost, currency=challenge.currency)})
     rows.sort(key=lambda r: (not r["funded"], allocation.selected.index(r["id"]) if r["funded"] else 0))
     rules = list(allocation.comparison)
     spend = bar_chart(
