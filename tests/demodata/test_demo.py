@@ -233,3 +233,28 @@ def test_the_crowd_ranks_the_contest_with_intervals(demo):
     assert len(ranking.ideas) == 69
     assert all(r.low < r.score < r.high for r in ranking.ideas if r.votes)
     assert [r.score for r in ranking.ideas] == sorted((r.score for r in ranking.ideas), reverse=True)
+
+
+def test_the_new_stories_show_on_their_pages(demo, client):
+    fund = Challenge.objects.get(title=texts.FUND.title)
+    allocation = Allocation.objects.get(challenge=fund)
+    page = client.get(f"/challenges/{fund.slug}/results/").content.decode()
+    assert "Funding results" in page and page.count("<svg") >= 2
+    for title in Idea.objects.filter(pk__in=allocation.selected).values_list("title", flat=True):
+        assert title.replace("&", "&amp;") in page
+    assert "Funded in round 1 of Equal Shares" in page and "Not funded: in round" in page
+
+    contest = Challenge.objects.get(title=texts.CONTEST.title)
+    crowd = client.get(f"/challenges/{contest.slug}/crowd-ranking/").content.decode()
+    assert f"{crowd_ranking(contest).total_votes} comparisons so far" in crowd
+    assert crowd.count("<circle") == 69
+
+    venture = Challenge.objects.get(title=texts.VENTURE.title)
+    client.force_login(User.objects.get(email="organiser@northwind.example"))
+    round_page = client.get(f"/challenges/{venture.slug}/review/rounds/1/").content.decode()
+    assert "Shortlist jury" in round_page and 'data-testid="combined-ranking"' in round_page
+    assert round_page.count(" ✓") == 26  # one tick per submitted review
+    judge = Conflict.objects.get(challenge=venture).judge
+    client.force_login(judge)
+    desk = client.get("/review/").content.decode()
+    assert desk.count("/review/assignments/") >= ReviewAssignment.objects.filter(judge=judge).count()
