@@ -28,9 +28,10 @@ def readme_picture(source, target) -> None:
 
 
 def test_demo_pages(transactional_db, new_context, shoot):
-    assert load_demo(echo=lambda line: None)["ideas"] == 150
+    assert load_demo(echo=lambda line: None)["ideas"] == 162
     contest = Challenge.objects.get(title=texts.CONTEST.title)
     venture = Challenge.objects.get(title=texts.VENTURE.title)
+    fund = Challenge.objects.get(title=texts.FUND.title)
 
     # A visitor sees the public challenges only -----------------------------------------------------
     visitor = new_context((1280, 1750)).new_page()
@@ -72,6 +73,15 @@ def test_demo_pages(transactional_db, new_context, shoot):
     visitor.get_by_test_id("discussion").wait_for()
     shoot(visitor, "demo-idea")
 
+    # Funding results of the neighbourhood fund and the contest's crowd ranking, for anyone ---------------
+    visitor.goto(f"/challenges/{fund.slug}/results/")
+    assert visitor.locator("h1").inner_text() == "Funding results"
+    assert visitor.get_by_test_id("explanations").locator("tbody tr").count() == 12
+    shoot(visitor, "demo-funding-results", full_page=True)
+    visitor.goto(f"/challenges/{contest.slug}/crowd-ranking/")
+    assert visitor.get_by_test_id("crowd-ranking").locator("tbody tr").count() == 69
+    shoot(visitor, "demo-crowd-ranking")
+
     # The organiser: internal venture round, a team with time pledges, dashboards, notifications -------
     organiser = log_in(new_context(), ORGANISER_EMAIL, DEMO_PASSWORD)
     organiser.goto(f"/challenges/{venture.slug}/")
@@ -91,6 +101,10 @@ def test_demo_pages(transactional_db, new_context, shoot):
     shoot(organiser, "demo-challenge-dashboard")
     organiser.goto("/notifications/")
     shoot(organiser, "demo-notifications")
+    organiser.goto(f"/challenges/{venture.slug}/review/rounds/1/")
+    organiser.get_by_test_id("combined-ranking").wait_for()
+    assert organiser.get_by_test_id("assignment-report").inner_text().split()[0] == "28"
+    shoot(organiser, "demo-review-round", full_page=True)
 
     # The site moderator sees the one open report ------------------------------------------------------
     moderator = log_in(new_context(), "kwame.mensah@northwind.example", DEMO_PASSWORD)
