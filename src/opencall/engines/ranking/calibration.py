@@ -152,6 +152,10 @@ def calibrate_judges(
     ``scale_sd`` is the prior sd of judges' scales around 1 (0 disables scales, ``None``
     estimates it).
     """
+    # Work on centred scores: the model is shift-equivariant, and this keeps the nearly flat
+    # prior on mu from costing precision in the solve.
+    offset = float(data.score.mean())
+    data = JudgeScores(data.idea, data.judge, data.score - offset, data.n_ideas, data.n_judges)
     y = data.score
     total_var = float(y.var()) if y.shape[0] > 1 else 1.0
     total_var = max(total_var, 1e-6)
@@ -196,11 +200,11 @@ def calibrate_judges(
     mean, var, _ = _posterior(data, scale, noise_var, idea_var, sev_var, dense_limit)
     theta = mean[1 : 1 + n_i]
     return CalibratedScores(
-        score=mean[0] + theta,
+        score=offset + mean[0] + theta,
         std=np.sqrt(var[1 : 1 + n_i]),
         severity=mean[1 + n_i :],
         scale=scale,
-        mean=float(mean[0]),
+        mean=offset + float(mean[0]),
         idea_sd=float(np.sqrt(idea_var)),
         severity_sd=float(np.sqrt(sev_var)),
         noise_sd=float(np.sqrt(noise_var)),

@@ -327,6 +327,16 @@ def _std_errors(
     return np.asarray(1.0 / np.sqrt(diag), dtype=np.float64), None
 
 
+def _update_hyper(s: FloatArray, pairs: _Pairs, nu: float, var: float, estimate_var: bool) -> tuple[float, float]:
+    """One EM step for the tie parameter and (if estimated) the prior variance."""
+    nu = _update_nu(s, pairs, nu)
+    if estimate_var:
+        # The diagonal approximation keeps this step O(pairs) at any size.
+        se, _ = _std_errors(s, pairs, nu, 1.0 / var, dense=False)
+        var = max(float(np.mean(s**2 + se**2)), 1e-4)
+    return nu, var
+
+
 def _fit_pairs(
     pairs: _Pairs,
     s0: FloatArray,
@@ -355,11 +365,7 @@ def _fit_pairs(
         total_it += it
         if last:
             break
-        nu = _update_nu(s, pairs, nu)
-        if estimate_var:
-            # The diagonal approximation keeps this step O(pairs) at any size.
-            se, _ = _std_errors(s, pairs, nu, 1.0 / var, dense=False)
-            var = max(float(np.mean(s**2 + se**2)), 1e-4)
+        nu, var = _update_hyper(s, pairs, nu, var, estimate_var)
         moved = max(
             float(np.max(np.abs(s - s_prev), initial=0.0)),
             abs(nu - nu_prev),
@@ -488,6 +494,7 @@ def fit_crowd_bt(
             outer=1,
         )
         total_it += it
+        nu, var = _update_hyper(s, pairs, nu, var, prior_sd is None)
         honest_sum = np.bincount(votes.voter[decisive], honest[decisive], minlength=votes.n_voters)
         eta = (honest_sum + a0 - 1.0) / (n_decisive + a0 + b0 - 2.0)
         eta = np.clip(eta, 1e-4, 1.0 - 1e-4)
