@@ -55,12 +55,23 @@ def test_review_pages_are_private(judged, as_user, participant, organiser):
 @pytest.mark.django_db
 def test_organiser_decides_from_the_round_page(judged, as_user, organiser):
     challenge, ideas, _, _ = judged
-    resp = as_user(organiser).post(f"/challenges/{challenge.slug}/review/rounds/1/",
-                                   {"op": "decide", "advance": [ideas[0].pk], "reject": [ideas[1].pk]})
+    client = as_user(organiser)
+    resp = client.post(f"/challenges/{challenge.slug}/review/rounds/1/",
+                       {"op": "decide", "advance": [ideas[0].pk], "reject": [ideas[1].pk]})
     assert resp.status_code == 302
     ideas[0].refresh_from_db()
     ideas[1].refresh_from_db()
     assert (ideas[0].status, ideas[1].status) == ("shortlisted", "rejected")
+    page = client.get(resp.url).content.decode()
+    assert "2 decisions recorded; the teams are notified." in page
+
+
+@pytest.mark.django_db
+def test_one_decision_is_announced_in_the_singular(judged, as_user, organiser):
+    challenge, ideas, _, _ = judged
+    client = as_user(organiser)
+    resp = client.post(f"/challenges/{challenge.slug}/review/rounds/1/", {"op": "decide", "advance": [ideas[0].pk]})
+    assert "1 decision recorded; the team is notified." in client.get(resp.url).content.decode()
 
 
 @pytest.mark.django_db

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from opencall.accounts.models import User
@@ -134,7 +135,9 @@ def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
                 advance = [int(x) for x in request.POST.getlist("advance") if x.isdigit()]
                 reject = [int(x) for x in request.POST.getlist("reject") if x.isdigit()]
                 count = actions.decide_ideas(rnd=rnd, by=viewer, advance=advance, reject=reject)
-                messages.success(request, _("%(n)s decisions recorded; the teams are notified.") % {"n": count})
+                messages.success(request, ngettext("%(n)s decision recorded; the team is notified.",
+                                                   "%(n)s decisions recorded; the teams are notified.", count)
+                                 % {"n": count})
             elif op == "close":
                 actions.close_round(rnd=rnd, by=viewer)
                 messages.success(request, _("Round closed."))
