@@ -54,8 +54,11 @@ def test_a_judge_with_one_score_is_shrunk_more_than_one_with_many() -> None:
 )
 def test_shifting_every_score_shifts_the_calibrated_scores(rows: list[tuple[int, int, float]], shift: float) -> None:
     idea, judge, score = (list(c) for c in zip(*rows, strict=True))
-    base = calibrate_judges(JudgeScores.from_lists(idea, judge, score, n_ideas=6, n_judges=4))
-    moved = calibrate_judges(JudgeScores.from_lists(idea, judge, [s + shift for s in score], n_ideas=6, n_judges=4))
+    # A fixed number of EM steps: equivariance holds step by step, not only at convergence.
+    base = calibrate_judges(JudgeScores.from_lists(idea, judge, score, n_ideas=6, n_judges=4), max_iter=25)
+    moved = calibrate_judges(
+        JudgeScores.from_lists(idea, judge, [s + shift for s in score], n_ideas=6, n_judges=4), max_iter=25
+    )
     np.testing.assert_allclose(moved.score, base.score + shift, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(moved.severity, base.severity, atol=1e-4)
 
