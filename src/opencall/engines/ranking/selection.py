@@ -8,9 +8,11 @@ comparison design", J. Stat. Plan. Inference 2005), simplified so it runs in O(c
 request at any number of ideas:
 
 * Under the Laplace approximation the difference ``d = s_i - s_j`` has variance
-  ``v = se_i^2 + se_j^2``; one more vote with ``p = sigma(d)`` shrinks it to
-  ``v / (1 + v p (1 - p))``.  The *gain* of a pair is that reduction, ``v^2 p(1-p) / (1 + v p(1-p))``
-  (large when the two ideas are close and both uncertain).
+  ``v = se_i^2 + se_j^2`` (minus twice their covariance when the fit has it); one more vote
+  with ``p = sigma(d)`` shrinks it to ``v / (1 + v p (1 - p))``.  Without the covariance the
+  *gain* of a pair is that reduction, ``v^2 p(1-p) / (1 + v p(1-p))`` (large when the two ideas
+  are close and both uncertain); with it (small problems), the weighted A-optimal gain, the
+  rank-one drop of every idea's weighted posterior variance.
 * The gain is weighted by how much the pair matters for the top of the ranking: with ``c`` the
   score halfway between the k-th and (k+1)-th idea, ``P(i in top k) ~ Phi((s_i - c) / se_i)`` and
   an idea's weight is ``floor + P(1 - P)`` scaled to the maximum of ``P(1 - P)`` (ideas on the
