@@ -30,8 +30,8 @@ def can_report_comment(user: User, comment: Comment) -> bool:
 
 
 def can_handle_report(user: User, report: Report) -> bool:
-    idea = report.idea if report.idea_id else report.comment.idea  # type: ignore[union-attr]
-    return is_moderator(user, idea.challenge)
+    idea = report.idea if report.idea is not None else (report.comment.idea if report.comment is not None else None)
+    return idea is not None and is_moderator(user, idea.challenge)
 
 
 def can_block(user: User) -> bool:
