@@ -11,7 +11,6 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,7 +18,7 @@ from opencall.accounts import actions, queries
 from opencall.accounts.forms import ProfileForm, TokenForm
 from opencall.accounts.models import User
 from opencall.core.errors import InvalidInput, NotFound
-from opencall.core.web import add_form_errors
+from opencall.core.web import add_form_errors, local_url, parse_id
 
 PAGE_SIZE = 25
 
@@ -110,14 +109,11 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notifications_read(request: HttpRequest) -> HttpResponse:
     raw = request.POST.getlist("id")
-    ids = [int(i) for i in raw if i.isdigit()] if raw else None
+    ids = [i for i in map(parse_id, raw) if i is not None] if raw else None
     count = actions.mark_notifications_read(user=_user(request), ids=ids)
     if count:
         messages.success(request, _("Marked %(n)s as read.") % {"n": count})
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("accounts:notifications")
+    return redirect(local_url(request, request.POST.get("next", ""), reverse("accounts:notifications")))
 
 
 @login_required

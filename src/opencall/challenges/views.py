@@ -38,7 +38,7 @@ from opencall.challenges.permissions import (
 from opencall.challenges.phases import ORDER, Action, PhaseKind, allows, next_phase
 from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from opencall.core.money import minor_digits
-from opencall.core.web import add_form_errors
+from opencall.core.web import add_form_errors, parse_id
 from opencall.organisations.models import Organisation
 from opencall.organisations.permissions import can_create_challenge
 from opencall.organisations.queries import (
@@ -347,9 +347,10 @@ def challenge_roles(request: HttpRequest, slug: str) -> HttpResponse:
     challenge = _managed_challenge(request, slug)
     remove = request.POST.get("remove", "")
     if remove:
-        if not remove.isdigit():
+        role_id = parse_id(remove)
+        if role_id is None:
             raise NotFound(_("No such role on this challenge."))
-        actions.remove_role(challenge=challenge, role_id=int(remove), by=viewer)
+        actions.remove_role(challenge=challenge, role_id=role_id, by=viewer)
         messages.success(request, _("Role removed."))
         return redirect("challenges:roles", challenge.slug)
     form = RoleForm(request.POST or None)

@@ -98,8 +98,8 @@ def moderation_queue(viewer: User, *, status: str = "open") -> QuerySet[Report]:
     return qs.filter(scope).order_by("-created_at")
 
 
-def _visible_challenge_ids(viewer: User) -> QuerySet[Challenge]:
-    return Challenge.objects.filter(visibility_filter(viewer)).values("pk")
+def _visible_challenge_ids(viewer: User) -> QuerySet[Challenge, int]:
+    return Challenge.objects.filter(visibility_filter(viewer)).values_list("pk", flat=True)
 
 
 def can_moderate_any(viewer: User) -> bool:

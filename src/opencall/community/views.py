@@ -14,7 +14,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -34,7 +33,7 @@ from opencall.community.permissions import (
     can_report_idea,
 )
 from opencall.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
-from opencall.core.web import add_form_errors
+from opencall.core.web import add_form_errors, local_url, parse_id
 from opencall.ideas.models import Idea, IdeaStatus
 from opencall.ideas.queries import idea_for
 
@@ -222,8 +221,7 @@ def comment_create(request: HttpRequest, idea_id: int) -> HttpResponse:
                     return _back_to_idea(idea, f"#comment-{comment.pk}")
                 return _discussion(request, _idea(request, idea_id), new_comment=comment.pk)
     else:
-        raw = request.POST.get("parent", "")
-        reply_to = int(raw) if raw.isdigit() else None
+        reply_to = parse_id(request.POST.get("parent", ""))
     return _discussion(request, idea, form=form, reply_to=reply_to, status=422)
 
 
@@ -311,12 +309,7 @@ def challenge_join(request: HttpRequest, slug: str) -> HttpResponse:
         )
     else:
         messages.info(request, _("You left “%(title)s”.") % {"title": challenge.title})
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = reverse("challenges:detail", args=[challenge.slug])
-    return redirect(target)
+    return redirect(local_url(request, request.POST.get("next", ""), reverse("challenges:detail", args=[challenge.slug])))
 
 
 # Moderation -----------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from opencall.core.errors import DomainError
+from opencall.core.schemas import MAX_ID
 
 
 def add_form_errors(form: forms.Form, exc: DomainError) -> None:
@@ -22,6 +24,25 @@ def add_form_errors(form: forms.Form, exc: DomainError) -> None:
             placed = True
     if not placed:
         form.add_error(None, exc.detail)
+
+
+def parse_id(raw: object) -> int | None:
+    """A database id typed into a form ("12"), or None for anything else: words, "²" (a digit to
+    `str.isdigit` that `int` refuses), or numbers no key column holds (which crash the query)."""
+    text = str(raw).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
+def local_url(request: HttpRequest, target: str, default: str) -> str:
+    """`target` if it is a path on this site (a `next` parameter), else `default`."""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
 
 
 def error_page(request: HttpRequest, exc: DomainError) -> HttpResponse:

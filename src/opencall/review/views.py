@@ -16,7 +16,7 @@ from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
 from opencall.challenges.queries import challenge_for
 from opencall.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
-from opencall.core.web import add_form_errors
+from opencall.core.web import add_form_errors, parse_id
 from opencall.review import actions, queries
 from opencall.review.crowd import candidates, crowd_ranking, next_pair_for, pairwise_settings
 from opencall.review.forms import AddAssignmentForm, ConflictForm, PairwiseSettingsForm, RoundForm, RubricForm
@@ -126,14 +126,15 @@ def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
                 actions.add_assignment(rnd=rnd, judge=judge, idea=idea, by=viewer)
                 messages.success(request, _("Assignment added."))
             elif op == "remove":
-                found = queries.assignment_in_round(rnd, int(request.POST.get("assignment", "0") or 0))
+                assignment_id = parse_id(request.POST.get("assignment", ""))
+                found = queries.assignment_in_round(rnd, assignment_id) if assignment_id is not None else None
                 if found is None:
                     raise NotFound(_("No such assignment."))
                 actions.remove_assignment(assignment=found, by=viewer)
                 messages.success(request, _("Assignment removed."))
             elif op == "decide":
-                advance = [int(x) for x in request.POST.getlist("advance") if x.isdigit()]
-                reject = [int(x) for x in request.POST.getlist("reject") if x.isdigit()]
+                advance = [i for i in map(parse_id, request.POST.getlist("advance")) if i is not None]
+                reject = [i for i in map(parse_id, request.POST.getlist("reject")) if i is not None]
                 count = actions.decide_ideas(rnd=rnd, by=viewer, advance=advance, reject=reject)
                 messages.success(request, ngettext("%(n)s decision recorded; the team is notified.",
                                                    "%(n)s decisions recorded; the teams are notified.", count)
@@ -185,7 +186,10 @@ def review_form(request: HttpRequest, assignment_id: int) -> HttpResponse:
         for c in criteria:
             raw = values[c.pk].strip()
             if raw:
-                if raw.lstrip("-").isdigit():
+                # ASCII digits only, and few of them: "²" passes isdigit() but not int(), and int()
+                # refuses strings of thousands of digits.
+                digits = raw.removeprefix("-")
+                if digits.isascii() and digits.isdigit() and len(digits) <= 9:
                     scores[c.pk] = int(raw)
                 else:
                     errors[f"scores.{c.pk}"] = [_("A whole number, please.")]

@@ -5,15 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from opencall.core.web import parse_id
 from opencall.ideas.models import Idea
+
+
+class IdeaChoicesField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+    """Refuses values that are no possible id before they reach the query (a number past the key
+    column's range makes SQLite raise OverflowError and PostgreSQL a DataError)."""
+
+    def clean(self, value: Any) -> Any:
+        for pk in value if isinstance(value, (list, tuple)) else ():
+            if parse_id(pk) is None:
+                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                                      params={"pk": pk})
+        return super().clean(value)
 
 
 class LiveVoteForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=160, initial=_("Audience vote"))
-    finalists = forms.ModelMultipleChoiceField(
+    finalists = IdeaChoicesField(
         label=_("Finalists"), queryset=Idea.objects.none(), widget=forms.CheckboxSelectMultiple
     )
     duration_seconds = forms.IntegerField(label=_("Voting time (seconds)"), min_value=10, max_value=86400, initial=180)
