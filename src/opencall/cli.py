@@ -87,6 +87,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "opencall.config.wsgi:application",
     ]
     print(f"Opencall is serving on http://{args.host}:{args.port}/ (Ctrl+C stops it)", flush=True)
+    # A supervisor stops us with SIGTERM, whose default action skips `finally`: turn it into an exit so
+    # granian and the other children are stopped too instead of being left orphaned on the port.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     server = subprocess.Popen(granian)  # noqa: S603
     try:
         return server.wait()
