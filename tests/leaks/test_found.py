@@ -136,3 +136,16 @@ def test_site_moderator_queue_leaves_out_challenges_they_cannot_see(internal, in
     assert "Rude about the chef" not in page and "Canteen gossip" not in page
     api = as_user(site_moderator).get("/api/moderation/reports").json()
     assert [r["reason"] for r in api["items"]] == ["Advertising"]
+
+
+def test_challenge_moderator_queue_leaves_out_reports_on_confidential_ideas(challenge, idea, secret, secret_lead,
+                                                                            judge, moderator, organiser, as_user):
+    report_comment(comment=secret.comments.get(), by=judge, reason="Leaks the recipe")
+    inside = CommentFactory(idea=idea, author=judge, body="Buy my mushrooms")
+    report_comment(comment=inside, by=secret_lead, reason="Advertising")
+
+    assert [r["reason"] for r in as_user(moderator).get("/api/moderation/reports").json()["items"]] == [
+        "Advertising"]
+    assert "Leaks the recipe" not in as_user(moderator).get("/moderation/").content.decode()
+    assert sorted(r["reason"] for r in as_user(organiser).get("/api/moderation/reports").json()["items"]) == [
+        "Advertising", "Leaks the recipe"]

@@ -88,13 +88,16 @@ def moderation_queue(viewer: User, *, status: str = "open") -> QuerySet[Report]:
 
     moderated = [cid for cid, kinds in challenge_roles(viewer).items() if "moderator" in kinds]
     orgs = organiser_org_ids(viewer)
-    scope = (Q(idea__challenge_id__in=moderated) | Q(comment__idea__challenge_id__in=moderated)
-             | Q(idea__challenge__organisation_id__in=orgs) | Q(comment__idea__challenge__organisation_id__in=orgs))
+    # Organisers see every report in their challenges. Moderators (of a challenge, or site-wide in the
+    # challenges they may see) never those on confidential ideas: those are for the team, organisers
+    # and judges only.
+    scope = Q(idea__challenge__organisation_id__in=orgs) | Q(comment__idea__challenge__organisation_id__in=orgs)
+    challenges: Q = Q(pk__in=moderated)
     if viewer.is_moderator:
-        # Site moderators handle reports across the site, but only in challenges they may see and never
-        # on confidential ideas (those are for their team, organisers and judges).
-        scope |= (Q(idea__confidential=False) & Q(idea__challenge__in=_visible_challenge_ids(viewer))) | (
-            Q(comment__idea__confidential=False) & Q(comment__idea__challenge__in=_visible_challenge_ids(viewer)))
+        challenges |= Q(pk__in=_visible_challenge_ids(viewer))
+    moderated_ids = Challenge.objects.filter(challenges).values_list("pk", flat=True)
+    scope |= Q(idea__confidential=False, idea__challenge_id__in=moderated_ids)
+    scope |= Q(comment__idea__confidential=False, comment__idea__challenge_id__in=moderated_ids)
     return qs.filter(scope).order_by("-created_at")
 
 
