@@ -20,8 +20,14 @@ def secret_lead(db):
 
 @pytest.fixture
 def secret(challenge, secret_lead, idea):
-    secret = IdeaFactory(challenge=challenge, title="Secret sauce", summary="Only for the jury",
-                         confidential=True, lead=secret_lead, requested_budget_minor=100_000)
+    secret = IdeaFactory(
+        challenge=challenge,
+        title="Secret sauce",
+        summary="Only for the jury",
+        confidential=True,
+        lead=secret_lead,
+        requested_budget_minor=100_000,
+    )
     idea.requested_budget_minor = 200_000
     idea.save(update_fields=["requested_budget_minor"])
     Position.objects.create(team=secret.team, title="Sauce chemist")
@@ -34,8 +40,9 @@ def secret(challenge, secret_lead, idea):
 
 @pytest.fixture
 def internal(org):
-    return ChallengeFactory(organisation=org, title="Staff canteen", slug="staff-canteen", visibility="internal",
-                            categories=["Canteen"])
+    return ChallengeFactory(
+        organisation=org, title="Staff canteen", slug="staff-canteen", visibility="internal", categories=["Canteen"]
+    )
 
 
 @pytest.fixture

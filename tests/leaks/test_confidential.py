@@ -12,8 +12,13 @@ SLUG = "green-packaging"
 @pytest.fixture
 def outsiders(participant, outsider, employee, moderator, visitor):
     # A plain employee of the organising organisation and a challenge moderator are not entitled either.
-    return {"participant": participant, "outsider": outsider, "employee": employee, "moderator": moderator,
-            "visitor": visitor}
+    return {
+        "participant": participant,
+        "outsider": outsider,
+        "employee": employee,
+        "moderator": moderator,
+        "visitor": visitor,
+    }
 
 
 @pytest.fixture
@@ -63,7 +68,8 @@ def test_idea_page_api_comments_likes_and_attachment_are_404(secret, outsiders, 
         response = client.get(f"/attachments/{attachment.pk}/")
         assert (response.status_code, b"".join(response.streaming_content)) == (200, b"recipe"), name
         assert [c["body"] for c in client.get(f"/api/ideas/{secret.pk}/comments").json()["items"]] == [
-            "Recipe stays in the vault"], name
+            "Recipe stays in the vault"
+        ], name
 
 
 def test_positions_page_and_api(secret, outsiders, as_user):
@@ -96,7 +102,8 @@ def test_budget_ballot_offers_it_to_nobody(secret, challenge, outsiders, insider
         page = as_user(person).get(f"/challenges/{SLUG}/budget-ballot/").content.decode()
         assert "Mushroom foam" in page and "Secret sauce" not in page, name
     response = as_user(outsiders["participant"]).put(
-        f"/api/challenges/{SLUG}/budget-ballot", {"choices": [{"idea": secret.pk}]}, content_type="application/json")
+        f"/api/challenges/{SLUG}/budget-ballot", {"choices": [{"idea": secret.pk}]}, content_type="application/json"
+    )
     assert response.status_code == 422
     assert response.json()["errors"]["choices"] == [f"Not on this ballot: {secret.pk}."]
 

@@ -23,8 +23,9 @@ def _texts(user) -> list[str]:
     return list(Notification.objects.filter(recipient=user).order_by("id").values_list("text", flat=True))
 
 
-def test_comment_notification_skips_followers_who_can_no_longer_see_the_idea(challenge, idea, team_member,
-                                                                              participant, outsider):
+def test_comment_notification_skips_followers_who_can_no_longer_see_the_idea(
+    challenge, idea, team_member, participant, outsider
+):
     follow_idea(idea=idea, by=participant, on=True)
     follow_idea(idea=idea, by=outsider, on=True)
     parent = add_comment(idea=idea, by=outsider, body="Where do the spores come from?")
@@ -50,8 +51,9 @@ def test_comment_notification_still_reaches_entitled_followers(challenge, idea, 
     assert _texts(participant) == []
 
 
-def test_phase_change_is_not_announced_to_followers_who_left_the_organisation(internal, internal_idea, organiser,
-                                                                               employee, org):
+def test_phase_change_is_not_announced_to_followers_who_left_the_organisation(
+    internal, internal_idea, organiser, employee, org
+):
     leaver = UserFactory(display_name="Lea Leaver")
     MembershipFactory(organisation=org, user=leaver, role="member")
     follow_challenge(challenge=internal, by=leaver, on=True)
@@ -97,13 +99,18 @@ def test_former_judge_is_not_shown_hidden_idea(assigned, judge, secret, as_user)
 
 @pytest.fixture
 def internal_finalists(internal, employee):
-    return [IdeaFactory(challenge=internal, title=t, status="shortlisted", lead=employee) for t in ("Oat flat white", "Cardamom bun")]
+    return [
+        IdeaFactory(challenge=internal, title=t, status="shortlisted", lead=employee)
+        for t in ("Oat flat white", "Cardamom bun")
+    ]
 
 
-def test_open_audience_live_vote_of_internal_challenge_is_for_members(internal, internal_finalists, organiser,
-                                                                     employee, outsider, visitor, as_user):
-    vote = live.create_live_vote(challenge=internal, by=organiser, title="Canteen final",
-                                 finalist_ids=[f.pk for f in internal_finalists])
+def test_open_audience_live_vote_of_internal_challenge_is_for_members(
+    internal, internal_finalists, organiser, employee, outsider, visitor, as_user
+):
+    vote = live.create_live_vote(
+        challenge=internal, by=organiser, title="Canteen final", finalist_ids=[f.pk for f in internal_finalists]
+    )
     live.open_live_vote(live_vote=vote, by=organiser)
     for person in (outsider, visitor):
         client = as_user(person)
@@ -123,8 +130,9 @@ def test_confidential_ideas_cannot_be_live_vote_finalists(challenge, organiser, 
     assert caught.value.errors["finalists"] == ["Finalists must be submitted ideas of this challenge."]
 
 
-def test_site_moderator_queue_leaves_out_challenges_they_cannot_see(internal, internal_idea, employee, as_user,
-                                                                    challenge, idea, participant):
+def test_site_moderator_queue_leaves_out_challenges_they_cannot_see(
+    internal, internal_idea, employee, as_user, challenge, idea, participant
+):
     site_moderator = UserFactory(display_name="Sita Site", is_moderator=True)
     inside = CommentFactory(idea=internal_idea, author=employee, body="Canteen gossip")
     report_comment(comment=inside, by=employee, reason="Rude about the chef")
@@ -138,14 +146,16 @@ def test_site_moderator_queue_leaves_out_challenges_they_cannot_see(internal, in
     assert [r["reason"] for r in api["items"]] == ["Advertising"]
 
 
-def test_challenge_moderator_queue_leaves_out_reports_on_confidential_ideas(challenge, idea, secret, secret_lead,
-                                                                            judge, moderator, organiser, as_user):
+def test_challenge_moderator_queue_leaves_out_reports_on_confidential_ideas(
+    challenge, idea, secret, secret_lead, judge, moderator, organiser, as_user
+):
     report_comment(comment=secret.comments.get(), by=judge, reason="Leaks the recipe")
     inside = CommentFactory(idea=idea, author=judge, body="Buy my mushrooms")
     report_comment(comment=inside, by=secret_lead, reason="Advertising")
 
-    assert [r["reason"] for r in as_user(moderator).get("/api/moderation/reports").json()["items"]] == [
-        "Advertising"]
+    assert [r["reason"] for r in as_user(moderator).get("/api/moderation/reports").json()["items"]] == ["Advertising"]
     assert "Leaks the recipe" not in as_user(moderator).get("/moderation/").content.decode()
     assert sorted(r["reason"] for r in as_user(organiser).get("/api/moderation/reports").json()["items"]) == [
-        "Advertising", "Leaks the recipe"]
+        "Advertising",
+        "Leaks the recipe",
+    ]

@@ -12,8 +12,13 @@ SLUG = "staff-canteen"
 @pytest.fixture
 def strangers(participant, outsider, visitor, judge, moderator):
     # The personas' judge and moderator hold roles on the *public* challenge only.
-    return {"participant": participant, "outsider": outsider, "visitor": visitor, "judge": judge,
-            "moderator": moderator}
+    return {
+        "participant": participant,
+        "outsider": outsider,
+        "visitor": visitor,
+        "judge": judge,
+        "moderator": moderator,
+    }
 
 
 def test_lists_search_and_home_leave_it_out(internal_idea, strangers, employee, as_user):
@@ -34,13 +39,28 @@ def test_lists_search_and_home_leave_it_out(internal_idea, strangers, employee, 
 
 def test_every_page_and_endpoint_inside_it_is_404(internal_idea, strangers, as_user):
     i = internal_idea.pk
-    pages = [f"/challenges/{SLUG}/", f"/challenges/{SLUG}/ideas/", f"/ideas/{i}/", f"/ideas/{i}/comments/",
-             f"/teams/{internal_idea.team_id}/", f"/challenges/{SLUG}/crowd-ranking/",
-             f"/challenges/{SLUG}/budget-ballot/", f"/challenges/{SLUG}/results/", f"/challenges/{SLUG}/compare/"]
-    endpoints = [f"/api/challenges/{SLUG}", f"/api/challenges/{SLUG}/ideas", f"/api/ideas/{i}",
-                 f"/api/ideas/{i}/comments", f"/api/ideas/{i}/like", f"/api/teams/{internal_idea.team_id}",
-                 f"/api/challenges/{SLUG}/crowd-ranking", f"/api/challenges/{SLUG}/results",
-                 f"/api/challenges/{SLUG}/follow"]
+    pages = [
+        f"/challenges/{SLUG}/",
+        f"/challenges/{SLUG}/ideas/",
+        f"/ideas/{i}/",
+        f"/ideas/{i}/comments/",
+        f"/teams/{internal_idea.team_id}/",
+        f"/challenges/{SLUG}/crowd-ranking/",
+        f"/challenges/{SLUG}/budget-ballot/",
+        f"/challenges/{SLUG}/results/",
+        f"/challenges/{SLUG}/compare/",
+    ]
+    endpoints = [
+        f"/api/challenges/{SLUG}",
+        f"/api/challenges/{SLUG}/ideas",
+        f"/api/ideas/{i}",
+        f"/api/ideas/{i}/comments",
+        f"/api/ideas/{i}/like",
+        f"/api/teams/{internal_idea.team_id}",
+        f"/api/challenges/{SLUG}/crowd-ranking",
+        f"/api/challenges/{SLUG}/results",
+        f"/api/challenges/{SLUG}/follow",
+    ]
     for name, person in strangers.items():
         client = as_user(person)
         for url in pages:
@@ -53,8 +73,7 @@ def test_every_page_and_endpoint_inside_it_is_404(internal_idea, strangers, as_u
             assert (response.status_code, response.json()["status"]) == (404, 404), (name, url)
 
 
-def test_sponsor_members_see_it_and_stay_out_of_confidential(internal, internal_idea, other_org, outsider,
-                                                             as_user):
+def test_sponsor_members_see_it_and_stay_out_of_confidential(internal, internal_idea, other_org, outsider, as_user):
     internal.sponsors.add(other_org)
     client = as_user(outsider)
     assert client.get(f"/api/challenges/{SLUG}/ideas").json()["count"] == 1

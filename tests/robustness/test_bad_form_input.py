@@ -21,7 +21,18 @@ NOT_IDS = ["²", "9" * 5000, str(2**70), "abc", "-1", "١٢"]
 
 def test_parse_id():
     assert [parse_id(v) for v in ["12", " 7 ", str(2**63 - 1), *NOT_IDS, "0", None]] == [
-        12, 7, 2**63 - 1, None, None, None, None, None, None, None, None]
+        12,
+        7,
+        2**63 - 1,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
 
 
 @pytest.mark.parametrize("target", ["abc", "0", "1e9", "%", "//evil.example/", "https://evil.example/"])
@@ -60,9 +71,10 @@ def test_role_removal_with_no_id_is_404(challenge, organiser, judge, as_user, ba
 @pytest.mark.parametrize("bad", NOT_IDS)
 def test_live_vote_finalists_that_are_no_ids_are_a_form_error(challenge, organiser, as_user, bad):
     ideas = [IdeaFactory(challenge=challenge, status="shortlisted") for _ in range(2)]
-    response = as_user(organiser).post(f"/challenges/{challenge.slug}/live/",
-                                       {"title": "Final", "duration_seconds": 60,
-                                        "finalists": [ideas[0].pk, bad]})
+    response = as_user(organiser).post(
+        f"/challenges/{challenge.slug}/live/",
+        {"title": "Final", "duration_seconds": 60, "finalists": [ideas[0].pk, bad]},
+    )
     assert response.status_code == 422
     assert response.context["form"].errors["finalists"] == [f"“{bad}” is not a valid value."]
     assert LiveVote.objects.count() == 0
@@ -103,8 +115,9 @@ def test_review_score_that_is_no_whole_number_is_a_form_error(judged, judge, as_
     _ideas, rnd = judged
     assignment = ReviewAssignment.objects.filter(judge=judge).first()
     criterion = rnd.rubric.criteria.get()
-    response = as_user(judge).post(f"/review/assignments/{assignment.pk}/",
-                                   {f"score-{criterion.pk}": bad, "submit": "1"})
+    response = as_user(judge).post(
+        f"/review/assignments/{assignment.pk}/", {f"score-{criterion.pk}": bad, "submit": "1"}
+    )
     assert response.status_code == 422
     assert "A whole number, please." in response.content.decode()
     assert Review.objects.count() == 0

@@ -20,8 +20,9 @@ class IdeaChoicesField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg
     def clean(self, value: Any) -> Any:
         for pk in value if isinstance(value, (list, tuple)) else ():
             if parse_id(pk) is None:
-                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
-                                      params={"pk": pk})
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
         return super().clean(value)
 
 
