@@ -533,6 +533,8 @@ def test_cover_rejects_oversized_images(as_user, challenge, organiser):
 def test_cover_for_organisers_only(as_user, challenge, participant):
     upload = SimpleUploadedFile("cover.png", _png(), content_type="image/png")
     assert as_user(participant).post("/challenges/green-packaging/cover/", {"cover_image": upload}).status_code == 403
+    challenge.refresh_from_db()
+    assert challenge.cover_image.name == ""  # nothing stored
 
 
 def test_other_organisations_organiser_cannot_edit(as_user, challenge):
@@ -540,7 +542,11 @@ def test_other_organisations_organiser_cannot_edit(as_user, challenge):
     from tests.factories import MembershipFactory
 
     MembershipFactory(organisation=OrganisationFactory(), user=stranger, role="owner")
-    assert as_user(stranger).get("/challenges/green-packaging/phases/").status_code == 403
+    client = as_user(stranger)
+    assert client.get("/challenges/green-packaging/phases/").status_code == 403
+    before = sorted(challenge.phases.values_list("kind", flat=True))
+    assert client.post("/challenges/green-packaging/phases/", {"submission": "on"}).status_code == 403
+    assert sorted(challenge.phases.values_list("kind", flat=True)) == before
 
 
 def test_list_embedded_in_another_page_drops_the_counter(as_user, challenge):
