@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -349,3 +350,33 @@ def test_state_and_ping(open_vote, finalists) -> None:
     body = state[1]
     assert (body["code"], body["state"], body["turnout"]) == (open_vote.code, "open", 1)
     assert body["counts"] == {str(finalists[0].pk): 0, str(finalists[1].pk): 0, str(finalists[2].pk): 1}
+
+
+def test_sqlite_batches_leave_checkpointing_to_the_checkpointer(open_vote, finalists) -> None:
+    """On SQLite a batch's COMMIT never copies the WAL into the database (that would hold the write
+    lock while votes queue); the fast path's checkpointer does it beside the writers, losing nothing."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("WAL checkpoints are SQLite's")
+    app = fastpath(checkpoint_seconds=0.0)
+    path = f"/live/api/{open_vote.code}/vote"
+    tokens = [token_for(open_vote) for _ in range(40)]
+
+    async def scenario():
+        answers = []
+        for n, token in enumerate(tokens):
+            answers.append(await request(app, "POST", path, vote_body(token, finalists[n % 3].pk, f"vote-{n:04d}")))
+        assert app.store is not None and app.batcher is not None
+        writer = app.store._writer
+        autocheckpoint = writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        frames, copied = await asyncio.to_thread(app.store.checkpoint)
+        return answers, autocheckpoint, frames, copied, app.batcher.batches
+
+    answers, autocheckpoint, frames, copied, batches = run(app, scenario)
+    assert {status for status, _, _ in answers} == {200}
+    assert autocheckpoint == 0
+    assert batches == 40
+    assert frames > 0 and copied == frames
+    assert sum(counts(open_vote).values()) == 40
+    assert len(ballots(open_vote)) == 40

@@ -68,6 +68,7 @@ class FastPathConfig:
     allowed_origins: frozenset[str] = frozenset()
     cache_seconds: float = 0.5
     tick_seconds: float = 0.5
+    checkpoint_seconds: float = 1.0
 
     @classmethod
     def from_settings(cls) -> FastPathConfig:
@@ -133,6 +134,7 @@ class Batcher:
         flush_seconds: float,
         max_batch: int,
         after_commit: Callable[[BatchResult], None] | None = None,
+        checkpoint_seconds: float = 1.0,
     ) -> None:
         self.store, self.flush_seconds, self.max_batch = store, flush_seconds, max_batch
         self.after_commit = after_commit
@@ -141,6 +143,9 @@ class Batcher:
         self.task: asyncio.Task[None] | None = None
         self.batches = 0
         self.written = 0
+        self.checkpoint_every = checkpoint_seconds
+        self._last_checkpoint = time.monotonic()
+        self._checkpointing: asyncio.Future[tuple[int, int]] | None = None
 
     def start(self) -> None:
         if self.task is None:
@@ -179,6 +184,20 @@ class Batcher:
                     future.set_result(outcome)
             if self.after_commit is not None:
                 self.after_commit(result)
+            self._maybe_checkpoint()
+
+    def _maybe_checkpoint(self) -> None:
+        """Start a WAL checkpoint in a thread now and then (SQLite); the next batches go on meanwhile."""
+        if not self.store.sqlite:
+            return
+        now = time.monotonic()
+        if now - self._last_checkpoint < self.checkpoint_every:
+            return
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
+        self._last_checkpoint = now
+        self._checkpointing = asyncio.ensure_future(asyncio.to_thread(self.store.checkpoint))
+        self._checkpointing.add_done_callback(_log_checkpoint_failure)
 
     async def _write(self, votes: list[PendingVote]) -> BatchResult:
         # A lost connection (database restart) is retried for a few seconds; retrying is safe
@@ -193,6 +212,11 @@ class Batcher:
                     raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
+
+
+def _log_checkpoint_failure(future: asyncio.Future[tuple[int, int]]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("WAL checkpoint failed", exc_info=future.exception())
 
 
 def _problem(status: int, code: str, title: str, detail: str, **extra: Any) -> tuple[int, dict[str, Any]]:
@@ -238,7 +262,9 @@ class LiveApp:
             import redis.asyncio as aioredis
 
             self.redis = aioredis.from_url(cfg.redis_url)
-        self.batcher = Batcher(self.store, cfg.flush_seconds, cfg.max_batch, self._after_commit)
+        self.batcher = Batcher(
+            self.store, cfg.flush_seconds, cfg.max_batch, self._after_commit, checkpoint_seconds=cfg.checkpoint_seconds
+        )
         self.batcher.start()
         self._ready = True
 

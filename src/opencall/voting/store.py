@@ -92,6 +92,7 @@ class BallotStore:
         self._lock_fd: int | None = None
         self._reader: Any = None
         self._read_lock = threading.Lock()
+        self._checkpointer: Any = None
         self.ph = "?" if self.sqlite else "%s"
 
     # -- connections -------------------------------------------------------------------------
@@ -120,11 +121,11 @@ class BallotStore:
         )
 
     def close(self) -> None:
-        for conn in (self._writer, self._reader):
+        for conn in (self._writer, self._reader, self._checkpointer):
             if conn is not None:
                 with contextlib.suppress(Exception):  # closing a broken connection may fail too
                     conn.close()
-        self._writer = self._reader = None
+        self._writer = self._reader = self._checkpointer = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -200,6 +201,11 @@ class BallotStore:
         failure whose outcome is unknown: every vote is then a duplicate."""
         if self._writer is None:
             self._writer = self._connect()
+            if self.sqlite:
+                # SQLite would otherwise copy the WAL into the database inside the COMMIT of
+                # whichever batch crosses 1000 pages, holding the write lock meanwhile: every vote
+                # queued behind it waits. `checkpoint()` does that work beside the writers instead.
+                self._writer.execute("PRAGMA wal_autocheckpoint=0")
         conn = self._writer
         if self.sqlite:
             # Writers in other worker processes queue on this lock and wake the moment it is
@@ -219,6 +225,25 @@ class BallotStore:
             if self._lock_fd is not None:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         return result
+
+    def checkpoint(self) -> tuple[int, int]:
+        """SQLite only: copy committed WAL frames into the database file without taking the
+        write lock (a PASSIVE checkpoint), so the WAL stays small while batches keep committing.
+        Called from its own thread, never while this process holds the batch lock.
+        Returns (frames in the WAL, frames copied); (0, 0) on PostgreSQL.
+        """
+        if not self.sqlite:
+            return 0, 0
+        if self._checkpointer is None:
+            self._checkpointer = self._connect()
+        try:
+            _, frames, copied = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except Exception:
+            with contextlib.suppress(Exception):
+                self._checkpointer.close()
+            self._checkpointer = None
+            raise
+        return int(frames), int(copied)
 
     def _apply(self, conn: Any, planned: list[tuple[list[tuple[Any, ...]], list[tuple[int, int, int, int]]]]) -> None:
         """Write the ballots and move the counters, then commit (one round trip on PostgreSQL)."""
