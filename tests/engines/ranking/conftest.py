@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from pathlib import Path
@@ -40,6 +41,20 @@ def readinglevel() -> tuple[PairwiseVotes, NDArray[np.float64]]:
 
 @pytest.fixture(scope="session")
 def peer_grading() -> tuple[JudgeScores, NDArray[np.float64]]:
+    """Peer rubric totals as judge scores, and the tutors' mean total per submission."""
+    data, _, tutor = _peer_grading_tables()
+    return data, tutor
+
+
+@pytest.fixture(scope="session")
+def peer_grading_rubric() -> tuple[JudgeScores, NDArray[np.float64]]:
+    """The same peer grades item by item (5 rubric criteria), and the tutors' mean total."""
+    _, rubric, tutor = _peer_grading_tables()
+    return rubric, tutor
+
+
+@functools.cache  # both fixtures read the file once
+def _peer_grading_tables() -> tuple[JudgeScores, JudgeScores, NDArray[np.float64]]:
     path = shared_data() / "calibration" / "statbiscuit_peer_grading" / "student_and_tutor-grades.RData"
     if not path.is_file():
         pytest.skip(f"shared data not found at {path} (set OPENCALL_SHARED_DATA)")
@@ -59,4 +74,11 @@ def peer_grading() -> tuple[JudgeScores, NDArray[np.float64]]:
         n_ideas=len(subs),
         n_judges=len(judges),
     )
-    return data, tutor.groupby("file_name")["total"].mean().loc[subs].to_numpy(dtype=float)
+    rubric = JudgeScores.from_rubric(
+        data.idea,
+        data.judge,
+        peer[[f"item{k}" for k in range(1, 6)]].to_numpy(dtype=float),
+        n_ideas=len(subs),
+        n_judges=len(judges),
+    )
+    return data, rubric, tutor.groupby("file_name")["total"].mean().loc[subs].to_numpy(dtype=float)
