@@ -1,9 +1,10 @@
 """The combined ranking of a review round: calibrated judge scores and the crowd, weighted by the organiser.
 
 Each submitted review becomes one number, the weighted rubric total on a 0–100 scale. Judges differ in
-severity, so those totals are calibrated (`engines.ranking.calibration`: severity per judge, shrunk for
-judges with few reviews). The crowd's view is the Bradley–Terry score from pairwise votes. Both are
-standardised over the round's ideas and mixed with the round's crowd weight.
+severity, so the scores are calibrated criterion by criterion (`engines.ranking.calibration`: a Bayesian
+model of each judge's severity on each criterion, shrunk for judges with few reviews). The crowd's view is
+the Bradley–Terry score from pairwise votes. Both are standardised over the round's ideas and mixed with the
+round's crowd weight.
 """
 
 from __future__ import annotations
@@ -66,10 +67,21 @@ def combined_ranking(rnd: ReviewRound) -> list[RankedEntry]:
         np.add.at(counts, rows, 1)
         sums = np.bincount(rows, weights=totals, minlength=n)
         raw = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-        fit = calibrate_judges(JudgeScores.from_lists(rows, [judges[r.assignment.judge_id] for r in reviews],
-                                                      totals, n_ideas=n, n_judges=len(judges)))
-        calibrated = np.where(counts > 0, fit.score, np.nan)
-        calibrated_sd = np.where(counts > 0, fit.std, np.nan)
+        # Calibrated per criterion (each on 0–100, weighted as in review_total), so the total is on the
+        # same 0–100 scale; a criterion left unscored is missing, not zero.
+        def on_100(r: Review, cid: int, lo: int, hi: int) -> float:
+            v = r.scores.get(str(cid))
+            return np.nan if v is None else 100.0 * (float(v) - lo) / (hi - lo)
+
+        table = np.array([[on_100(r, cid, lo, hi) for cid, _, lo, hi in criteria] for r in reviews],
+                         dtype=np.float64).reshape(len(reviews), len(criteria))
+        if np.isfinite(table).any():
+            weight_sum = sum(w for _, w, _, _ in criteria)
+            fit = calibrate_judges(JudgeScores.from_rubric(
+                rows, [judges[r.assignment.judge_id] for r in reviews], table, n_ideas=n, n_judges=len(judges),
+                weight=[w / weight_sum for _, w, _, _ in criteria]))
+            calibrated = np.where(counts > 0, fit.score, np.nan)
+            calibrated_sd = np.where(counts > 0, fit.std, np.nan)
         for r in reviews:
             if r.recommendation:
                 bucket = recs[index[r.assignment.idea_id]]
