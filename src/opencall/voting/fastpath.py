@@ -44,6 +44,7 @@ MAX_BODY = 2048
 VOTE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 CODE = re.compile(r"[A-Za-z0-9_-]{1,16}")
 MAX_SEQ = 2**53
+_DECODER = json.JSONDecoder()
 
 
 def _env_rate(name: str, default: str) -> tuple[float, float]:
@@ -429,26 +430,31 @@ class LiveApp:
                 ),
                 [(b"retry-after", str(max(1, round(wait))).encode())],
             )
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return 400, {}, []
-            body += message.get("body", b"")
-            more = bool(message.get("more_body"))
-            if len(body) > MAX_BODY:
-                return (
-                    *_problem(
-                        413,
-                        "too-large",
-                        "Request too large",
-                        f"A vote is a small JSON object (at most {MAX_BODY} bytes).",
-                    ),
-                    [],
-                )
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return 400, {}, []
+        body: bytes | bytearray = message.get("body", b"")
+        if message.get("more_body"):  # the body came in several pieces: gather them
+            body = bytearray(body)
+            more = True
+            while more and len(body) <= MAX_BODY:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return 400, {}, []
+                body += message.get("body", b"")
+                more = bool(message.get("more_body"))
+        if len(body) > MAX_BODY:
+            return (
+                *_problem(
+                    413,
+                    "too-large",
+                    "Request too large",
+                    f"A vote is a small JSON object (at most {MAX_BODY} bytes).",
+                ),
+                [],
+            )
         try:
-            data = json.loads(body)
+            data = _DECODER.decode(body.decode())
         except (ValueError, UnicodeDecodeError):
             return (*_problem(400, "malformed", "Malformed request", "The body must be a JSON object."), [])
         if not isinstance(data, dict):

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from opencall.engines.tally import Ballot, Decision, VoteEvent, apply_event
 
@@ -50,8 +50,7 @@ class LiveVoteInfo:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class PendingVote:
+class PendingVote(NamedTuple):
     live_vote_id: int
     device: str
     idea: int

@@ -12,14 +12,13 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_TOKEN_LENGTH = 160
 _DEVICE = re.compile(r"u[0-9]{1,12}|[A-Za-z0-9_-]{16,40}")
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceToken:
+class DeviceToken(NamedTuple):
     live_vote_id: int
     device: str
     user_id: int | None

@@ -18,10 +18,10 @@ import enum
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class VoteEvent:
+class VoteEvent(NamedTuple):
     """One delivery of a vote: who (device), which attempt (vote_id, seq), for what (choice)."""
 
     device: str
@@ -30,8 +30,7 @@ class VoteEvent:
     choice: int
 
 
-@dataclass(frozen=True, slots=True)
-class Ballot:
+class Ballot(NamedTuple):
     """A device's current vote."""
 
     device: str
