@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
@@ -380,3 +381,38 @@ def test_sqlite_batches_leave_checkpointing_to_the_checkpointer(open_vote, final
     assert frames > 0 and copied == frames
     assert sum(counts(open_vote).values()) == 40
     assert len(ballots(open_vote)) == 40
+
+
+def test_a_body_in_pieces_is_gathered_and_an_endless_one_is_cut_off(open_vote, finalists) -> None:
+    app, token = fastpath(), token_for(open_vote)
+    path = f"/live/api/{open_vote.code}/vote"
+    whole = json.dumps(vote_body(token, finalists[1].pk, "vote-pieces")).encode()
+
+    async def send_in_pieces(pieces: list[bytes]) -> tuple[int, dict[str, object], int]:
+        queue = [{"type": "http.request", "body": p, "more_body": n < len(pieces) - 1} for n, p in enumerate(pieces)]
+        taken = 0
+        sent: list[dict[str, object]] = []
+
+        async def receive() -> dict[str, object]:
+            nonlocal taken
+            taken += 1
+            return queue.pop(0)
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": path, "headers": [], "client": ("192.0.2.9", 1)}
+        await app(scope, receive, send)
+        body = b"".join(m.get("body", b"") for m in sent[1:])  # type: ignore[misc]
+        return int(sent[0]["status"]), json.loads(body), taken  # type: ignore[call-overload]
+
+    async def scenario():
+        thirds = [whole[:10], whole[10:40], whole[40:]]
+        endless = [b"{" + b" " * 1000] * 50
+        return await send_in_pieces(thirds), await send_in_pieces(endless)
+
+    (ok_status, ok_body, ok_taken), (big_status, big_body, big_taken) = run(app, scenario)
+    assert (ok_status, ok_body["status"], ok_taken) == (200, "recorded", 3)
+    assert (big_status, big_body["title"]) == (413, "Request too large")
+    assert big_taken == 3  # stopped reading once past the limit, not after all 50 pieces
+    assert list(ballots(open_vote).values()) == [(finalists[1].pk, "vote-pieces", 1, 0)]
