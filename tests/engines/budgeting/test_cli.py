@@ -28,7 +28,7 @@ def test_json_output(small_file: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert set(out["explanations"]) == {"x", "y", "z"}
     assert out["explanations"]["y"]["funded"] is False
     assert out["explanations"]["y"]["shortfall"] == 4.0
-    assert out["explanations"]["x"]["payments"] == {"6 voters": 1.0}
+    assert out["explanations"]["x"]["payments"] == {"6 voters paid 1": 1.0}
 
 
 def test_text_output(small_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

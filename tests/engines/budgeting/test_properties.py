@@ -64,6 +64,36 @@ def test_equal_shares_satisfies_ejr_up_to_one(e: Election) -> None:
     assert ejr_up_to_one(e, run_rule(e, "mes-approval").selected, "approval") is None
 
 
+@st.composite
+def tie_prone_elections(draw: st.DrawFn) -> Election:
+    """Few distinct costs and budgets that split evenly: exact ties and exactly affordable projects."""
+    m = draw(st.integers(1, 7))
+    costs = draw(st.lists(st.sampled_from([2, 3, 4, 6]), min_size=m, max_size=m))
+    n = draw(st.integers(1, 12))
+    budget = draw(st.sampled_from([6, 12, 24])) * n // draw(st.sampled_from([1, 2, 3]))
+    ballots = draw(st.lists(st.lists(st.integers(0, m - 1), max_size=m, unique=True), min_size=n, max_size=n))
+    return election_from_ballots(costs, max(budget, 1), ballots)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(elections(max_projects=8, max_voters=14), tie_prone_elections()), st.sampled_from(["cost", "approval"])
+)
+def test_plain_python_pass_matches_the_numpy_pass(e: Election, utility: str) -> None:
+    from opencall.engines.budgeting.rules import equal_shares as mes
+
+    cols = project_columns(e, "cost" if utility == "cost" else "approval")
+    ranks = e.name_ranks()
+    eligible, _ = mes.eligible_projects(cols)
+    for b in (e.budget / e.num_voters, e.budget / e.num_voters + 1):
+        small = mes._small_mes_pass(mes._SmallData(cols, ranks, eligible), b)
+        large = mes.mes_pass(cols, b, ranks, eligible)
+        assert small.selected == large.selected
+        assert small.exact_rhos() == large.exact_rhos()
+        assert small.dropped_round == large.dropped_round
+        assert small.exact_payments(cols) == large.exact_payments(cols)
+
+
 pabutools = pytest.importorskip("pabutools")
 
 

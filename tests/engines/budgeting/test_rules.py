@@ -64,7 +64,7 @@ def test_equal_shares_cost_utilities_breaks_exact_tie_by_id() -> None:
     assert explained["y"].funded is False
     assert explained["y"].round == 2
     assert explained["y"].shortfall == 4.0
-    assert explained["x"].payments == (("6 voters", 1.0),)
+    assert explained["x"].payments == (("6 voters paid 1", 1.0),)
 
 
 def test_equal_shares_approval_utilities() -> None:
@@ -130,3 +130,15 @@ def test_every_project_is_explained() -> None:
         out = run_rule(GREEDY, rule)
         assert [e.project_id for e in out.explanations] == ["a", "b", "c", "d"]
         assert {e.project_id for e in out.explanations if e.funded} == set(out.selected_ids)
+
+
+def test_equal_shares_explanation_keeps_groups_of_the_same_size_apart() -> None:
+    # 4 voters with 2.5 each. Round 1: y (2) by voters 0-1, 1 each. Round 2: x (7) by everyone:
+    # voters 0-1 give their last 1.5, voters 2-3 pay 2 each -- two groups of two voters
+    e = election_from_ballots([7, 2], 10, [[0, 1], [0, 1], [0], [0]], project_ids=["x", "y"])
+    out = run_rule(e, "mes-approval")
+    assert out.selected_ids == ("y", "x")
+    payments = out.explanations[0].as_dict()["payments"]
+    assert isinstance(payments, dict)
+    assert sorted(payments.values()) == [1.5, 2.0]
+    assert sorted(payments) == ["2 voters paid 1.5", "2 voters paid 2"]

@@ -70,7 +70,7 @@ def explain_mes(election: Election, result: MesResult, utility: str) -> dict[int
             funded=True,
             reason=(f"funded in round {r} of Equal Shares: its {payers} supporters shared the cost ({parts})"),
             round=r,
-            payments=tuple((f"{k} voters", _money(a)) for a, k in rnd.payments),
+            payments=_payment_groups(rnd.payments),
             details=(
                 ("phase", "equal-shares"),
                 ("rho", float(rnd.rho)),
@@ -95,6 +95,21 @@ def explain_mes(election: Election, result: MesResult, utility: str) -> dict[int
             details=(("phase", "equal-shares"), ("budget_per_voter", per_voter)),
         )
     return out
+
+
+def _payment_groups(payments: list[tuple[float, int]]) -> tuple[tuple[str, float], ...]:
+    """(label, amount per voter) for each distinct rounded amount, largest first.
+
+    The label names the number of voters and the amount, so two groups of the same size that
+    paid different amounts stay apart when the pairs become a dict."""
+    merged: dict[float, int] = {}
+    for amount, count in payments:
+        key = _money(amount)
+        merged[key] = merged.get(key, 0) + count
+    return tuple(
+        (f"{count} {'voter' if count == 1 else 'voters'} paid {amount:g}", amount)
+        for amount, count in sorted(merged.items(), reverse=True)
+    )
 
 
 def explain_phragmen(election: Election, result: PhragmenResult) -> dict[int, ProjectExplanation]:

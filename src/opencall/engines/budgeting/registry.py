@@ -30,7 +30,7 @@ import numpy as np
 
 from opencall.engines.budgeting import explain as explaining
 from opencall.engines.budgeting.columns import project_columns
-from opencall.engines.budgeting.model import Election, FloatArray, Outcome, ProjectExplanation
+from opencall.engines.budgeting.model import Election, Outcome, ProjectExplanation
 from opencall.engines.budgeting.rules.equal_shares import equal_shares
 from opencall.engines.budgeting.rules.greedy import greedy
 from opencall.engines.budgeting.rules.maximin import maximin_support
@@ -44,16 +44,20 @@ class RuleError(ValueError):
     """The rule cannot run on this election (for example Phragmén on cumulative ballots)."""
 
 
-def exact_scores(election: Election) -> tuple[FloatArray, tuple[Fraction, ...]]:
-    """Votes (approval) or points per project, as floats and exactly."""
+def exact_scores(election: Election) -> tuple[list[float], list[Fraction] | list[int]]:
+    """Votes (approval) or points per project, as floats and exactly (ints when the points are
+    whole numbers, which they are unless the election carries ``exact_points``)."""
     m = election.num_projects
     if election.exact_points is not None:
         totals = [Fraction(0)] * m
         for idx, pts in zip(election.indices.tolist(), election.exact_points, strict=True):
             totals[idx] += pts
-        return np.asarray([float(x) for x in totals], dtype=np.float64), tuple(totals)
-    floats = election.point_totals()
-    return floats, tuple(Fraction(round(x)) for x in floats.tolist())
+        return [float(x) for x in totals], totals
+    if election.vote_type in APPROVAL_TYPES:
+        counts: list[int] = np.bincount(election.indices, minlength=m).tolist()
+        return [float(x) for x in counts], counts
+    floats: list[float] = election.point_totals().tolist()
+    return floats, [round(x) for x in floats]
 
 
 def _greedy_rule(
@@ -85,6 +89,7 @@ def _greedy_rule(
         skip=skip,
         threshold=limit,
         exact_scores=exact,
+        record=explain_it,
     )
     if not explain_it:
         return selected, {}
@@ -122,6 +127,7 @@ def _mes_rule(
             per_cost=(fill == "votes-per-cost"),
             initial=tuple(selected),
             exact_scores=exact,
+            record=explain_it,
         )
         if not explain_it:
             return selected, {}

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -60,7 +61,7 @@ class MesResult:
     dropped_shortfall: dict[int, float]  # cost minus what its supporters still held
     budget_per_voter: Fraction
     runs: int = 1
-    state: _Pass | None = field(default=None, repr=False)
+    state: _Pass | _SmallPass | None = field(default=None, repr=False)
 
     def exact_rhos(self) -> list[Fraction]:
         """Exact price per unit of utility of every funded round (computed on demand)."""
@@ -116,7 +117,8 @@ class _Pass:
         lo, hi = int(cols.ptr[c]), int(cols.ptr[c + 1])
         g = self.gid[cols.voters[lo:hi]]
         nvals = len(cols.values_exact[c])
-        if nvals <= 1:
+        # counting by group id costs O(G): once many groups exist, sort the few present instead
+        if nvals <= 1 and 4 * (hi - lo) + 256 >= self.G:
             cnt = np.bincount(g, minlength=self.G)
             nz = np.flatnonzero(cnt)
             return nz, np.zeros(len(nz), dtype=np.int64), cnt[nz]
@@ -230,7 +232,8 @@ class _Pass:
         sup = cols.voters[lo:hi]
         g = self.gid[sup]
         nvals = len(cols.values_exact[c])
-        if nvals <= 1:
+        dense = nvals <= 1 and 4 * (hi - lo) + 256 >= self.G
+        if dense:
             cnt = np.bincount(g, minlength=self.G)
             groups = np.flatnonzero(cnt)
             counts = cnt[groups]
@@ -276,6 +279,247 @@ class _Pass:
         for amount, n in zip(pay.tolist(), counts.tolist(), strict=True):
             summary[amount] = summary.get(amount, 0) + n
         return MesRound(project=c, rho=rho, payments=sorted(summary.items(), reverse=True))
+
+
+class _SmallData:
+    """What every pass over approval-type columns needs, as plain lists (built once per call)."""
+
+    def __init__(self, cols: Columns, ranks: IntArray, eligible: list[int]) -> None:
+        self.n = cols.num_voters
+        voters = cols.voters.tolist()
+        ptr = cols.ptr.tolist()
+        self.sup: list[list[int]] = [voters[ptr[c] : ptr[c + 1]] for c in range(len(ptr) - 1)]
+        self.cost_f: list[float] = cols.costs_float.tolist()
+        self.cost_x = cols.costs
+        self.u_x: list[Fraction] = [v[0] if v else Fraction(0) for v in cols.values_exact]
+        self.u_f: list[float] = [float(u) for u in self.u_x]
+        self.ranks: list[int] = ranks.tolist()
+        self.eligible = eligible
+
+
+class _SmallPass:
+    """One MES pass in plain Python for columns with one utility per project (approval ballots).
+
+    The same method as :class:`_Pass` -- budget groups, lazy prices, floats with an exact
+    decision whenever two numbers are within ``_REL_TOL`` of each other -- without NumPy calls,
+    whose fixed cost dominates on the many small elections. Group 1 holds every voter with
+    nothing left (exactly 0), so depleted voters do not multiply the classes of a project. With
+    one utility ``u`` per project, a price is a cap ``q = rho * u`` on what each supporter pays:
+    supporters are sorted by budget alone.
+    """
+
+    def __init__(self, data: _SmallData, b0: Fraction) -> None:
+        self.d = data
+        self.b0 = b0
+        self.gid = [0] * data.n
+        self.beta = [float(b0), 0.0]
+        self.g_parent = [-1, -1]
+        self.g_round = [-1, -1]
+        self.beta_exact: dict[int, Fraction] = {0: b0, 1: Fraction(0)}
+        self.r_project: list[int] = []
+        self.r_classes: list[list[tuple[int, int]]] = []
+        self.q_exact: dict[int, Fraction] = {}
+
+    def classes(self, c: int) -> list[tuple[int, int]]:
+        return list(Counter(map(self.gid.__getitem__, self.d.sup[c])).items())
+
+    def price(self, c: int) -> tuple[float, bool, float]:
+        """Float price of ``c`` (inf when unaffordable), whether affordability is too close to
+        call in floats, and what its supporters hold."""
+        beta = self.beta
+        items = sorted((beta[g], k) for g, k in Counter(map(self.gid.__getitem__, self.d.sup[c])).items() if g != 1)
+        total = 0.0
+        rich = 0
+        for b, k in items:
+            total += b * k
+            rich += k
+        cost = self.d.cost_f[c]
+        close = abs(total - cost) <= _REL_TOL * max(cost, 1e-300)
+        if total < cost:
+            return _INF, close, total
+        paid = 0.0
+        q = _INF
+        for b, k in items:
+            q = (cost - paid) / rich
+            if q <= b * (1 + 1e-12):
+                break
+            paid += b * k
+            rich -= k
+        return q / self.d.u_f[c], close, total
+
+    def exact_beta(self, g: int) -> Fraction:
+        chain: list[int] = []
+        while g not in self.beta_exact:
+            chain.append(g)
+            g = self.g_parent[g]
+        value = self.beta_exact[g]
+        for h in reversed(chain):
+            value = max(Fraction(0), value - self.exact_q_of_round(self.g_round[h]))
+            self.beta_exact[h] = value
+        return value
+
+    def _exact_q(self, c: int, classes: list[tuple[int, int]]) -> Fraction | None:
+        items = sorted((self.exact_beta(g), k) for g, k in classes if g != 1)
+        cost = self.d.cost_x[c]
+        if sum((b * k for b, k in items), Fraction(0)) < cost:
+            return None
+        paid = Fraction(0)
+        rich = sum(k for _, k in items)
+        for b, k in items:
+            q = (cost - paid) / rich
+            if q <= b:
+                return q
+            paid += b * k
+            rich -= k
+        return None  # pragma: no cover - unreachable when the total suffices
+
+    def exact_q_of_round(self, r: int) -> Fraction:
+        got = self.q_exact.get(r)
+        if got is None:
+            got = self._exact_q(self.r_project[r], self.r_classes[r])
+            assert got is not None  # a funded project was affordable
+            self.q_exact[r] = got
+        return got
+
+    def exact_rho_of_round(self, r: int) -> Fraction:
+        return self.exact_q_of_round(r) / self.d.u_x[self.r_project[r]]
+
+    def exact_price(self, c: int) -> Fraction | None:
+        q = self._exact_q(c, self.classes(c))
+        return None if q is None else q / self.d.u_x[c]
+
+    def fund(self, c: int, rho: float, exact: Fraction | None = None) -> MesRound:
+        classes = self.classes(c)
+        r = len(self.r_project)
+        self.r_project.append(c)
+        self.r_classes.append(classes)
+        if exact is not None:
+            self.q_exact[r] = exact * self.d.u_x[c]
+        q = rho * self.d.u_f[c]
+        beta = self.beta
+        remap: dict[int, int] = {1: 1}
+        summary: dict[float, int] = {}
+        for g, k in classes:
+            if g == 1:
+                summary[0.0] = summary.get(0.0, 0) + k
+                continue
+            b = beta[g]
+            if b < q * (1 - _REL_TOL):
+                pays_all = True
+            elif b > q * (1 + _REL_TOL):
+                pays_all = False
+            else:
+                pays_all = self.exact_beta(g) <= self.exact_q_of_round(r)
+            pay = b if pays_all else min(b, q)
+            summary[pay] = summary.get(pay, 0) + k
+            if pays_all:
+                remap[g] = 1
+                continue
+            left = b - q
+            remap[g] = len(beta)
+            beta.append(left if left > _REL_TOL * b else 0.0)
+            self.g_parent.append(g)
+            self.g_round.append(r)
+        gid = self.gid
+        new_group = remap.__getitem__
+        for v in self.d.sup[c]:
+            gid[v] = new_group(gid[v])
+        return MesRound(project=c, rho=rho, payments=sorted(summary.items(), reverse=True))
+
+
+def _small_mes_pass(data: _SmallData, budget_per_voter: Fraction) -> MesResult:
+    """:func:`mes_pass` on :class:`_SmallPass`: every funded round makes all prices stale (no
+    overlap matrix to build), and a stale price is refreshed only when it reaches the top."""
+    state = _SmallPass(data, budget_per_voter)
+    cost_f, ranks, sup = data.cost_f, data.ranks, data.sup
+    rounds: list[MesRound] = []
+    selected: list[int] = []
+    dropped_round: dict[int, int] = {}
+    shortfall: dict[int, float] = {}
+    fresh_at: dict[int, int] = {}  # project -> number of rounds when its heap price was computed
+    held: dict[int, float] = {}
+
+    def evaluate(c: int) -> float | None:
+        rho, close, total = state.price(c)
+        held[c] = total
+        fresh_at[c] = len(rounds)
+        if close:
+            exact = state.exact_price(c)
+            return None if exact is None else float(exact)
+        return None if rho == _INF else rho
+
+    def drop(c: int) -> None:
+        dropped_round[c] = len(rounds)
+        shortfall[c] = cost_f[c] - held[c]
+
+    b0 = float(budget_per_voter)
+    heap: list[tuple[float, int, int]] = []
+    for c in data.eligible:
+        s = len(sup[c])
+        total = s * b0
+        cost = cost_f[c]
+        if abs(total - cost) > _REL_TOL * cost:
+            held[c] = total
+            fresh_at[c] = 0
+            if total < cost:
+                drop(c)
+                continue
+            heap.append((cost / s / data.u_f[c], ranks[c], c))
+            continue
+        rho = evaluate(c)
+        if rho is None:
+            drop(c)
+        else:
+            heap.append((rho, ranks[c], c))
+    heapq.heapify(heap)
+
+    def refresh(entry: tuple[float, int, int]) -> None:
+        c = entry[2]
+        rho = evaluate(c)
+        if rho is None:
+            drop(c)
+        else:
+            heapq.heappush(heap, (rho, entry[1], c))
+
+    while heap:
+        top = heapq.heappop(heap)
+        if fresh_at[top[2]] != len(rounds):
+            refresh(top)
+            continue
+        limit = top[0] * (1 + _REL_TOL)
+        tied = [top]
+        while heap and heap[0][0] <= limit:
+            entry = heapq.heappop(heap)
+            if fresh_at[entry[2]] != len(rounds):
+                refresh(entry)
+            else:
+                tied.append(entry)
+        if len(tied) > 1:
+            exact = []
+            for entry in tied:
+                value = state.exact_price(entry[2])
+                assert value is not None
+                exact.append((value, entry[1], entry))
+            exact.sort(key=lambda t: (t[0], t[1]))
+            w = exact[0][2][2]
+            win_exact: Fraction | None = exact[0][0]
+            win_rho = float(exact[0][0])
+            for t in exact[1:]:
+                heapq.heappush(heap, t[2])
+        else:
+            w = top[2]
+            win_exact = None
+            win_rho = top[0]
+        selected.append(w)
+        rounds.append(state.fund(w, win_rho, win_exact))
+    return MesResult(
+        selected=selected,
+        rounds=rounds,
+        dropped_round=dropped_round,
+        dropped_shortfall=shortfall,
+        budget_per_voter=budget_per_voter,
+        state=state,
+    )
 
 
 def mes_pass(
@@ -422,8 +666,11 @@ def _overlap(cols: Columns, eligible: list[int]) -> npt.NDArray[np.bool_]:
             out[c, others] = True
         return out
     inc = np.zeros((n, k), dtype=np.float32)
-    for j, c in enumerate(eligible):
-        inc[cols.supporters(c), j] = 1.0
+    column = np.full(m, -1, dtype=np.int64)
+    column[el] = np.arange(k, dtype=np.int64)
+    of_entry = column[np.repeat(np.arange(m, dtype=np.int64), np.diff(cols.ptr))]
+    keep = of_entry >= 0
+    inc[cols.voters[keep], of_entry[keep]] = 1.0
     out[np.ix_(el, el)] = (inc.T @ inc) > 0
     out[el, el] = False
     return out
@@ -473,6 +720,14 @@ def eligible_projects(cols: Columns) -> tuple[list[int], list[int]]:
     return eligible, free
 
 
+SMALL_ENTRIES = 3_000  # ballot entries up to which the plain-Python pass is used (measured crossover)
+
+
+def _use_small(cols: Columns, eligible: list[int]) -> bool:
+    """The plain-Python pass handles one utility per project; NumPy wins on large profiles."""
+    return len(cols.voters) <= SMALL_ENTRIES and all(len(cols.values_exact[c]) <= 1 for c in eligible)
+
+
 def equal_shares(
     cols: Columns,
     budget: Fraction,
@@ -494,8 +749,19 @@ def equal_shares(
     if n == 0:
         return MesResult([], [], {}, {}, Fraction(0))
     b = budget / n
-    overlap = _overlap(cols, eligible)
-    result = mes_pass(cols, b, ranks, eligible, overlap)
+    if _use_small(cols, eligible):
+        data = _SmallData(cols, ranks, eligible)
+
+        def run_pass(per_voter: Fraction) -> MesResult:
+            return _small_mes_pass(data, per_voter)
+
+    else:
+        overlap = _overlap(cols, eligible)
+
+        def run_pass(per_voter: Fraction) -> MesResult:
+            return mes_pass(cols, per_voter, ranks, eligible, overlap)
+
+    result = run_pass(b)
     result.selected = free + result.selected
     if increment is None:
         return result
@@ -519,7 +785,7 @@ def equal_shares(
             return result
         previous = result
         b += increment
-        result = mes_pass(cols, b, ranks, eligible, overlap)
+        result = run_pass(b)
         result.selected = free + result.selected
         runs += 1
         if on_pass is not None:

@@ -13,7 +13,10 @@ Complexity O(m log m) after the O(E) score count.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -32,83 +35,104 @@ class GreedyStep:
 
 
 def greedy(
-    scores: FloatArray,
+    scores: FloatArray | list[float],
     costs: tuple[Fraction, ...],
     budget: Fraction,
-    ranks: IntArray,
+    ranks: IntArray | list[int],
     *,
     per_cost: bool = False,
     skip: bool = True,
     threshold: float | None = None,
     initial: tuple[int, ...] = (),
-    exact_scores: tuple[Fraction, ...] | None = None,
+    exact_scores: Sequence[Fraction] | Sequence[int] | None = None,
+    record: bool = True,
 ) -> tuple[list[int], list[GreedyStep]]:
-    """Funded projects (``initial`` first) and the step taken for every other project."""
+    """Funded projects (``initial`` first) and, with ``record``, the step taken for every other
+    project (``record=False`` returns no steps: recounts need only the outcome).
+
+    Money is handled as integers on the common denominator of the budget and the costs, so the
+    budget left is tracked exactly without Fraction arithmetic on every project."""
     m = len(costs)
+    score_list = scores.tolist() if isinstance(scores, np.ndarray) else list(scores)
+    rank_list = ranks.tolist() if isinstance(ranks, np.ndarray) else list(ranks)
+    exact: Sequence[Fraction] | Sequence[int]
+    exact = exact_scores if exact_scores is not None else [Fraction(x) for x in score_list]
+    scale = math.lcm(budget.denominator, *(c.denominator for c in costs))
+    units = [c.numerator * (scale // c.denominator) for c in costs]
     chosen = set(initial)
-    if exact_scores is None:
-        exact_scores = tuple(Fraction(float(x)) for x in scores)
-
-    def key(c: int) -> tuple[Fraction | float, int]:
-        s = exact_scores[c]
-        if per_cost:
-            if costs[c] > 0:
-                density: Fraction | float = s / costs[c]
-            else:
-                density = float("inf") if s > 0 else 0.0
-        else:
-            density = s
-        return (-density, int(ranks[c]))
-
-    order = _float_order([c for c in range(m) if c not in chosen], scores, costs, ranks, per_cost)
-    if order is None:
-        order = sorted((c for c in range(m) if c not in chosen), key=key)
-    remaining = budget - sum((costs[c] for c in initial), Fraction(0))
+    candidates = [c for c in range(m) if c not in chosen]
+    order = _order(candidates, score_list, exact, units, rank_list, per_cost)
+    remaining = budget.numerator * (scale // budget.denominator) - sum(units[c] for c in initial)
     selected = list(initial)
     steps: list[GreedyStep] = []
     stopped = False
     for c in order:
-        score = float(scores[c])
+        score = score_list[c]
         if threshold is not None and score < threshold:
-            steps.append(GreedyStep(c, score, False, remaining, "below-threshold"))
+            if record:
+                steps.append(GreedyStep(c, score, False, Fraction(remaining, scale), "below-threshold"))
             continue
         if stopped:
-            steps.append(GreedyStep(c, score, False, remaining, "after-stop"))
+            if record:
+                steps.append(GreedyStep(c, score, False, Fraction(remaining, scale), "after-stop"))
             continue
-        if costs[c] <= remaining:
-            steps.append(GreedyStep(c, score, True, remaining, "funded"))
+        if units[c] <= remaining:
+            if record:
+                steps.append(GreedyStep(c, score, True, Fraction(remaining, scale), "funded"))
             selected.append(c)
-            remaining -= costs[c]
+            remaining -= units[c]
         else:
-            steps.append(GreedyStep(c, score, False, remaining, "does-not-fit"))
+            if record:
+                steps.append(GreedyStep(c, score, False, Fraction(remaining, scale), "does-not-fit"))
             if not skip:
                 stopped = True
     return selected, steps
 
 
-def _float_order(
+def _order(
     candidates: list[int],
-    scores: FloatArray,
-    costs: tuple[Fraction, ...],
-    ranks: IntArray,
+    scores: list[float],
+    exact: Sequence[Fraction] | Sequence[int],
+    units: list[int],
+    ranks: list[int],
     per_cost: bool,
-) -> list[int] | None:
-    """The greedy order from float densities, or None when two are too close for floats to tell."""
-    dens = []
+) -> list[int]:
+    """Candidates by score (or score per unit of cost) descending, ties by rank.
+
+    Sorted on floats; neighbours whose floats are within 1e-9 of each other are then checked
+    exactly (cross-multiplied, no division), and only if floats got one wrong is the whole
+    order recomputed exactly."""
+    inf = float("inf")
+    dens: list[tuple[float, int, int]] = []
     for c in candidates:
-        s = float(scores[c])
+        s = scores[c]
         if per_cost:
-            cost = costs[c]
-            d = (s / float(cost)) if cost > 0 else (float("inf") if s > 0 else 0.0)
+            u = units[c]
+            d = s / u if u > 0 else (inf if s > 0 else 0.0)
         else:
             d = s
-        dens.append((-d, int(ranks[c]), c))
+        dens.append((-d, ranks[c], c))
     dens.sort()
-    for (a, _, _), (b, _, _) in itertools.pairwise(dens):
-        if a != b and abs(a - b) <= 1e-9 * max(abs(a), abs(b)):
-            return None
-        if a == b and per_cost and a not in (float("-inf"), 0.0):
-            return None  # equal floats may hide different fractions
+
+    def density(c: int) -> Fraction | float:
+        s = exact[c]
+        if not per_cost:
+            return s
+        u = units[c]
+        return Fraction(s) / u if u > 0 else (inf if s > 0 else 0.0)
+
+    def before(a: int, b: int) -> bool:
+        """Exactly: a comes before b."""
+        da, db = density(a), density(b)
+        return da > db or (da == db and ranks[a] < ranks[b])
+
+    for (x, _, a), (y, _, b) in itertools.pairwise(dens):
+        if abs(x - y) <= 1e-9 * max(abs(x), abs(y)) and not before(a, b):
+
+            def compare(a: int, b: int) -> int:
+                return -1 if before(a, b) else 1
+
+            return sorted(candidates, key=functools.cmp_to_key(compare))
     return [c for _, _, c in dens]
 
 

@@ -12,6 +12,7 @@ Complexity O(R * E) for R rounds over E ballot entries (one weighted bincount pe
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -45,10 +46,16 @@ def sequential_phragmen(
     round_counts: list[tuple[list[int], int] | None] = []
     exact_memo: dict[int, Fraction] = {}
     load_f = np.zeros(n, dtype=np.float64)
-    spent = sum((cols.costs[c] for c in initial), Fraction(0))
-    remaining = [c for c in range(m) if c not in set(initial) and cols.costs[c] <= budget]
+    # money as integers on a common denominator: exact, and cheap to compare every round
+    scale = math.lcm(budget.denominator, *(c.denominator for c in cols.costs))
+    units = [c.numerator * (scale // c.denominator) for c in cols.costs]
+    limit = budget.numerator * (scale // budget.denominator)
+    spent = sum(units[c] for c in initial)
+    taken = set(initial)
+    remaining = [c for c in range(m) if c not in taken and units[c] <= limit]
     selected = list(initial)
     costs_f = cols.costs_float
+    supporters_f = score.astype(np.float64)
 
     def exact_round_load(r: int) -> Fraction:
         got = exact_memo.get(r)
@@ -70,8 +77,10 @@ def sequential_phragmen(
     while remaining:
         sums = np.bincount(entry_project, weights=load_f[cols.voters], minlength=m)
         rem = np.asarray(remaining, dtype=np.int64)
-        with np.errstate(divide="ignore"):
-            new = np.where(score[rem] > 0, (sums[rem] + costs_f[rem]) / np.maximum(score[rem], 1), np.inf)
+        den = supporters_f[rem]
+        # a project nobody supports gets load inf (never the smallest unless all are)
+        new = np.full(len(rem), np.inf)
+        np.divide(sums[rem] + costs_f[rem], den, out=new, where=den > 0)
         best = float(new.min())
         if best == np.inf:
             tied = [int(c) for c in rem]
@@ -87,11 +96,11 @@ def sequential_phragmen(
                 tied = [int(near[0])]
                 best_load = best
         tied.sort(key=lambda c: int(ranks[c]))
-        if any(spent + cols.costs[c] > budget for c in tied):
+        if any(spent + units[c] > limit for c in tied):
             return PhragmenResult(selected, round_loads, tied[0], len(round_loads))
         chosen = tied[0]
         selected.append(chosen)
-        spent += cols.costs[chosen]
+        spent += units[chosen]
         remaining.remove(chosen)
         if best_load != np.inf:
             sup = cols.supporters(chosen)
