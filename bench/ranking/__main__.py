@@ -91,7 +91,11 @@ def section_readinglevel() -> None:
     )
 
 
-def section_simulation(seeds: int, batch: int, top_k: int) -> None:
+def _ratio_text(need: int | None, budget: int) -> str:
+    return "not reached in budget" if need is None else f"{need} votes = {need / budget:.2f} x"
+
+
+def section_simulation(seeds: int, batch: int, top_k: int, ranking_batch: int, explore: float, step: int) -> None:
     from datasets import load_pairwise
     from simulation import fitted_world, run_arm, votes_to_reach
 
@@ -99,51 +103,65 @@ def section_simulation(seeds: int, batch: int, top_k: int) -> None:
     votes, _, _ = load_pairwise("readinglevel")
     fit = fit_crowd_bt(votes)
     budget = votes.first.shape[0]
+    half = budget // 2
     print(
         f"world: {votes.n_ideas} ideas, qualities ~ N(0, {fit.prior_sd:.2f}^2), "
-        f"{votes.n_voters} voters with fitted reliabilities and activity; budget {budget} votes;"
-        f" adaptive refit every {batch} votes; selection targets the top {top_k}"
+        f"{votes.n_voters} voters with fitted reliabilities and activity; budget {budget} votes.\n"
+        f"arms: uniform random pairs; adaptive-top (top {top_k}, diagonal gain, refit every {batch});"
+        f" adaptive-ranking (whole ranking: expected mis-ordered pairs, full covariance, refit every"
+        f" {ranking_batch}, {explore:.0%} uniform pairs). Metrics every {step} votes; all arms fit Crowd-BT."
     )
-    checkpoints = [*range(batch, budget, batch), budget]
-    tau_ratios: list[float] = []
-    top_ratios: list[float] = []
+    checkpoints = sorted({*range(step, budget, step), half, budget})
+    arms = {
+        "adaptive-top": dict(
+            adaptive=True, batch=batch, top_k=top_k, exact_cov=False, selection=None
+        ),
+        "adaptive-ranking": dict(
+            adaptive=True, batch=ranking_batch, top_k=None, exact_cov=True, selection={"explore": explore}
+        ),
+    }  # fmt: skip
+    ratios: dict[tuple[str, str], list[float]] = {}
     for seed in range(1, seeds + 1):
         world = fitted_world(votes, fit, n_voters=votes.n_voters, seed=seed)
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         uni = run_arm(
-            world, adaptive=False, budget=budget, batch=batch, checkpoints=checkpoints,
+            world, adaptive=False, budget=budget, batch=step, checkpoints=checkpoints,
             top_k=None, metric_k=top_k, seed=seed,
         )  # fmt: skip
-        t1 = time.perf_counter()
-        ada = run_arm(
-            world, adaptive=True, budget=budget, batch=batch, checkpoints=checkpoints,
-            top_k=top_k, metric_k=top_k, seed=seed, exact_cov=False,
-        )  # fmt: skip
-        t2 = time.perf_counter()
         u_tau, u_top = uni[budget]
-        a_tau, a_top = ada[budget]
-        need_tau = votes_to_reach(ada, u_tau, 0)
-        need_top = votes_to_reach(ada, u_top, 1)
-        print(f" seed {seed} (uniform {t1 - t0:.0f} s, adaptive {t2 - t1:.0f} s):")
-        print(f"  uniform  @ {budget}: tau {u_tau:.3f}, precision@{top_k} {u_top:.2f}")
-        print(f"  adaptive @ {budget}: tau {a_tau:.3f}, precision@{top_k} {a_top:.2f}")
-        for label, need, ratios in (
-            (f"precision@{top_k}", need_top, top_ratios),
-            ("tau (whole ranking)", need_tau, tau_ratios),
-        ):
-            if need is None:
-                print(f"  votes adaptive needs to match uniform's {label}: not reached in budget")
-                ratios.append(float("inf"))
-            else:
-                ratios.append(need / budget)
-                print(
-                    f"  votes adaptive needs to match uniform's {label}: {need} "
-                    f"= {need / budget:.2f} x uniform's {budget}"
-                )
-    print(
-        f" mean ratio (adaptive votes / uniform votes, target <= 0.5): "
-        f"precision@{top_k} {np.mean(top_ratios):.2f}, tau {np.mean(tau_ratios):.2f}"
-    )
+        print(
+            f" seed {seed}: uniform @ {budget}: tau {u_tau:.3f}, precision@{top_k} {u_top:.2f}"
+            f" (@ {half}: tau {uni[half][0]:.3f}; {time.process_time() - t0:.0f} s CPU)"
+        )
+        for name, kwargs in arms.items():
+            t0 = time.process_time()
+            curve = run_arm(
+                world, budget=budget, checkpoints=checkpoints, metric_k=top_k, seed=seed,
+                **kwargs,  # type: ignore[arg-type]
+            )  # fmt: skip
+            a_tau, a_top = curve[budget]
+            need_tau = votes_to_reach(curve, u_tau, 0)
+            need_top = votes_to_reach(curve, u_top, 1)
+            print(
+                f"  {name:<16} @ {budget}: tau {a_tau:.3f}, precision@{top_k} {a_top:.2f} (@ {half}: tau "
+                f"{curve[half][0]:.3f}); to match uniform's final tau: {_ratio_text(need_tau, budget)}; "
+                f"precision@{top_k}: {_ratio_text(need_top, budget)}  ({time.process_time() - t0:.0f} s CPU)"
+            )
+            for metric, need in (("tau", need_tau), (f"precision@{top_k}", need_top)):
+                ratios.setdefault((name, metric), []).append(float("inf") if need is None else need / budget)
+    print(" votes adaptive needs / uniform's budget to match uniform's final figure (target <= 0.5):")
+    for (name, metric), values in ratios.items():
+        reached = [v for v in values if np.isfinite(v)]
+        each = ", ".join("not reached" if not np.isfinite(v) else f"{v:.2f}" for v in values)
+        mean = (
+            f"mean {np.mean(values):.2f}"
+            if len(reached) == len(values)
+            else (
+                f"{len(values) - len(reached)} of {len(values)} seeds not reached; mean of the others "
+                + (f"{np.mean(reached):.2f}" if reached else "-")
+            )
+        )
+        print(f"  {name:<16} {metric:<14} {mean}  (seeds: {each})")
 
 
 def section_calibration() -> None:
@@ -206,7 +224,10 @@ def main() -> None:
     parser.add_argument("--ideas", type=int, default=None, help="ideas for the scale section")
     parser.add_argument("--votes", type=int, default=None, help="votes for the scale section")
     parser.add_argument("--seeds", type=int, default=1, help="simulated worlds (default 1)")
-    parser.add_argument("--batch", type=int, default=500, help="votes between adaptive refits")
+    parser.add_argument("--batch", type=int, default=500, help="votes between refits, top arm")
+    parser.add_argument("--ranking-batch", type=int, default=100, help="votes between refits, ranking arm")
+    parser.add_argument("--explore", type=float, default=0.5, help="share of uniform pairs, ranking arm")
+    parser.add_argument("--step", type=int, default=250, help="votes between simulation checkpoints")
     parser.add_argument("--top-k", type=int, default=10, help="size of the top the selector targets")
     parser.add_argument("--skip-sim", action="store_true", help="skip the simulation")
     parser.add_argument("--skip-data", action="store_true", help="only the scale section")
@@ -221,7 +242,7 @@ def main() -> None:
     else:
         section_readinglevel()
         if not args.skip_sim:
-            section_simulation(args.seeds, args.batch, args.top_k)
+            section_simulation(args.seeds, args.batch, args.top_k, args.ranking_batch, args.explore, args.step)
         try:
             section_calibration()
         except ImportError:

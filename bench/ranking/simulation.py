@@ -7,9 +7,13 @@ Protocol (a model fitted to the real reading-level data drives the simulation):
    really cast.  Same number of ideas as the data.
 2. A simulated vote by voter k on (i, j) goes to the truly better idea with probability
    eta_k sigma(|q_i - q_j|) + (1 - eta_k) sigma(-|q_i - q_j|).
-3. Uniform arm: each vote is a uniformly random pair the voter has not seen.  Adaptive arm:
-   ``next_pair`` from the current fit, refitted (warm-started) after every batch of votes.
-   Both arms fit with the same estimator (Crowd-BT) at the same checkpoints.
+3. Uniform arm: each vote is a uniformly random pair the voter has not seen.  Adaptive arms:
+   ``next_pair`` from the current fit, refitted (warm-started) after every batch of votes; the
+   votes of a batch enter the selector's covariance at once (``SelectionContext.with_vote``),
+   valued with the voter's reliability estimated by the last fit.  The top arm targets the
+   top k (diagonal gain); the ranking arm targets the whole ranking (expected number of
+   mis-ordered pairs, full covariance) and gives a share ``explore`` of votes to uniform pairs.
+   All arms fit with the same estimator (Crowd-BT) at the same checkpoints.
 4. Report the Kendall tau to the true qualities the uniform arm reaches with the full budget,
    the first checkpoint at which the adaptive arm reaches it, and their ratio; and the same
    for precision of the top k.
@@ -81,6 +85,7 @@ def run_arm(
     exact_cov: bool = True,
     model: str = "crowd-bt",
     selection: dict[str, float] | None = None,
+    use_reliability: bool = True,
 ) -> dict[int, tuple[float, float]]:
     """Play one arm; returns {votes: (tau, top-k precision)} at each checkpoint."""
     rng = np.random.default_rng(seed)
@@ -102,16 +107,17 @@ def run_arm(
             ctx = SelectionContext.from_ranking(fit, counts, top_k=top_k)
         elif adaptive:
             ctx = SelectionContext.build(np.zeros(n), np.ones(n), counts, top_k=None)
+        eta = fit.voter_reliability if (fit is not None and use_reliability) else None
         for _ in range(min(batch, budget - len(first))):
             k = int(rng.choice(n_voters, p=world.activity))
             step += 1
+            rel = None if eta is None else float(eta[k])
             if ctx is not None:
-                # Fresh counts so a batch spreads over the ideas that are still behind.
-                ctx = ctx.with_counts(counts)
                 pair = next_pair(
                     ctx,
                     seen[k],
                     seed=seed * 1_000_003 + step,
+                    reliability=rel,
                     **(selection or {}),  # type: ignore[arg-type]
                 )
             else:
@@ -122,6 +128,9 @@ def run_arm(
             seen[k].add(pair)
             counts[i] += 1
             counts[j] += 1
+            if ctx is not None:
+                # The vote counts (coverage) and, with a covariance, its variance reduction.
+                ctx = ctx.with_vote(i, j, rel)
             first.append(i)
             second.append(j)
             outcome.append(_vote(world, k, i, j, rng))

@@ -9,10 +9,13 @@ from opencall.engines.ranking import (
     PairwiseVotes,
     SelectionContext,
     fit_bradley_terry,
+    misorder_gain,
     next_pair,
     pair_gain,
     uniform_pair,
+    vote_information,
 )
+from opencall.engines.ranking.selection import misorder_matrix
 
 
 def _context(n: int, counts: list[int], top_k: int | None = 2) -> SelectionContext:
@@ -107,3 +110,109 @@ def test_pairs_are_always_fresh_valid_and_exhaust_exactly(
         assert 0 <= i < j < n and pair not in seen
         seen.add(pair)
     assert next_pair(ctx, seen, seed=0) is None
+
+
+def _random_posterior(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, n))
+    precision = a @ a.T / n + np.eye(n)
+    return rng.normal(0.0, 1.0, n), np.linalg.inv(precision)
+
+
+def test_vote_information_follows_the_noisy_voter_model() -> None:
+    d = np.array([-2.0, 0.0, 0.7])
+    p = 1.0 / (1.0 + np.exp(-d))
+    assert vote_information(d) == pytest.approx(p * (1 - p))
+    assert vote_information(d, 1.0) == pytest.approx(p * (1 - p))
+    assert vote_information(d, 0.5) == pytest.approx(np.zeros(3))
+    # A contrary voter is as informative as an honest one (their votes count reversed).
+    assert vote_information(d, 0.2) == pytest.approx(vote_information(d, 0.8))
+    # Numerical derivative of P(first wins) for eta = 0.8.
+    eta, h = 0.8, 1e-6
+
+    def big(x: np.ndarray) -> np.ndarray:
+        q = 1.0 / (1.0 + np.exp(-x))
+        return eta * q + (1 - eta) * (1 - q)
+
+    slope = (big(d + h) - big(d - h)) / (2 * h)
+    assert vote_information(d, eta) == pytest.approx(slope**2 / (big(d) * (1 - big(d))), rel=1e-5)
+
+
+def test_misorder_gain_is_the_weighted_drop_of_every_pair_variance() -> None:
+    n = 7
+    scores, cov = _random_posterior(n, 3)
+    ctx = SelectionContext.build(scores, np.sqrt(np.diag(cov)), np.full(n, 5), top_k=None, covariance=cov)
+    w, _ = misorder_matrix(scores, cov)
+    var = np.diag(cov)
+    v_all = var[:, None] + var[None, :] - 2 * cov
+    for a, b, eta in ((0, 1, None), (2, 5, 0.8), (6, 3, 0.6)):
+        info = float(vote_information(np.asarray(scores[a] - scores[b]), eta))
+        u = np.zeros(n)
+        u[a], u[b] = 1.0, -1.0
+        after = np.linalg.inv(np.linalg.inv(cov) + info * np.outer(u, u))
+        v_after = np.diag(after)[:, None] + np.diag(after)[None, :] - 2 * after
+        expected = 0.5 * float(np.sum(w * (v_all - v_after)))
+        got = float(misorder_gain(ctx, np.array([a]), np.array([b]), eta)[0])
+        assert got == pytest.approx(expected, rel=1e-8)
+
+
+def test_with_vote_is_the_rank_one_posterior_update() -> None:
+    n = 6
+    scores, cov = _random_posterior(n, 5)
+    ctx = SelectionContext.build(scores, np.sqrt(np.diag(cov)), np.zeros(n, dtype=np.int64), top_k=None, covariance=cov)
+    after = ctx.with_vote(1, 4, 0.9)
+    info = float(vote_information(np.asarray(scores[1] - scores[4]), 0.9))
+    u = np.zeros(n)
+    u[1], u[4] = 1.0, -1.0
+    expected = np.linalg.inv(np.linalg.inv(cov) + info * np.outer(u, u))
+    assert after.covariance is not None and after.covariance == pytest.approx(expected, abs=1e-10)
+    assert after.std_errors == pytest.approx(np.sqrt(np.diag(expected)))
+    assert after.votes_per_idea.tolist() == [0, 1, 0, 0, 1, 0]
+    # The criterion's matrix follows with the pair weights of the last fit: M = S' L S'.
+    w = ctx.pair_weight
+    assert w is not None and after.misorder is not None
+    lap = np.diag(w.sum(axis=1)) - w
+    assert after.misorder == pytest.approx(expected @ lap @ expected, abs=1e-10)
+
+
+def test_whole_ranking_mode_picks_the_best_unseen_pair_and_exhausts() -> None:
+    n = 6
+    scores, cov = _random_posterior(n, 11)
+    ctx = SelectionContext.build(scores, np.sqrt(np.diag(cov)), np.full(n, 9), top_k=None, covariance=cov)
+    i, j = np.triu_indices(n, 1)
+    gains = misorder_gain(ctx, i, j, 0.75)
+    ranked = [(int(i[k]), int(j[k])) for k in np.argsort(-gains)]
+    seen: set[tuple[int, int]] = set()
+    for step in range(len(ranked)):
+        pair = next_pair(ctx, seen, seed=step, reliability=0.75)
+        assert pair == ranked[step]
+        seen.add(pair)
+    assert next_pair(ctx, seen, seed=0, reliability=0.75) is None
+
+
+def test_whole_ranking_mode_still_lets_new_ideas_catch_up() -> None:
+    n = 8
+    scores, cov = _random_posterior(n, 2)
+    counts = np.array([30, 30, 30, 30, 30, 30, 30, 1])
+    ctx = SelectionContext.build(scores, np.sqrt(np.diag(cov)), counts, top_k=None, covariance=cov)
+    assert ctx.misorder is not None
+    seen: set[tuple[int, int]] = set()
+    for step in range(n - 1):
+        pair = next_pair(ctx, seen, seed=step)
+        assert pair is not None and 7 in pair
+        seen.add(pair)
+    # Once the newcomer has met everyone this voter could pair it with, others come next.
+    pair = next_pair(ctx, seen, seed=99)
+    assert pair is not None and 7 not in pair
+
+
+def test_whole_ranking_mode_prefers_linking_separate_groups() -> None:
+    # Two groups, each well compared inside, never against each other: the order across the
+    # groups is the uncertain part, so the best pair joins them.
+    votes = PairwiseVotes.from_lists(
+        [0, 0, 1, 3, 3, 4] * 4, [1, 2, 2, 4, 5, 5] * 4, [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0] * 2
+    )
+    fit = fit_bradley_terry(votes, prior_sd=1.0)
+    ctx = SelectionContext.from_ranking(fit, np.full(6, 8, dtype=np.int64), top_k=None)
+    pair = next_pair(ctx, set(), seed=0)
+    assert pair is not None and (pair[0] < 3) != (pair[1] < 3)

@@ -6,7 +6,7 @@ Each module names its method and source; this package only re-exports the public
 from .calibration import CalibratedScores, JudgeScores, calibrate_judges
 from .pairwise import PairwiseRanking, PairwiseVotes, fit_bradley_terry, fit_crowd_bt
 from .ratings import ShrunkScores, aggregate_likes, aggregate_stars
-from .selection import SelectionContext, next_pair, pair_gain, uniform_pair
+from .selection import SelectionContext, misorder_gain, next_pair, pair_gain, uniform_pair, vote_information
 
 __all__ = [
     "CalibratedScores",
@@ -20,7 +20,9 @@ __all__ = [
     "calibrate_judges",
     "fit_bradley_terry",
     "fit_crowd_bt",
+    "misorder_gain",
     "next_pair",
     "pair_gain",
     "uniform_pair",
+    "vote_information",
 ]

@@ -64,6 +64,8 @@ class SelectionContext:
     rank: IntArray
     weight: FloatArray
     covariance: FloatArray | None = None
+    pair_weight: FloatArray | None = None
+    misorder: FloatArray | None = None
 
     @classmethod
     def build(
@@ -77,7 +79,12 @@ class SelectionContext:
         floor: float = 0.1,
         covariance: FloatArray | None = None,
     ) -> SelectionContext:
-        """Precompute score order and top-k relevance weights."""
+        """Precompute score order and top-k relevance weights.
+
+        With the full ``covariance`` and ``top_k=None`` the context also holds what ``next_pair``
+        needs to pick the pair that most reduces the expected number of mis-ordered pairs over
+        the whole ranking (``misorder_matrix``).
+        """
         n = scores.shape[0]
         if std_errors.shape != (n,) or votes_per_idea.shape != (n,):
             raise ValueError("scores, std_errors and votes_per_idea must have the same length")
@@ -102,6 +109,11 @@ class SelectionContext:
             p_top = ndtr((scores[idx] - cut) / np.maximum(std_errors[idx], 1e-9))
             border = p_top * (1.0 - p_top)
             weight[idx] = floor + border / max(float(border.max()), 1e-12)
+        pair_weight = misorder = None
+        if covariance is not None and (top_k is None or top_k >= order.shape[0]):
+            if covariance.shape != (n, n):
+                raise ValueError("covariance must be n x n")
+            pair_weight, misorder = misorder_matrix(scores.astype(np.float64), covariance, act)
         return cls(
             scores=scores.astype(np.float64),
             std_errors=std_errors.astype(np.float64),
@@ -111,6 +123,8 @@ class SelectionContext:
             rank=rank,
             weight=weight,
             covariance=covariance,
+            pair_weight=pair_weight,
+            misorder=misorder,
         )
 
     def with_counts(self, votes_per_idea: IntArray) -> SelectionContext:
@@ -126,6 +140,36 @@ class SelectionContext:
             self.rank,
             self.weight,
             self.covariance,
+            self.pair_weight,
+            self.misorder,
+        )
+
+    def with_vote(self, i: int, j: int, reliability: float | None = None) -> SelectionContext:
+        """The context after one more vote on ``(i, j)`` that the last fit has not seen.
+
+        Under the Laplace approximation a vote shrinks the covariance by a rank-one term that
+        does not depend on its outcome, so votes cast since the last fit (or pairs handed out
+        and not yet answered) are accounted for and the next request goes elsewhere.  Without
+        a covariance only the counts change.
+        """
+        counts = self.votes_per_idea.copy()
+        counts[i] += 1
+        counts[j] += 1
+        cov, se, mis = self.covariance, self.std_errors, self.misorder
+        if cov is not None:
+            info = float(vote_information(np.asarray(self.scores[i] - self.scores[j]), reliability))
+            x = cov[:, i] - cov[:, j]
+            c = info / (1.0 + info * max(float(x[i] - x[j]), 1e-12))
+            if mis is not None and self.pair_weight is not None:
+                # M = S L S with S -> S - c x x^T and L (the pair weights) held until the next fit.
+                w = self.pair_weight
+                lx = w.sum(axis=1) * x - w @ x
+                y = cov @ lx
+                mis = mis - c * (np.outer(x, y) + np.outer(y, x)) + (c * c * float(x @ lx)) * np.outer(x, x)
+            cov = cov - c * np.outer(x, x)
+            se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        return SelectionContext(
+            self.scores, se, counts, self.active, self.order, self.rank, self.weight, cov, self.pair_weight, mis
         )
 
     @classmethod
@@ -154,6 +198,64 @@ class SelectionContext:
             grown[np.arange(m, n), np.arange(m, n)] = sd**2
             cov = grown
         return cls.build(scores, se, votes_per_idea, active=active, top_k=top_k, floor=floor, covariance=cov)
+
+
+def vote_information(d: FloatArray, reliability: float | None = None) -> FloatArray:
+    """Fisher information about ``d = s_i - s_j`` in one vote (Crowd-BT voter model).
+
+    A voter who is honest with probability ``eta`` reports ``i`` with probability
+    ``P = eta sigma(d) + (1 - eta) sigma(-d)``; the information is ``P'(d)^2 / (P (1 - P))``,
+    i.e. ``(2 eta - 1)^2 p^2 (1 - p)^2 / (P (1 - P))``, and ``p (1 - p)`` for a fully reliable
+    voter (``reliability=None``).
+    """
+    p = 1.0 / (1.0 + np.exp(-d))
+    if reliability is None:
+        return np.asarray(p * (1.0 - p), dtype=np.float64)
+    eta = float(np.clip(reliability, 0.0, 1.0))
+    big = eta * p + (1.0 - eta) * (1.0 - p)
+    slope = (2.0 * eta - 1.0) * p * (1.0 - p)
+    return np.asarray(slope * slope / np.maximum(big * (1.0 - big), 1e-12), dtype=np.float64)
+
+
+def misorder_matrix(
+    scores: FloatArray, covariance: FloatArray, active: BoolArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Pair weights ``W`` and the matrix ``M = S L_W S`` of the whole-ranking criterion.
+
+    Under the posterior ``N(m, S)`` ideas ``i`` and ``j`` are mis-ordered with probability
+    ``Phi(-|m_i - m_j| / sqrt(V_ij))``, ``V_ij = S_ii + S_jj - 2 S_ij``; the expected number of
+    mis-ordered pairs is what Kendall's tau counts.  A vote on ``(a, b)`` lowers every ``V_ij``
+    by ``c (x_i - x_j)^2`` with ``x = S (e_a - e_b)`` and ``c = info / (1 + info V_ab)``.  The
+    sensitivity of a pair's mis-ordering to its spread is taken as
+    ``W_ij = phi(z_ij) / V_ij`` (``z_ij = |m_i - m_j| / sqrt(V_ij)``; pairs already well
+    separated weigh nothing, undecided pairs most), so the expected reduction is
+    ``c sum_{i<j} W_ij (x_i - x_j)^2 = c u^T M u`` with ``u = e_a - e_b`` and ``L_W`` the
+    weighted Laplacian: every candidate pair's value comes from ``M`` in O(1).
+    Cost O(n^3) once per fit.
+    """
+    n = scores.shape[0]
+    var = np.diag(covariance)
+    v = np.maximum(var[:, None] + var[None, :] - 2.0 * covariance, 1e-12)
+    z = np.abs(scores[:, None] - scores[None, :]) / np.sqrt(v)
+    w = np.exp(-0.5 * z * z) / (np.sqrt(2.0 * np.pi) * v)
+    w[np.diag_indices(n)] = 0.0
+    if active is not None:
+        w[~active, :] = 0.0
+        w[:, ~active] = 0.0
+    lap_s = w.sum(axis=1)[:, None] * covariance - w @ covariance
+    return w, np.asarray(covariance @ lap_s, dtype=np.float64)
+
+
+def misorder_gain(ctx: SelectionContext, i: IntArray, j: IntArray, reliability: float | None = None) -> FloatArray:
+    """Expected reduction of the number of mis-ordered pairs from one vote on each ``(i, j)``
+    (needs a context built with the covariance and ``top_k=None``)."""
+    if ctx.misorder is None or ctx.covariance is None:
+        raise ValueError("the context has no whole-ranking matrix (needs covariance and top_k=None)")
+    m, cov = ctx.misorder, ctx.covariance
+    info = vote_information(ctx.scores[i] - ctx.scores[j], reliability)
+    v = np.maximum(cov[i, i] + cov[j, j] - 2.0 * cov[i, j], 1e-12)
+    quad = m[i, i] + m[j, j] - 2.0 * m[i, j]
+    return np.asarray(info * quad / (1.0 + info * v), dtype=np.float64)
 
 
 def pair_gain(ctx: SelectionContext, i: IntArray, j: IntArray) -> FloatArray:
@@ -193,12 +295,19 @@ def next_pair(
     catch_up: float = 0.5,
     min_votes: int = 3,
     explore: float = 0.0,
+    reliability: float | None = None,
 ) -> tuple[int, int] | None:
     """The next pair ``(i, j)`` (``i < j``) for a voter who has already seen the pairs ``seen``.
 
     ``seen`` holds unordered pairs as ``(min, max)`` tuples.  Returns None only when the voter
     has seen every pair of active ideas.  With probability ``explore`` (after coverage) the pair
-    is uniformly random instead, which keeps the vote graph well mixed.
+    is uniformly random instead, which keeps the vote graph well mixed.  ``reliability`` is the
+    voter's estimated probability of answering honestly (Crowd-BT), used by the whole-ranking
+    criterion to value the vote.
+
+    When the context holds the whole-ranking matrix (full covariance, ``top_k=None``) every
+    unseen pair is scored by ``misorder_gain`` (O(n^2) per request) instead of the sampled
+    candidates; the coverage rule is the same.
     """
     rng = np.random.default_rng(seed)
     order = ctx.order
@@ -214,8 +323,13 @@ def next_pair(
         ties = rng.random(size=(behind.shape[0],))
         picks = behind[np.lexsort((ties, ctx.votes_per_idea[behind]))][:anchors]
         priority = np.arange(picks.shape[0])
+        if ctx.misorder is not None:
+            found = _best_misorder_pair(ctx, picks[:1], seen, rng, reliability)
+            return found if found is not None else _best_misorder_pair(ctx, order, seen, rng, reliability)
     elif explore > 0.0 and rng.random() < explore:
         return uniform_pair(ctx.scores.shape[0], seen, seed=seed + 1, active=ctx.active)
+    elif ctx.misorder is not None:
+        return _best_misorder_pair(ctx, order, seen, rng, reliability)
     else:
         w = ctx.weight[order] * ctx.std_errors[order] ** 2
         total = float(w.sum())
@@ -244,6 +358,39 @@ def next_pair(
         for j in rng.permutation(order):
             if i != j and _key(int(i), int(j)) not in seen:
                 return _key(int(i), int(j))
+    return None
+
+
+def _best_misorder_pair(
+    ctx: SelectionContext,
+    rows: IntArray,
+    seen: Collection[tuple[int, int]],
+    rng: np.random.Generator,
+    reliability: float | None,
+) -> tuple[int, int] | None:
+    """The unseen pair with one idea in ``rows`` and the largest ``misorder_gain`` (computed
+    as a block of the gain matrix: no per-pair gathers)."""
+    m, cov = ctx.misorder, ctx.covariance
+    assert m is not None and cov is not None
+    dm, dc = np.diag(m), np.diag(cov)
+    quad = dm[rows][:, None] + dm[None, :] - 2.0 * m[rows, :]
+    v = np.maximum(dc[rows][:, None] + dc[None, :] - 2.0 * cov[rows, :], 1e-12)
+    info = vote_information(ctx.scores[rows][:, None] - ctx.scores[None, :], reliability)
+    gain = info * quad / (1.0 + info * v)
+    gain[np.arange(rows.shape[0]), rows] = -np.inf
+    gain[:, ~ctx.active] = -np.inf
+    # A tiny seeded jitter breaks exact ties (e.g. before the first vote) at random.
+    flat = (gain * (1.0 + 1e-9 * rng.random(gain.shape))).ravel()
+    n = cov.shape[0]
+    k = min(64, flat.shape[0])
+    best = np.argpartition(-flat, k - 1)[:k]
+    for idxs in (best[np.argsort(-flat[best])], np.argsort(-flat)):
+        for idx in idxs:
+            if not np.isfinite(flat[idx]):
+                return None
+            pair = _key(int(rows[idx // n]), int(idx % n))
+            if pair not in seen:
+                return pair
     return None
 
 
