@@ -80,3 +80,31 @@ def test_next_pair_never_repeats_for_a_voter(crowd, participant):
         asked.add(key)
         cast_pairwise(challenge=challenge, by=participant, first=pair[0], second=pair[1], outcome="tie")
     assert len(asked) == 6  # every pair of 4 ideas, once
+
+
+@pytest.mark.django_db
+def test_the_fit_is_reused_until_an_answer_arrives(crowd, participant, monkeypatch):
+    from opencall.review import crowd as crowd_module
+
+    calls = []
+    real_fit = crowd_module.fit_bradley_terry
+
+    def counting_fit(*args, **kwargs):
+        calls.append(1)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(crowd_module, "fit_bradley_terry", counting_fit)
+    challenge, (a, b, c, _) = crowd
+    cast_pairwise(challenge=challenge, by=participant, first=a, second=b, outcome="first")
+    first_pair = next_pair_for(challenge, participant)
+    ranking = crowd_ranking(challenge)
+    assert next_pair_for(challenge, participant) == first_pair
+    assert len(calls) == 1  # one fit served the two pair requests and the ranking
+    cast_pairwise(challenge=challenge, by=UserFactory(), first=c, second=b, outcome="second")
+    updated = crowd_ranking(challenge)
+    assert len(calls) == 2 and updated.total_votes == ranking.total_votes + 1 == 2
+    assert {r.idea.title: r.votes for r in updated.ideas} == {"Alpha": 1, "Bravo": 2, "Charlie": 1, "Delta": 0}
+    # A skip is not an answer the fit uses: no refit.
+    cast_pairwise(challenge=challenge, by=participant, first=c, second=a, outcome="skip")
+    crowd_ranking(challenge)
+    assert len(calls) == 2

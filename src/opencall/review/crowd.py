@@ -6,19 +6,25 @@ Adapts rows to `opencall.engines.ranking` (Bradley–Terry with ties; adaptive p
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+from django.db.models import Count, Max
 
 from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
-from opencall.engines.ranking.pairwise import PairwiseVotes, fit_bradley_terry
+from opencall.engines.ranking.pairwise import PairwiseRanking, PairwiseVotes, fit_bradley_terry
 from opencall.engines.ranking.selection import SelectionContext, next_pair
 from opencall.ideas.models import Idea, IdeaStatus
 from opencall.review.models import PairwiseSettings, PairwiseVote
 
-_OUTCOME: dict[str, float] = {PairwiseVote.Outcome.FIRST: 1.0, PairwiseVote.Outcome.SECOND: 0.0,
-                              PairwiseVote.Outcome.TIE: 0.5}
+_OUTCOME: dict[str, float] = {
+    PairwiseVote.Outcome.FIRST: 1.0,
+    PairwiseVote.Outcome.SECOND: 0.0,
+    PairwiseVote.Outcome.TIE: 0.5,
+}
 
 
 def pairwise_settings(challenge: Challenge) -> PairwiseSettings:
@@ -28,9 +34,16 @@ def pairwise_settings(challenge: Challenge) -> PairwiseSettings:
 
 def candidates(challenge: Challenge) -> list[Idea]:
     """Ideas the crowd compares: in play, public, not hidden."""
-    return list(Idea.objects.filter(challenge=challenge, hidden=False, confidential=False,
-                                    status__in=[IdeaStatus.SUBMITTED, IdeaStatus.SHORTLISTED])
-                .select_related("category").order_by("id"))
+    return list(
+        Idea.objects.filter(
+            challenge=challenge,
+            hidden=False,
+            confidential=False,
+            status__in=[IdeaStatus.SUBMITTED, IdeaStatus.SHORTLISTED],
+        )
+        .select_related("category")
+        .order_by("id")
+    )
 
 
 @dataclass(frozen=True)
@@ -49,28 +62,67 @@ class CrowdRanking:
     ranking: object | None  # the engine's PairwiseRanking (None when nobody voted)
 
 
-def crowd_ranking(challenge: Challenge, ideas: list[Idea] | None = None) -> CrowdRanking:
-    ideas = candidates(challenge) if ideas is None else ideas
+@dataclass(frozen=True, eq=False)
+class _Fit:
+    ranking: PairwiseRanking | None
+    counts: np.ndarray
+    total: int
+
+
+# Fits by (challenge, compared ideas, answers so far): a page view or a pair request refits only
+# when an answer was added or removed, or the compared ideas changed.  Per process, bounded.
+_FITS: OrderedDict[tuple[object, ...], _Fit] = OrderedDict()
+_FITS_LOCK = threading.Lock()
+_FITS_MAX = 64
+
+
+def _crowd_fit(challenge: Challenge, ideas: list[Idea]) -> _Fit:
+    answers = PairwiseVote.objects.filter(challenge=challenge).exclude(outcome=PairwiseVote.Outcome.SKIP)
+    state = answers.aggregate(n=Count("id"), last=Max("id"), at=Max("created_at"))
+    key = (challenge.pk, tuple(idea.pk for idea in ideas), state["n"], state["last"], state["at"])
+    with _FITS_LOCK:
+        hit = _FITS.get(key)
+        if hit is not None:
+            _FITS.move_to_end(key)
+            return hit
     index = {idea.pk: n for n, idea in enumerate(ideas)}
-    rows = [(index[f], index[s], _OUTCOME[o], v) for f, s, o, v in
-            PairwiseVote.objects.filter(challenge=challenge).exclude(outcome=PairwiseVote.Outcome.SKIP)
-            .values_list("first_id", "second_id", "outcome", "voter_id")
-            if f in index and s in index]
+    rows = [
+        (index[f], index[s], _OUTCOME[o], v)
+        for f, s, o, v in answers.values_list("first_id", "second_id", "outcome", "voter_id")
+        if f in index and s in index
+    ]
     counts = np.zeros(len(ideas), dtype=np.int64)
     if not rows or len(ideas) < 2:
+        fit = _Fit(None, counts, 0)
+    else:
+        voters = {v: n for n, v in enumerate(sorted({r[3] for r in rows}))}
+        first = np.array([r[0] for r in rows], dtype=np.int64)
+        second = np.array([r[1] for r in rows], dtype=np.int64)
+        np.add.at(counts, first, 1)
+        np.add.at(counts, second, 1)
+        votes = PairwiseVotes.from_lists(
+            first, second, [r[2] for r in rows], [voters[r[3]] for r in rows], n_ideas=len(ideas), n_voters=len(voters)
+        )
+        fit = _Fit(fit_bradley_terry(votes, prior_sd=1.0), counts, len(rows))
+    with _FITS_LOCK:
+        _FITS[key] = fit
+        _FITS.move_to_end(key)
+        while len(_FITS) > _FITS_MAX:
+            _FITS.popitem(last=False)
+    return fit
+
+
+def crowd_ranking(challenge: Challenge, ideas: list[Idea] | None = None) -> CrowdRanking:
+    ideas = candidates(challenge) if ideas is None else ideas
+    fit = _crowd_fit(challenge, ideas)
+    if fit.ranking is None:
         return CrowdRanking([RankedIdea(i, 0.0, 0.0, 0.0, 0) for i in ideas], 0, None)
-    voters = {v: n for n, v in enumerate(sorted({r[3] for r in rows}))}
-    first = np.array([r[0] for r in rows], dtype=np.int64)
-    second = np.array([r[1] for r in rows], dtype=np.int64)
-    np.add.at(counts, first, 1)
-    np.add.at(counts, second, 1)
-    votes = PairwiseVotes.from_lists(first, second, [r[2] for r in rows], [voters[r[3]] for r in rows],
-                                     n_ideas=len(ideas), n_voters=len(voters))
-    fit = fit_bradley_terry(votes, prior_sd=1.0)
-    low, high = fit.interval(0.95)
-    ranked = [RankedIdea(ideas[n], float(fit.scores[n]), float(low[n]), float(high[n]), int(counts[n]))
-              for n in fit.order().tolist()]
-    return CrowdRanking(ranked, len(rows), fit)
+    low, high = fit.ranking.interval(0.95)
+    ranked = [
+        RankedIdea(ideas[n], float(fit.ranking.scores[n]), float(low[n]), float(high[n]), int(fit.counts[n]))
+        for n in fit.ranking.order().tolist()
+    ]
+    return CrowdRanking(ranked, fit.total, fit.ranking)
 
 
 def next_pair_for(challenge: Challenge, voter: User) -> tuple[Idea, Idea] | None:
@@ -79,20 +131,18 @@ def next_pair_for(challenge: Challenge, voter: User) -> tuple[Idea, Idea] | None
     if len(ideas) < 2:
         return None
     index = {idea.pk: n for n, idea in enumerate(ideas)}
-    ranking = crowd_ranking(challenge, ideas)
-    counts = np.array([0] * len(ideas), dtype=np.int64)
-    for r in ranking.ideas:
-        counts[index[r.idea.pk]] = r.votes
-    if ranking.ranking is None:
+    fit = _crowd_fit(challenge, ideas)
+    counts = fit.counts
+    if fit.ranking is None:
         scores, errors = np.zeros(len(ideas)), np.ones(len(ideas))
     else:
-        scores = ranking.ranking.scores  # type: ignore[attr-defined]
-        errors = ranking.ranking.std_errors  # type: ignore[attr-defined]
-    ctx = SelectionContext.build(scores, errors, counts, top_k=min(pairwise_settings(challenge).top_k,
-                                                                   len(ideas) - 1))
-    seen = {(min(index[lo], index[hi]), max(index[lo], index[hi]))
-            for lo, hi in PairwiseVote.objects.filter(challenge=challenge, voter=voter).values_list("low", "high")
-            if lo in index and hi in index}
+        scores, errors = fit.ranking.scores, fit.ranking.std_errors
+    ctx = SelectionContext.build(scores, errors, counts, top_k=min(pairwise_settings(challenge).top_k, len(ideas) - 1))
+    seen = {
+        (min(index[lo], index[hi]), max(index[lo], index[hi]))
+        for lo, hi in PairwiseVote.objects.filter(challenge=challenge, voter=voter).values_list("low", "high")
+        if lo in index and hi in index
+    }
     seed = int.from_bytes(hashlib.sha256(f"{challenge.pk}:{voter.pk}:{len(seen)}".encode()).digest()[:4], "big")
     pair = next_pair(ctx, seen, seed=seed)
     if pair is None:
