@@ -312,6 +312,25 @@ def test_rate_limiter_refills() -> None:
     assert RateLimiter(rate=0, burst=0).retry_after("k", 0.0) == 0.0
 
 
+def test_rate_limiter_forgets_idle_keys_first_and_stays_out_of_the_collector() -> None:
+    import gc
+
+    limiter = RateLimiter(rate=1.0, burst=2.0, max_keys=4)
+    for n, key in enumerate("abcd"):
+        limiter.retry_after(key, float(n))
+    limiter.retry_after("d", 3.0)  # d is now below its burst; a, b, c have refilled by t=10
+    limiter.retry_after("e", 3.5)  # full: prune forgets the refilled keys, keeps d
+    assert set(limiter.seen) == {"d", "e"} and set(limiter.tokens) == {"d", "e"}
+    # Busy everywhere: the oldest half goes.
+    busy = RateLimiter(rate=0.001, burst=1.0, max_keys=4)
+    for n, key in enumerate("abcd"):
+        busy.retry_after(key, float(n))
+    busy.retry_after("e", 4.0)
+    assert set(busy.seen) == {"c", "d", "e"}
+    # Hundreds of thousands of buckets must not be containers the cyclic collector walks.
+    assert not gc.is_tracked(limiter.tokens) and not gc.is_tracked(limiter.seen)
+
+
 def test_forwarded_address_is_trusted_only_from_a_proxy(open_vote, finalists) -> None:
     app = fastpath(ip_rate=(0.001, 1.0), trusted_proxies=frozenset({"127.0.0.1"}))
     path = f"/live/api/{open_vote.code}/vote"
