@@ -106,9 +106,14 @@ class Election:
 
     def name_ranks(self) -> IntArray:
         """Rank of each project when ids are compared as strings (pabutools' lexicographic order)."""
-        order = sorted(range(self.num_projects), key=lambda i: self.projects[i].project_id)
-        ranks = np.empty(self.num_projects, dtype=np.int64)
-        ranks[np.asarray(order, dtype=np.int64)] = np.arange(self.num_projects, dtype=np.int64)
+        return np.asarray(self.name_rank_list(), dtype=np.int64)
+
+    def name_rank_list(self) -> list[int]:
+        """:meth:`name_ranks` as a list (for the rules that work in plain Python)."""
+        ids = [p.project_id for p in self.projects]
+        ranks = [0] * len(ids)
+        for rank, i in enumerate(sorted(range(len(ids)), key=ids.__getitem__)):
+            ranks[i] = rank
         return ranks
 
 

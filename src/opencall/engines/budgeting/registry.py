@@ -84,7 +84,7 @@ def _greedy_rule(
         scores,
         costs,
         election.budget,
-        election.name_ranks(),
+        election.name_rank_list(),
         per_cost=per_cost,
         skip=skip,
         threshold=limit,

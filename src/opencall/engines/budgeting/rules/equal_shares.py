@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -282,13 +281,18 @@ class _Pass:
 
 
 class _SmallData:
-    """What every pass over approval-type columns needs, as plain lists (built once per call)."""
+    """What every pass over approval-type columns needs, as plain Python values (built once per
+    call): the supporters of each project as a bitmask over voters (a Python int)."""
 
     def __init__(self, cols: Columns, ranks: IntArray, eligible: list[int]) -> None:
-        self.n = cols.num_voters
-        voters = cols.voters.tolist()
-        ptr = cols.ptr.tolist()
-        self.sup: list[list[int]] = [voters[ptr[c] : ptr[c + 1]] for c in range(len(ptr) - 1)]
+        n = cols.num_voters
+        m = len(cols.costs)
+        self.n = n
+        self.sizes: list[int] = np.diff(cols.ptr).tolist()
+        incidence = np.zeros((m, n), dtype=np.bool_)
+        incidence[np.repeat(np.arange(m, dtype=np.int64), np.diff(cols.ptr)), cols.voters] = True
+        rows = np.packbits(incidence, axis=1, bitorder="little")
+        self.mask: list[int] = [int.from_bytes(row.tobytes(), "little") for row in rows]
         self.cost_f: list[float] = cols.costs_float.tolist()
         self.cost_x = cols.costs
         self.u_x: list[Fraction] = [v[0] if v else Fraction(0) for v in cols.values_exact]
@@ -302,16 +306,18 @@ class _SmallPass:
 
     The same method as :class:`_Pass` -- budget groups, lazy prices, floats with an exact
     decision whenever two numbers are within ``_REL_TOL`` of each other -- without NumPy calls,
-    whose fixed cost dominates on the many small elections. Group 1 holds every voter with
-    nothing left (exactly 0), so depleted voters do not multiply the classes of a project. With
-    one utility ``u`` per project, a price is a cap ``q = rho * u`` on what each supporter pays:
-    supporters are sorted by budget alone.
+    whose fixed cost dominates on the many small elections. A group's voters are a bitmask, and
+    every live project keeps how many of its supporters each group holds: funding a project
+    splits only the groups that paid, so the counts are updated with one AND and popcount per
+    (project, split group) instead of a pass over voters. Group 1 holds every voter with nothing
+    left (exactly 0) and is never counted. With one utility ``u`` per project, a price is a cap
+    ``q = rho * u`` on what each supporter pays: supporters are sorted by budget alone.
     """
 
     def __init__(self, data: _SmallData, b0: Fraction) -> None:
         self.d = data
         self.b0 = b0
-        self.gid = [0] * data.n
+        self.gmask = [(1 << data.n) - 1, 0]
         self.beta = [float(b0), 0.0]
         self.g_parent = [-1, -1]
         self.g_round = [-1, -1]
@@ -319,15 +325,21 @@ class _SmallPass:
         self.r_project: list[int] = []
         self.r_classes: list[list[tuple[int, int]]] = []
         self.q_exact: dict[int, Fraction] = {}
+        # live project -> {group (not 1): number of its supporters in the group}
+        self.counts: dict[int, dict[int, int]] = {c: {0: data.sizes[c]} for c in data.eligible}
+
+    def retire(self, c: int) -> None:
+        """``c`` was funded or dropped: its counts are no longer kept up to date."""
+        self.counts.pop(c, None)
 
     def classes(self, c: int) -> list[tuple[int, int]]:
-        return list(Counter(map(self.gid.__getitem__, self.d.sup[c])).items())
+        return list(self.counts[c].items())
 
     def price(self, c: int) -> tuple[float, bool, float]:
         """Float price of ``c`` (inf when unaffordable), whether affordability is too close to
         call in floats, and what its supporters hold."""
         beta = self.beta
-        items = sorted((beta[g], k) for g, k in Counter(map(self.gid.__getitem__, self.d.sup[c])).items() if g != 1)
+        items = sorted((beta[g], k) for g, k in self.counts[c].items())
         total = 0.0
         rich = 0
         for b, k in items:
@@ -390,19 +402,19 @@ class _SmallPass:
 
     def fund(self, c: int, rho: float, exact: Fraction | None = None) -> MesRound:
         classes = self.classes(c)
+        self.retire(c)
         r = len(self.r_project)
         self.r_project.append(c)
         self.r_classes.append(classes)
         if exact is not None:
             self.q_exact[r] = exact * self.d.u_x[c]
         q = rho * self.d.u_f[c]
-        beta = self.beta
-        remap: dict[int, int] = {1: 1}
+        beta, gmask = self.beta, self.gmask
+        paying = self.d.mask[c]
+        splits: list[tuple[int, int, int]] = []  # (old group, new group or 1, voters moved)
         summary: dict[float, int] = {}
+        payers = 0
         for g, k in classes:
-            if g == 1:
-                summary[0.0] = summary.get(0.0, 0) + k
-                continue
             b = beta[g]
             if b < q * (1 - _REL_TOL):
                 pays_all = True
@@ -412,18 +424,37 @@ class _SmallPass:
                 pays_all = self.exact_beta(g) <= self.exact_q_of_round(r)
             pay = b if pays_all else min(b, q)
             summary[pay] = summary.get(pay, 0) + k
+            payers += k
+            moved = gmask[g] & paying
+            gmask[g] ^= moved
             if pays_all:
-                remap[g] = 1
+                gmask[1] |= moved
+                splits.append((g, 1, moved))
                 continue
             left = b - q
-            remap[g] = len(beta)
+            splits.append((g, len(beta), moved))
             beta.append(left if left > _REL_TOL * b else 0.0)
+            gmask.append(moved)
             self.g_parent.append(g)
             self.g_round.append(r)
-        gid = self.gid
-        new_group = remap.__getitem__
-        for v in self.d.sup[c]:
-            gid[v] = new_group(gid[v])
+        if payers < self.d.sizes[c]:  # supporters who had nothing left
+            summary[0.0] = summary.get(0.0, 0) + self.d.sizes[c] - payers
+        masks = self.d.mask
+        for d, held in self.counts.items():
+            support = masks[d]
+            for g, h, moved in splits:
+                had = held.get(g)
+                if had is None:
+                    continue
+                k = (support & moved).bit_count()
+                if not k:
+                    continue
+                if k == had:
+                    del held[g]
+                else:
+                    held[g] = had - k
+                if h != 1:
+                    held[h] = k
         return MesRound(project=c, rho=rho, payments=sorted(summary.items(), reverse=True))
 
 
@@ -431,7 +462,7 @@ def _small_mes_pass(data: _SmallData, budget_per_voter: Fraction) -> MesResult:
     """:func:`mes_pass` on :class:`_SmallPass`: every funded round makes all prices stale (no
     overlap matrix to build), and a stale price is refreshed only when it reaches the top."""
     state = _SmallPass(data, budget_per_voter)
-    cost_f, ranks, sup = data.cost_f, data.ranks, data.sup
+    cost_f, ranks, sizes = data.cost_f, data.ranks, data.sizes
     rounds: list[MesRound] = []
     selected: list[int] = []
     dropped_round: dict[int, int] = {}
@@ -451,11 +482,12 @@ def _small_mes_pass(data: _SmallData, budget_per_voter: Fraction) -> MesResult:
     def drop(c: int) -> None:
         dropped_round[c] = len(rounds)
         shortfall[c] = cost_f[c] - held[c]
+        state.retire(c)
 
     b0 = float(budget_per_voter)
     heap: list[tuple[float, int, int]] = []
     for c in data.eligible:
-        s = len(sup[c])
+        s = sizes[c]
         total = s * b0
         cost = cost_f[c]
         if abs(total - cost) > _REL_TOL * cost:
@@ -720,7 +752,7 @@ def eligible_projects(cols: Columns) -> tuple[list[int], list[int]]:
     return eligible, free
 
 
-SMALL_ENTRIES = 3_000  # ballot entries up to which the plain-Python pass is used (measured crossover)
+SMALL_ENTRIES = 2_500  # ballot entries up to which the plain-Python pass is used (measured crossover)
 
 
 def _use_small(cols: Columns, eligible: list[int]) -> bool:

@@ -57,11 +57,14 @@ def greedy(
     rank_list = ranks.tolist() if isinstance(ranks, np.ndarray) else list(ranks)
     exact: Sequence[Fraction] | Sequence[int]
     exact = exact_scores if exact_scores is not None else [Fraction(x) for x in score_list]
-    scale = math.lcm(budget.denominator, *(c.denominator for c in costs))
-    units = [c.numerator * (scale // c.denominator) for c in costs]
+    ratios = [c.as_integer_ratio() for c in costs]
+    scale = math.lcm(budget.denominator, *(d for _, d in ratios))
+    units = [num * (scale // den) for num, den in ratios]
     chosen = set(initial)
-    candidates = [c for c in range(m) if c not in chosen]
-    order = _order(candidates, score_list, exact, units, rank_list, per_cost)
+    candidates = [c for c in range(m) if c not in chosen] if chosen else list(range(m))
+    # whole-number scores sort exactly as floats: only densities need the exact check
+    check = per_cost or not all(type(x) is int for x in exact)
+    order = _order(candidates, score_list, exact, units, rank_list, per_cost, check)
     remaining = budget.numerator * (scale // budget.denominator) - sum(units[c] for c in initial)
     selected = list(initial)
     steps: list[GreedyStep] = []
@@ -96,12 +99,13 @@ def _order(
     units: list[int],
     ranks: list[int],
     per_cost: bool,
+    check: bool = True,
 ) -> list[int]:
     """Candidates by score (or score per unit of cost) descending, ties by rank.
 
-    Sorted on floats; neighbours whose floats are within 1e-9 of each other are then checked
-    exactly (cross-multiplied, no division), and only if floats got one wrong is the whole
-    order recomputed exactly."""
+    Sorted on floats; neighbours whose floats are within 1e-9 of each other are then compared
+    exactly (as fractions), and only if floats got one pair wrong is the whole order recomputed
+    exactly. Whole-number scores without costs (``check=False``) sort exactly as floats."""
     inf = float("inf")
     dens: list[tuple[float, int, int]] = []
     for c in candidates:
@@ -113,6 +117,8 @@ def _order(
             d = s
         dens.append((-d, ranks[c], c))
     dens.sort()
+    if not check:
+        return [c for _, _, c in dens]
 
     def density(c: int) -> Fraction | float:
         s = exact[c]
@@ -127,7 +133,8 @@ def _order(
         return da > db or (da == db and ranks[a] < ranks[b])
 
     for (x, _, a), (y, _, b) in itertools.pairwise(dens):
-        if abs(x - y) <= 1e-9 * max(abs(x), abs(y)) and not before(a, b):
+        # keys ascend (x <= y), so max(-x, y) is the larger of |x| and |y|
+        if y - x <= 1e-9 * max(-x, y) and not before(a, b):
 
             def compare(a: int, b: int) -> int:
                 return -1 if before(a, b) else 1
