@@ -289,6 +289,10 @@ def _newton(
         step, _ = cg(op, grad, rtol=cg_rtol, maxiter=300, M=pre)
         t = 1.0
         slope = float(grad @ step)
+        if slope <= 1e-13 * max(1.0, abs(f)):
+            # The predicted decrease (half the Newton decrement) is below the rounding of f:
+            # a line search could not tell better from worse, so take the step and stop.
+            return s - step, it, True
         while True:
             cand = s - t * step
             fc = _neg_log_post(cand, pairs, nu, prec)
