@@ -86,7 +86,7 @@ def test_plain_python_pass_matches_the_numpy_pass(e: Election, utility: str) -> 
     ranks = e.name_ranks()
     eligible, _ = mes.eligible_projects(cols)
     for b in (e.budget / e.num_voters, e.budget / e.num_voters + 1):
-        small = mes._small_mes_pass(mes._SmallData(cols, ranks, eligible), b)
+        small = mes._small_mes_pass(mes._SmallData.from_columns(cols, ranks, eligible), b)
         large = mes.mes_pass(cols, b, ranks, eligible)
         assert small.selected == large.selected
         assert small.exact_rhos() == large.exact_rhos()

@@ -31,7 +31,7 @@ import numpy as np
 from opencall.engines.budgeting import explain as explaining
 from opencall.engines.budgeting.columns import project_columns
 from opencall.engines.budgeting.model import Election, Outcome, ProjectExplanation
-from opencall.engines.budgeting.rules.equal_shares import equal_shares
+from opencall.engines.budgeting.rules.equal_shares import equal_shares, equal_shares_approval
 from opencall.engines.budgeting.rules.greedy import greedy
 from opencall.engines.budgeting.rules.maximin import maximin_support
 from opencall.engines.budgeting.rules.phragmen import sequential_phragmen
@@ -105,15 +105,13 @@ def _mes_rule(
     explain_it: bool = True,
     progress: Progress | None = None,
 ) -> tuple[list[int], dict[int, ProjectExplanation]]:
-    cols = project_columns(election, "cost" if utility == "cost" else "approval")
-    ranks = election.name_ranks()
-    result = equal_shares(
-        cols,
-        election.budget,
-        ranks,
-        increment=Fraction(1) if add1u else None,
-        on_pass=progress,
-    )
+    increment = Fraction(1) if add1u else None
+    # small approval profiles go straight to the plain-Python pass, without the column view
+    found = equal_shares_approval(election, utility, increment=increment, on_pass=progress)
+    if found is None:
+        cols = project_columns(election, "cost" if utility == "cost" else "approval")
+        found = equal_shares(cols, election.budget, election.name_ranks(), increment=increment, on_pass=progress)
+    result = found
     notes = explaining.explain_mes(election, result, utility) if explain_it else {}
     selected = list(result.selected)
     if fill is not None:
@@ -123,7 +121,7 @@ def _mes_rule(
             scores,
             costs,
             election.budget,
-            ranks,
+            election.name_rank_list(),
             per_cost=(fill == "votes-per-cost"),
             initial=tuple(selected),
             exact_scores=exact,

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from opencall.engines.budgeting.columns import Columns
-from opencall.engines.budgeting.model import IntArray
+from opencall.engines.budgeting.model import Election, IntArray
 
 _REL_TOL = 1e-9
 _SMALL = 24  # below this many supporter classes a price is computed without NumPy
@@ -284,21 +284,47 @@ class _SmallData:
     """What every pass over approval-type columns needs, as plain Python values (built once per
     call): the supporters of each project as a bitmask over voters (a Python int)."""
 
-    def __init__(self, cols: Columns, ranks: IntArray, eligible: list[int]) -> None:
-        n = cols.num_voters
-        m = len(cols.costs)
+    def __init__(
+        self,
+        n: int,
+        sizes: list[int],
+        mask: list[int],
+        cost_x: tuple[Fraction, ...],
+        u_x: list[Fraction],
+        ranks: list[int],
+        eligible: list[int],
+    ) -> None:
         self.n = n
-        self.sizes: list[int] = np.diff(cols.ptr).tolist()
-        incidence = np.zeros((m, n), dtype=np.bool_)
-        incidence[np.repeat(np.arange(m, dtype=np.int64), np.diff(cols.ptr)), cols.voters] = True
-        rows = np.packbits(incidence, axis=1, bitorder="little")
-        self.mask: list[int] = [int.from_bytes(row.tobytes(), "little") for row in rows]
-        self.cost_f: list[float] = cols.costs_float.tolist()
-        self.cost_x = cols.costs
-        self.u_x: list[Fraction] = [v[0] if v else Fraction(0) for v in cols.values_exact]
-        self.u_f: list[float] = [float(u) for u in self.u_x]
-        self.ranks: list[int] = ranks.tolist()
+        self.sizes = sizes
+        self.mask = mask
+        self.cost_x = cost_x
+        self.cost_f: list[float] = [num / den for num, den in (c.as_integer_ratio() for c in cost_x)]
+        self.u_x = u_x
+        self.u_f: list[float] = [float(u) for u in u_x]
+        self.ranks = ranks
         self.eligible = eligible
+
+    @classmethod
+    def from_columns(cls, cols: Columns, ranks: IntArray, eligible: list[int]) -> _SmallData:
+        m = len(cols.costs)
+        owner = np.repeat(np.arange(m, dtype=np.int64), np.diff(cols.ptr))
+        return cls(
+            cols.num_voters,
+            np.diff(cols.ptr).tolist(),
+            _bitmasks(m, cols.num_voters, owner, cols.voters),
+            cols.costs,
+            [v[0] if v else Fraction(0) for v in cols.values_exact],
+            ranks.tolist(),
+            eligible,
+        )
+
+
+def _bitmasks(m: int, n: int, projects: IntArray, voters: IntArray) -> list[int]:
+    """For each project, the set of its voters as the bits of a Python int."""
+    incidence = np.zeros((m, n), dtype=np.bool_)
+    incidence[projects, voters] = True
+    rows = np.packbits(incidence, axis=1, bitorder="little")
+    return [int.from_bytes(row.tobytes(), "little") for row in rows]
 
 
 class _SmallPass:
@@ -780,9 +806,8 @@ def equal_shares(
     free.sort(key=lambda c: int(ranks[c]))
     if n == 0:
         return MesResult([], [], {}, {}, Fraction(0))
-    b = budget / n
     if _use_small(cols, eligible):
-        data = _SmallData(cols, ranks, eligible)
+        data = _SmallData.from_columns(cols, ranks, eligible)
 
         def run_pass(per_voter: Fraction) -> MesResult:
             return _small_mes_pass(data, per_voter)
@@ -793,6 +818,59 @@ def equal_shares(
         def run_pass(per_voter: Fraction) -> MesResult:
             return mes_pass(cols, per_voter, ranks, eligible, overlap)
 
+    return _complete(run_pass, budget / n, free, eligible, cols.costs, budget, increment, max_runs, on_pass)
+
+
+def equal_shares_approval(
+    election: Election,
+    utility: str,
+    *,
+    increment: Fraction | None = None,
+    max_runs: int | None = None,
+    on_pass: Callable[[int], None] | None = None,
+) -> MesResult | None:
+    """:func:`equal_shares` on ``project_columns(election, utility)`` for approval ballots with
+    at most :data:`SMALL_ENTRIES` entries, straight from the voter-major ballots (the columns
+    are not needed by the plain-Python pass); None when the election is not such a case."""
+    if election.vote_type not in ("approval", "choose-1") or election.exact_points is not None:
+        return None
+    if len(election.indices) > SMALL_ENTRIES or election.num_voters == 0:
+        return None
+    m, n = election.num_projects, election.num_voters
+    sizes: list[int] = np.bincount(election.indices, minlength=m).tolist()
+    costs = tuple(p.cost for p in election.projects)
+    one = Fraction(1)
+    utils = list(costs) if utility == "cost" else [one] * m
+    ranks = election.name_rank_list()
+    eligible: list[int] = []
+    free: list[int] = []
+    for c in range(m):
+        if sizes[c] and utils[c] > 0:  # the supporters' total utility is positive
+            (eligible if costs[c] > 0 else free).append(c)
+    free.sort(key=ranks.__getitem__)
+    voters = np.repeat(np.arange(n, dtype=np.int64), np.diff(election.indptr))
+    data = _SmallData(n, sizes, _bitmasks(m, n, election.indices, voters), costs, utils, ranks, eligible)
+
+    def run_pass(per_voter: Fraction) -> MesResult:
+        return _small_mes_pass(data, per_voter)
+
+    return _complete(
+        run_pass, election.budget / n, free, eligible, costs, election.budget, increment, max_runs, on_pass
+    )
+
+
+def _complete(
+    run_pass: Callable[[Fraction], MesResult],
+    b: Fraction,
+    free: list[int],
+    eligible: list[int],
+    costs: tuple[Fraction, ...],
+    budget: Fraction,
+    increment: Fraction | None,
+    max_runs: int | None,
+    on_pass: Callable[[int], None] | None,
+) -> MesResult:
+    """The first pass, then (with ``increment``) the Add1U passes of :func:`equal_shares`."""
     result = run_pass(b)
     result.selected = free + result.selected
     if increment is None:
@@ -800,8 +878,8 @@ def equal_shares(
     previous = MesResult(list(free), [], {}, {}, b)
     runs = 1
     # money as integers on a common denominator: exact and cheap to add up on every pass
-    scale = math.lcm(budget.denominator, *(c.denominator for c in cols.costs))
-    cost_units = [int(c * scale) for c in cols.costs]
+    scale = math.lcm(budget.denominator, *(c.denominator for c in costs))
+    cost_units = [int(c * scale) for c in costs]
     budget_units = int(budget * scale)
     while True:
         spent = sum(cost_units[c] for c in result.selected)
