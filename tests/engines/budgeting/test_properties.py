@@ -94,6 +94,24 @@ def test_plain_python_pass_matches_the_numpy_pass(e: Election, utility: str) -> 
         assert small.exact_payments(cols) == large.exact_payments(cols)
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(elections(max_projects=8, max_voters=14), tie_prone_elections()))
+def test_plain_python_phragmen_matches_the_numpy_one(e: Election) -> None:
+    import numpy as np
+
+    from opencall.engines.budgeting.rules.equal_shares import bitmasks
+    from opencall.engines.budgeting.rules.phragmen import sequential_phragmen, small_phragmen
+
+    m, n = e.num_projects, e.num_voters
+    voters = np.repeat(np.arange(n), np.diff(e.indptr))
+    sizes = np.bincount(e.indices, minlength=m).tolist()
+    costs = tuple(p.cost for p in e.projects)
+    small = small_phragmen(n, sizes, bitmasks(m, n, e.indices, voters), costs, e.budget, e.name_rank_list())
+    large = sequential_phragmen(project_columns(e, "approval"), e.budget, e.name_ranks())
+    assert (small.selected, small.stopped_by, small.stop_round) == (large.selected, large.stopped_by, large.stop_round)
+    assert small.loads == pytest.approx(large.loads)
+
+
 pabutools = pytest.importorskip("pabutools")
 
 

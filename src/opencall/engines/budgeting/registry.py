@@ -31,10 +31,10 @@ import numpy as np
 from opencall.engines.budgeting import explain as explaining
 from opencall.engines.budgeting.columns import project_columns
 from opencall.engines.budgeting.model import Election, Outcome, ProjectExplanation
-from opencall.engines.budgeting.rules.equal_shares import equal_shares, equal_shares_approval
+from opencall.engines.budgeting.rules.equal_shares import bitmasks, equal_shares, equal_shares_approval
 from opencall.engines.budgeting.rules.greedy import greedy
 from opencall.engines.budgeting.rules.maximin import maximin_support
-from opencall.engines.budgeting.rules.phragmen import sequential_phragmen
+from opencall.engines.budgeting.rules.phragmen import sequential_phragmen, small_phragmen, use_small
 
 APPROVAL_TYPES = ("approval", "choose-1")
 Progress = Callable[[int], None]
@@ -156,8 +156,20 @@ def _phragmen_rule(
     election: Election, *, explain_it: bool = True, progress: Progress | None = None
 ) -> tuple[list[int], dict[int, ProjectExplanation]]:
     _require_approval(election, "phragmen")
-    cols = project_columns(election, "approval")
-    result = sequential_phragmen(cols, election.budget, election.name_ranks())
+    if use_small(len(election.indices), election.num_projects):
+        m, n = election.num_projects, election.num_voters
+        voters = np.repeat(np.arange(n, dtype=np.int64), np.diff(election.indptr))
+        result = small_phragmen(
+            n,
+            np.bincount(election.indices, minlength=m).tolist(),
+            bitmasks(m, n, election.indices, voters),
+            tuple(p.cost for p in election.projects),
+            election.budget,
+            election.name_rank_list(),
+        )
+    else:
+        cols = project_columns(election, "approval")
+        result = sequential_phragmen(cols, election.budget, election.name_ranks())
     if not explain_it:
         return list(result.selected), {}
     return list(result.selected), explaining.explain_phragmen(election, result)

@@ -311,7 +311,7 @@ class _SmallData:
         return cls(
             cols.num_voters,
             np.diff(cols.ptr).tolist(),
-            _bitmasks(m, cols.num_voters, owner, cols.voters),
+            bitmasks(m, cols.num_voters, owner, cols.voters),
             cols.costs,
             [v[0] if v else Fraction(0) for v in cols.values_exact],
             ranks.tolist(),
@@ -319,7 +319,7 @@ class _SmallData:
         )
 
 
-def _bitmasks(m: int, n: int, projects: IntArray, voters: IntArray) -> list[int]:
+def bitmasks(m: int, n: int, projects: IntArray, voters: IntArray) -> list[int]:
     """For each project, the set of its voters as the bits of a Python int."""
     incidence = np.zeros((m, n), dtype=np.bool_)
     incidence[projects, voters] = True
@@ -781,9 +781,17 @@ def eligible_projects(cols: Columns) -> tuple[list[int], list[int]]:
 SMALL_ENTRIES = 2_500  # ballot entries up to which the plain-Python pass is used (measured crossover)
 
 
+SMALL_PROJECTS = 12  # ... or up to this many projects (few rounds, few budget groups)
+
+
+def small_enough(entries: int, projects: int) -> bool:
+    """Whether the plain-Python pass beats the NumPy one (measured on the Pabulib files)."""
+    return entries <= SMALL_ENTRIES or projects <= SMALL_PROJECTS
+
+
 def _use_small(cols: Columns, eligible: list[int]) -> bool:
     """The plain-Python pass handles one utility per project; NumPy wins on large profiles."""
-    return len(cols.voters) <= SMALL_ENTRIES and all(len(cols.values_exact[c]) <= 1 for c in eligible)
+    return small_enough(len(cols.voters), len(cols.costs)) and all(len(cols.values_exact[c]) <= 1 for c in eligible)
 
 
 def equal_shares(
@@ -834,7 +842,7 @@ def equal_shares_approval(
     are not needed by the plain-Python pass); None when the election is not such a case."""
     if election.vote_type not in ("approval", "choose-1") or election.exact_points is not None:
         return None
-    if len(election.indices) > SMALL_ENTRIES or election.num_voters == 0:
+    if not small_enough(len(election.indices), election.num_projects) or election.num_voters == 0:
         return None
     m, n = election.num_projects, election.num_voters
     sizes: list[int] = np.bincount(election.indices, minlength=m).tolist()
@@ -849,7 +857,7 @@ def equal_shares_approval(
             (eligible if costs[c] > 0 else free).append(c)
     free.sort(key=ranks.__getitem__)
     voters = np.repeat(np.arange(n, dtype=np.int64), np.diff(election.indptr))
-    data = _SmallData(n, sizes, _bitmasks(m, n, election.indices, voters), costs, utils, ranks, eligible)
+    data = _SmallData(n, sizes, bitmasks(m, n, election.indices, voters), costs, utils, ranks, eligible)
 
     def run_pass(per_voter: Fraction) -> MesResult:
         return _small_mes_pass(data, per_voter)
