@@ -226,23 +226,38 @@ def _outcome_probs(d: FloatArray, nu: float) -> tuple[FloatArray, FloatArray, Fl
     return pa, pb, tie / z
 
 
+def _scaled_terms(d: FloatArray, nu: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``|d|``, ``e = exp(-|d|/2)`` and ``z = 1 + e^2 + nu e``: the three Davidson weights divided
+    by ``e^{|d|/2}`` (the larger of a win and a loss becomes 1, so nothing overflows)."""
+    ad = np.abs(d)
+    e = np.exp(-0.5 * ad)
+    z = 1.0 + e * e
+    if nu > 0.0:
+        z += nu * e
+    return ad, e, z
+
+
 def _neg_log_post(s: FloatArray, pairs: _Pairs, nu: float, prec: float) -> float:
     d = s[pairs.a] - s[pairs.b]
-    pa, pb, pt = _outcome_probs(d, nu)
-    tiny = 1e-300
-    ll = pairs.wins_a @ np.log(pa + tiny) + pairs.wins_b @ np.log(pb + tiny)
+    ad, _, z = _scaled_terms(d, nu)
+    log_z = np.log(z)
+    # log P(a wins) = -log z - max(-d, 0), log P(b wins) = -log z - max(d, 0),
+    # log P(tie) = log nu - |d| / 2 - log z.
+    ll = -(pairs.wins_a @ (log_z + np.maximum(-d, 0.0))) - pairs.wins_b @ (log_z + np.maximum(d, 0.0))
     if nu > 0.0:
-        ll += pairs.ties @ np.log(pt + tiny)
+        ll += pairs.ties @ (np.log(nu) - 0.5 * ad - log_z)
     return float(-ll + 0.5 * prec * (s @ s))
 
 
 def _grad_hess_weights(s: FloatArray, pairs: _Pairs, nu: float) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Per-pair derivative of the negative log-likelihood in ``d`` and its curvature."""
     d = s[pairs.a] - s[pairs.b]
-    pa, pb, _ = _outcome_probs(d, nu)
+    _, e, z = _scaled_terms(d, nu)
+    small = e * e
+    diff = np.sign(d) * (1.0 - small) / z  # P(a wins) - P(b wins)
     total = pairs.wins_a + pairs.wins_b + pairs.ties
-    g = 0.5 * (total * (pa - pb) - (pairs.wins_a - pairs.wins_b))
-    h = 0.25 * total * ((pa + pb) - (pa - pb) ** 2)
+    g = 0.5 * (total * diff - (pairs.wins_a - pairs.wins_b))
+    h = 0.25 * total * ((1.0 + small) / z - diff * diff)
     return d, g, h
 
 
