@@ -18,6 +18,14 @@ request at any number of ideas:
   an idea's weight is ``floor + P(1 - P)`` scaled to the maximum of ``P(1 - P)`` (ideas on the
   border are the uncertain part of the top; ``top_k=None`` weights every idea equally, for a good
   full ranking).
+* Whole-ranking mode (``top_k=None`` with the full covariance, fits of up to ``dense_limit``
+  ideas): every unseen pair is scored by the expected drop of the number of mis-ordered pairs
+  ``sum_{i<j} Phi(-|m_i - m_j| / sqrt(V_ij))`` (what Kendall's tau counts), linearised in the
+  variances ``V_ij`` it shrinks (``misorder_matrix``; O(n^3) per fit, O(n^2) per request).  The
+  vote's information uses the voter's estimated reliability (Crowd-BT) when given, and
+  ``SelectionContext.with_vote`` folds votes not yet fitted into the covariance (rank one).
+  In the noisy simulated world of ``bench/ranking`` it pays to mix in uniform pairs
+  (``explore``): purely local designs pin the ideas' relative positions poorly.
 * Coverage comes first: an idea whose number of votes is below ``catch_up`` times the median
   (or below ``min_votes``) is always in the next pair, least-seen first, so every idea is seen and
   ideas added mid-vote catch up.
