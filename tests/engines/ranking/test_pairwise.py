@@ -159,3 +159,59 @@ def test_readinglevel_crowd_bt_beats_noisy_bt(readinglevel: tuple[PairwiseVotes,
     assert tau_crowd >= 0.347  # crowd-kit NoisyBT, all votes (data README)
     assert tau_plain >= 0.332  # choix BT (opt), data README
     assert tau_crowd > tau_plain
+
+
+def test_the_fit_converges_on_a_large_vote_set() -> None:
+    # 200k votes: the objective is ~1e5, so near the optimum its decrease falls below rounding;
+    # the solver must recognise that instead of halving its step until it gives up.
+    rng = np.random.default_rng(3)
+    n, m = 5000, 200_000
+    quality = rng.normal(0.0, 1.0, n)
+    first = rng.integers(0, n, m)
+    second = (first + rng.integers(1, n, m)) % n
+    p = 1.0 / (1.0 + np.exp(quality[second] - quality[first]))
+    u = rng.random(m)
+    outcome = np.where(u < 0.05, 0.5, (u < p).astype(float))
+    fit = fit_bradley_terry(PairwiseVotes.from_lists(first, second, outcome), dense_limit=0)
+    assert fit.converged and fit.iterations < 60
+    assert float(np.corrcoef(fit.scores, quality)[0, 1]) > 0.9
+
+
+def test_log_likelihood_matches_the_davidson_probabilities() -> None:
+    from opencall.engines.ranking.pairwise import _grad_hess_weights, _neg_log_post, _outcome_probs, _Pairs
+
+    rng = np.random.default_rng(0)
+    n = 6
+    a = np.array([0, 0, 1, 2, 3, 4], dtype=np.int64)
+    b = np.array([1, 2, 3, 4, 5, 5], dtype=np.int64)
+    pairs = _Pairs(a, b, rng.integers(0, 4, 6).astype(float), rng.integers(0, 4, 6).astype(float),
+                   rng.integers(0, 3, 6).astype(float), n)  # fmt: skip
+    with_ties = pairs
+    for nu in (0.0, 0.4):
+        # nu = 0 only happens when nobody tied.
+        pairs = with_ties if nu > 0 else _Pairs(a, b, with_ties.wins_a, with_ties.wins_b, np.zeros(6), n)
+        s = np.array([30.0, -1.0, 0.5, 0.0, -40.0, 2.0])
+        d = s[a] - s[b]
+        pa, pb, pt = _outcome_probs(d, nu)
+        with np.errstate(divide="ignore"):
+            terms = pairs.wins_a * np.log(pa) + pairs.wins_b * np.log(pb)
+            if nu > 0:
+                terms += pairs.ties * np.log(pt)
+        expected = -float(np.sum(np.where(np.isfinite(terms), terms, 0.0))) + 0.5 * 0.3 * float(s @ s)
+        finite = np.isfinite(pairs.wins_a * np.log(pa) + pairs.wins_b * np.log(pb))
+        if finite.all():
+            assert _neg_log_post(s, pairs, nu, 0.3) == pytest.approx(expected, rel=1e-12)
+        # Derivatives by finite differences of the objective along d.
+        _, g, h = _grad_hess_weights(s, pairs, nu)
+        eps = 1e-5
+        for k in range(6):
+            bump = np.zeros(n)
+            bump[a[k]] = eps
+            one = _Pairs(a[k : k + 1], b[k : k + 1], pairs.wins_a[k : k + 1], pairs.wins_b[k : k + 1],
+                         pairs.ties[k : k + 1], n)  # fmt: skip
+            f_plus = _neg_log_post(s + bump, one, nu, 0.0)
+            f_minus = _neg_log_post(s - bump, one, nu, 0.0)
+            assert g[k] == pytest.approx((f_plus - f_minus) / (2 * eps), rel=1e-5, abs=1e-7)
+            g_plus = _grad_hess_weights(s + bump, one, nu)[1][0]
+            g_minus = _grad_hess_weights(s - bump, one, nu)[1][0]
+            assert h[k] == pytest.approx((g_plus - g_minus) / (2 * eps), rel=1e-5, abs=1e-9)
