@@ -97,7 +97,7 @@ def _ratio_text(need: int | None, budget: int) -> str:
 
 def section_simulation(seeds: int, batch: int, top_k: int, ranking_batch: int, explore: float, step: int) -> None:
     from datasets import load_pairwise
-    from simulation import fitted_world, run_arm, votes_to_reach
+    from simulation import fitted_world, information_ratio, run_arm, votes_to_reach
 
     print("\n== Simulation: adaptive pairs vs uniform random pairs (model fitted to reading level) ==")
     votes, _, _ = load_pairwise("readinglevel")
@@ -129,9 +129,12 @@ def section_simulation(seeds: int, batch: int, top_k: int, ranking_batch: int, e
             top_k=None, metric_k=top_k, seed=seed,
         )  # fmt: skip
         u_tau, u_top = uni[budget]
+        info_uniform, info_tied = information_ratio(world, seed=seed)
         print(
             f" seed {seed}: uniform @ {budget}: tau {u_tau:.3f}, precision@{top_k} {u_top:.2f}"
-            f" (@ {half}: tau {uni[half][0]:.3f}; {time.process_time() - t0:.0f} s CPU)"
+            f" (@ {half}: tau {uni[half][0]:.3f}; {time.process_time() - t0:.0f} s CPU)\n"
+            f"  information per vote: uniform pair {info_uniform:.3f}, tied pair {info_tied:.3f} (the most a"
+            f" vote can teach) = {info_tied / info_uniform:.2f} x"
         )
         for name, kwargs in arms.items():
             t0 = time.process_time()

@@ -160,6 +160,25 @@ def run_arm(
     return out
 
 
+def information_ratio(world: World, *, samples: int = 100_000, seed: int = 0) -> tuple[float, float]:
+    """Mean Fisher information about the score difference of one vote on a uniformly random
+    pair, and on a pair of exactly equal ideas (the most a vote can teach), over voters drawn by
+    activity with their reliabilities (Monte Carlo, seeded)."""
+    rng = np.random.default_rng(seed)
+    n = world.quality.shape[0]
+    k = rng.choice(world.reliability.shape[0], size=samples, p=world.activity)
+    i = rng.integers(0, n, samples)
+    j = (i + rng.integers(1, n, samples)) % n
+    eta = world.reliability[k]
+    d = world.quality[i] - world.quality[j]
+    p = 1.0 / (1.0 + np.exp(-d))
+    big = eta * p + (1.0 - eta) * (1.0 - p)
+    uniform = (2.0 * eta - 1.0) ** 2 * (p * (1.0 - p)) ** 2 / (big * (1.0 - big))
+    # d = 0: p = P = 1/2, so the information is (2 eta - 1)^2 / 4.
+    tied = (2.0 * eta - 1.0) ** 2 / 4.0
+    return float(uniform.mean()), float(tied.mean())
+
+
 def votes_to_reach(curve: dict[int, tuple[float, float]], target: float, which: int) -> int | None:
     for v in sorted(curve):
         if curve[v][which] >= target:
