@@ -186,12 +186,15 @@ def section_calibration() -> None:
     )
     rho_plain = float(spearmanr(plain, tutor).statistic)
     print(f"  plain mean of peer scores          rho = {rho_plain:.3f} (README {PLAIN_MEAN_SPEARMAN})")
-    for label, kwargs in (
-        ("severity, EB shrinkage (default)", {}),
-        ("severity + scale, EB shrinkage", {"scale_sd": None}),
+    rubric, _ = load_peer_grading(rubric=True)
+    for label, scores, kwargs in (
+        ("rubric items, severity (default)", rubric, {}),
+        ("rubric items, severity + scale", rubric, {"scale_sd": None}),
+        ("totals only, severity", data, {}),
+        ("totals only, severity + scale", data, {"scale_sd": None}),
     ):
         t0 = time.perf_counter()
-        cal = calibrate_judges(data, **kwargs)  # type: ignore[arg-type]
+        cal = calibrate_judges(scores, **kwargs)  # type: ignore[arg-type]
         rho = float(spearmanr(cal.score, tutor).statistic)
         print(
             f"  {label:<34} rho = {rho:.3f}  ({time.perf_counter() - t0:.1f} s; severity sd "

@@ -41,8 +41,9 @@ def load_raw_pairs(name: str) -> NDArray[np.int64]:
     return np.loadtxt(shared_data() / "pairwise" / name / "all_pair.txt").astype(np.int64)
 
 
-def load_peer_grading() -> tuple[JudgeScores, NDArray[np.float64]]:
-    """Peer rubric totals as judge scores, and the tutors' mean total per submission."""
+def load_peer_grading(*, rubric: bool = False) -> tuple[JudgeScores, NDArray[np.float64]]:
+    """Peer rubric totals (or, with ``rubric``, the 5 rubric items) as judge scores, and the tutors'
+    mean total per submission."""
     import rdata
 
     path = shared_data() / "calibration" / "statbiscuit_peer_grading"
@@ -54,12 +55,14 @@ def load_peer_grading() -> tuple[JudgeScores, NDArray[np.float64]]:
     sub_index = {s: i for i, s in enumerate(subs)}
     judges = sorted(set(peer["assessor_id"]))
     judge_index = {s: i for i, s in enumerate(judges)}
-    data = JudgeScores.from_lists(
-        [sub_index[s] for s in peer["file_name"]],
-        [judge_index[s] for s in peer["assessor_id"]],
-        peer["score"].to_numpy(dtype=float),
-        n_ideas=len(subs),
-        n_judges=len(judges),
-    )
+    idea = [sub_index[s] for s in peer["file_name"]]
+    judge = [judge_index[s] for s in peer["assessor_id"]]
+    if rubric:
+        items = peer[[f"item{k}" for k in range(1, 6)]].to_numpy(dtype=float)
+        data = JudgeScores.from_rubric(idea, judge, items, n_ideas=len(subs), n_judges=len(judges))
+    else:
+        data = JudgeScores.from_lists(
+            idea, judge, peer["score"].to_numpy(dtype=float), n_ideas=len(subs), n_judges=len(judges)
+        )
     tutor_mean = tutor.groupby("file_name")["total"].mean()
     return data, tutor_mean.loc[subs].to_numpy(dtype=float)
