@@ -141,7 +141,9 @@ def test_shifting_or_rescaling_the_scores_moves_the_calibrated_scores_alike(
         return calibrate_judges(data, draws=30, burn_in=10).score
 
     base = fit(s)
-    np.testing.assert_allclose(fit(s + shift), base + 2 * shift, rtol=1e-5, atol=1e-4)
+    # Every criterion somebody scored moves by `shift`; a criterion nobody scored adds nothing.
+    scored = len(set(crit))
+    np.testing.assert_allclose(fit(s + shift), base + scored * shift, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(fit(s * factor), base * factor, rtol=1e-5, atol=1e-4)
 
 
