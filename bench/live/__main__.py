@@ -45,6 +45,7 @@ def run_backend(
     redis: str,
     loop: str,
     rates: list[float],
+    form: str = "compact",
 ) -> dict[str, Any]:
     backend = Backend(name, workdir(f"opencall-live-{name}-"))
     backend.create()
@@ -64,7 +65,7 @@ def run_backend(
             "vote.lua",
             duration=2,
             connections=connections,
-            args=[str(tokens["warm"]), info["code"], ideas, "0", "w"],
+            args=[str(tokens["warm"]), info["code"], ideas, "0", "w", form],
         )
         cpu = server.cpu_seconds()
         ceiling = wrk(server.base + "/live/api/ping", "ping.lua", duration=seconds, connections=connections)
@@ -75,7 +76,7 @@ def run_backend(
             "vote.lua",
             duration=seconds,
             connections=connections,
-            args=[str(tokens["flat"]), info["code"], ideas, "0", "f"],
+            args=[str(tokens["flat"]), info["code"], ideas, "0", "f", form],
         )
         flat["cpu_us"] = (server.cpu_seconds() - cpu) / max(1, flat["acked"]) * 1e6
         flat["side_us"] = (side_cpu() - side) / max(1, flat["acked"]) * 1e6
@@ -85,7 +86,7 @@ def run_backend(
             "vote.lua",
             duration=seconds,
             connections=connections,
-            args=[str(tokens["paced"]), info["code"], ideas, f"{target:.0f}", "p"],
+            args=[str(tokens["paced"]), info["code"], ideas, f"{target:.0f}", "p", form],
         )
         # Latency at fixed rates: on a shared machine the capacity moves between runs, so a
         # sweep shows where latency bends better than one point at 80%.
@@ -97,7 +98,7 @@ def run_backend(
                 "vote.lua",
                 duration=seconds,
                 connections=connections,
-                args=[str(run_tokens), info["code"], ideas, f"{rate:.0f}", f"s{n}"],
+                args=[str(run_tokens), info["code"], ideas, f"{rate:.0f}", f"s{n}", form],
             )
             sweep.append((rate, result))
             acked_sweep.append(result["acked"])
@@ -146,7 +147,13 @@ def main() -> None:
     parser.add_argument(
         "--redis", default="", help="REDIS_URL for live counters and fan-out, e.g. redis://127.0.0.1:6379/0"
     )
-    parser.add_argument("--flush-ms", type=float, default=20.0, help="group-commit interval (OPENCALL_LIVE_FLUSH_MS)")
+    parser.add_argument(
+        "--form",
+        choices=("compact", "json"),
+        default="compact",
+        help="how votes are sent: compact (query + Authorization header, as the voter page) or a JSON body",
+    )
+    parser.add_argument("--flush-ms", type=float, default=5.0, help="group-commit interval (OPENCALL_LIVE_FLUSH_MS)")
     parser.add_argument("--rates", default="500,1000,1500", help="fixed vote rates for the latency sweep")
     opts = parser.parse_args()
     load_before = os.getloadavg()[0]
@@ -162,13 +169,14 @@ def main() -> None:
             opts.redis,
             opts.loop,
             [float(x) for x in opts.rates.split(",") if x.strip()],
+            opts.form,
         )
         for b in opts.backends.split(",")
         if b.strip()
     ]
     print(
         f"\nlive-vote fast path: granian ASGI ({opts.loop} loop), {opts.workers} workers, wrk 1 thread x {opts.connections} "
-        f"connections, flush {opts.flush_ms:g} ms, {opts.seconds:.0f} s per run, loopback, same machine "
+        f"connections, flush {opts.flush_ms:g} ms, {opts.form} votes, {opts.seconds:.0f} s per run, loopback, same machine "
         f"(load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs)"
     )
     header = (

@@ -1,5 +1,7 @@
 -- wrk script: every request is a new voter (a fresh device token) casting one vote.
--- Args (after --): tokens-file code finalists(comma list) rate(per thread, 0 = flat out) run-tag
+-- Args (after --): tokens-file code finalists(comma list) rate(per thread, 0 = flat out) run-tag form
+-- form: "compact" (default; what the voter page sends: fields in the query string, the token in
+-- an Authorization header, no body) or "json" (the same vote as a JSON body)
 local ffi = require("ffi")
 ffi.cdef[[
 typedef struct { long tv_sec; long tv_nsec; } timespec;
@@ -22,6 +24,7 @@ end
 function init(args)
   local file, code, finalists, rate = args[1], args[2], args[3], tonumber(args[4] or "0")
   tag = args[5] or "r"
+  form = args[6] or "compact"
   nthreads = 1
   path = "/live/api/" .. code .. "/vote"
   ideas = {}
@@ -58,9 +61,14 @@ function request()
   counter = counter + 1
   local token = tokens[(counter - 1) % #tokens + 1]
   local idea = ideas[(counter * 7 + tid) % #ideas + 1]
-  local body = '{"token":"' .. token .. '","idea":' .. idea .. ',"vote_id":"' .. tag .. 't' .. tid .. 'v' .. counter .. 'xxxxxx","seq":1}'
+  local vote_id = tag .. 't' .. tid .. 'v' .. counter .. 'xxxxxx'
   local ip = "10." .. (tid % 250) .. "." .. math.floor(counter / 250) % 250 .. "." .. counter % 250
-  return wrk.format("POST", path, {["Content-Type"] = "application/json", ["X-Forwarded-For"] = ip}, body)
+  if form == "json" then
+    local body = '{"token":"' .. token .. '","idea":' .. idea .. ',"vote_id":"' .. vote_id .. '","seq":1}'
+    return wrk.format("POST", path, {["Content-Type"] = "application/json", ["X-Forwarded-For"] = ip}, body)
+  end
+  return wrk.format("POST", path .. "?idea=" .. idea .. "&vote_id=" .. vote_id .. "&seq=1",
+    {["Authorization"] = "Bearer " .. token, ["X-Forwarded-For"] = ip, ["Content-Length"] = "0"})
 end
 
 function response(status, headers, body)

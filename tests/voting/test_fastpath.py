@@ -17,6 +17,12 @@ from tests.voting.conftest import fastpath, request, run, token_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+TOKEN_REQUIRED = (
+    "Required: the device token from the voting page (in the body, or as "
+    "'Authorization: Bearer <token>' with the compact form)."
+)
+
+
 def vote_body(token: str, idea: int, vote_id: str, seq: int = 1) -> dict[str, object]:
     return {"token": token, "idea": idea, "vote_id": vote_id, "seq": seq}
 
@@ -148,7 +154,7 @@ def test_votes_after_stop_are_refused(open_vote, finalists, organiser) -> None:
 @pytest.mark.parametrize(
     ("payload", "status", "errors"),
     [
-        ({"idea": 1, "vote_id": "vote-0001"}, 422, {"token": ["Required: the device token from the voting page."]}),
+        ({"idea": 1, "vote_id": "vote-0001"}, 422, {"token": [TOKEN_REQUIRED]}),
         (
             {"idea": "1", "vote_id": "vote-0001", "token": "t"},
             422,
@@ -435,3 +441,97 @@ def test_a_body_in_pieces_is_gathered_and_an_endless_one_is_cut_off(open_vote, f
     assert (big_status, big_body["title"]) == (413, "Request too large")
     assert big_taken == 3  # stopped reading once past the limit, not after all 50 pieces
     assert list(ballots(open_vote).values()) == [(finalists[1].pk, "vote-pieces", 1, 0)]
+
+
+async def compact(app, path: str, query: str, token: str | None) -> tuple[int, dict[str, object], int]:
+    """A body-less vote: fields in the query string, the token in the Authorization header.
+    Returns (status, body, how many times the app called receive())."""
+    reads = 0
+
+    async def receive() -> dict[str, object]:
+        nonlocal reads
+        reads += 1
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "query_string": query.encode(),
+        "headers": headers,
+        "client": ("192.0.2.7", 1),
+    }
+    await app(scope, receive, send)
+    body = b"".join(m.get("body", b"") for m in sent[1:])  # type: ignore[misc]
+    return int(sent[0]["status"]), json.loads(body), reads  # type: ignore[call-overload]
+
+
+def test_compact_votes_follow_the_same_rules_without_a_body(open_vote, finalists) -> None:
+    app, token = fastpath(), token_for(open_vote)
+    path = f"/live/api/{open_vote.code}/vote"
+    a, b = finalists[0].pk, finalists[1].pk
+
+    async def scenario():
+        return [
+            await compact(app, path, f"idea={a}&vote_id=compact-0001&seq=1", token),
+            await compact(app, path, f"idea={a}&vote_id=compact-0001&seq=1", token),  # a retry
+            await compact(app, path, f"idea={b}&vote_id=compact-0002&seq=2", token),  # a change
+            await compact(app, path, f"idea={a}&vote_id=compact-0003&seq=1", token),  # older: stale
+        ]
+
+    answers = run(app, scenario)
+    assert [(s, body["status"], body.get("duplicate")) for s, body, _ in answers] == [
+        (200, "recorded", False),
+        (200, "recorded", True),
+        (200, "recorded", False),
+        (200, "superseded", None),
+    ]
+    assert {reads for _, _, reads in answers} == {0}  # the body is never read
+    device = token.split(".")[1]
+    assert ballots(open_vote) == {device: (b, "compact-0002", 2, 1)}
+    assert counts(open_vote) == {a: 0, b: 1, finalists[2].pk: 0}
+
+
+@pytest.mark.parametrize(
+    ("query", "with_token", "status", "errors"),
+    [
+        ("idea=1&vote_id=compact-0001", False, 422, {"token": [TOKEN_REQUIRED]}),
+        ("idea=abc&vote_id=compact-0001", True, 422, {"idea": ["Must be the id of a finalist (a positive integer)."]}),
+        ("idea=1&vote_id=short", True, 422, {"vote_id": ["Must be 8 to 64 characters: letters, digits, '-' or '_'."]}),
+        (
+            "idea=1&vote_id=compact-0001&seq=-3",
+            True,
+            422,
+            {"seq": ["Must be a positive integer that grows each time this device votes again."]},
+        ),
+        ("idea=1&idea=2&vote_id=compact-0001", True, 400, None),
+        ("idea=1&vote_id=compact-0001&token=abc", True, 400, None),
+        ("idea", True, 400, None),
+        (
+            "idea=1&vote_id=compact-%C3%A9",
+            True,
+            422,
+            {"vote_id": ["Must be 8 to 64 characters: letters, digits, '-' or '_'."]},
+        ),
+    ],
+)
+def test_malformed_compact_votes_are_refused_with_a_problem(open_vote, query, with_token, status, errors) -> None:
+    app = fastpath()
+    token = token_for(open_vote) if with_token else None
+
+    async def scenario():
+        return await compact(app, f"/live/api/{open_vote.code}/vote", query, token)
+
+    got_status, body, _ = run(app, scenario)
+    assert got_status == status
+    if errors is None:
+        assert body["detail"] == "The query string must be idea=<id>&vote_id=<id>&seq=<n>, each at most once."
+    else:
+        assert body["errors"] == errors
+    assert ballots(open_vote) == {}
