@@ -27,7 +27,8 @@ run: $(VENV)/.base
 	$(BIN)/opencall serve
 
 test: $(VENV)/.dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@echo "== on SQLite"
+	OPENCALL_TEST_POSTGRES= $(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if [ -n "$$OPENCALL_TEST_POSTGRES" ]; then \
 		echo "== again on PostgreSQL ($$OPENCALL_TEST_POSTGRES)"; \
 		$(BIN)/python -m pytest $(PYTEST_ARGS); \
