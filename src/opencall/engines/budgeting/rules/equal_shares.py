@@ -37,6 +37,7 @@ import numpy.typing as npt
 
 from opencall.engines.budgeting.columns import Columns
 from opencall.engines.budgeting.model import Election, IntArray
+from opencall.engines.budgeting.rules.groups import shift_counts
 
 _REL_TOL = 1e-9
 _SMALL = 24  # below this many supporter classes a price is computed without NumPy
@@ -82,6 +83,23 @@ class MesResult:
                 budgets[v] = held - pay
                 out[(v, c)] = pay
         return out
+
+
+def _exact_group_budget(
+    g: int, known: dict[int, Fraction], parent: list[int], paid: Callable[[int], Fraction]
+) -> Fraction:
+    """Group g's remaining budget per voter in exact arithmetic, filling `known` along the way: a
+    group's budget is its parent's less what its voters paid (`paid(h)`) when it split off, never
+    below zero. Only the groups near a tie are ever asked for, so most stay floats."""
+    chain: list[int] = []
+    while g not in known:
+        chain.append(g)
+        g = parent[g]
+    value = known[g]
+    for h in reversed(chain):
+        value = max(Fraction(0), value - paid(h))
+        known[h] = value
+    return value
 
 
 class _Pass:
@@ -178,17 +196,9 @@ class _Pass:
 
     # ---- exact values ----------------------------------------------------------------------
     def exact_beta(self, g: int) -> Fraction:
-        chain: list[int] = []
-        while g not in self.beta_exact:
-            chain.append(g)
-            g = self.g_parent[g]
-        value = self.beta_exact[g]
-        for h in reversed(chain):
-            value = value - self.exact_rho_of_round(self.g_round[h]) * self.g_u[h]
-            if value < 0:
-                value = Fraction(0)
-            self.beta_exact[h] = value
-        return value
+        return _exact_group_budget(
+            g, self.beta_exact, self.g_parent, lambda h: self.exact_rho_of_round(self.g_round[h]) * self.g_u[h]
+        )
 
     def exact_rho_of_round(self, r: int) -> Fraction:
         got = self.rho_exact.get(r)
@@ -386,15 +396,7 @@ class _SmallPass:
         return q / self.d.u_f[c], close, total
 
     def exact_beta(self, g: int) -> Fraction:
-        chain: list[int] = []
-        while g not in self.beta_exact:
-            chain.append(g)
-            g = self.g_parent[g]
-        value = self.beta_exact[g]
-        for h in reversed(chain):
-            value = max(Fraction(0), value - self.exact_q_of_round(self.g_round[h]))
-            self.beta_exact[h] = value
-        return value
+        return _exact_group_budget(g, self.beta_exact, self.g_parent, lambda h: self.exact_q_of_round(self.g_round[h]))
 
     def _exact_q(self, c: int, classes: list[tuple[int, int]]) -> Fraction | None:
         items = sorted((self.exact_beta(g), k) for g, k in classes if g != 1)
@@ -466,21 +468,9 @@ class _SmallPass:
         if payers < self.d.sizes[c]:  # supporters who had nothing left
             summary[0.0] = summary.get(0.0, 0) + self.d.sizes[c] - payers
         masks = self.d.mask
+        moves = [(g, moved, None if h == 1 else h) for g, h, moved in splits]  # group 1 is not counted
         for d, held in self.counts.items():
-            support = masks[d]
-            for g, h, moved in splits:
-                had = held.get(g)
-                if had is None:
-                    continue
-                k = (support & moved).bit_count()
-                if not k:
-                    continue
-                if k == had:
-                    del held[g]
-                else:
-                    held[g] = had - k
-                if h != 1:
-                    held[h] = k
+            shift_counts(held, masks[d], moves)
         return MesRound(project=c, rho=rho, payments=sorted(summary.items(), reverse=True))
 
 

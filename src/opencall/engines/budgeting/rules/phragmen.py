@@ -20,6 +20,7 @@ import numpy as np
 
 from opencall.engines.budgeting.columns import Columns
 from opencall.engines.budgeting.model import IntArray
+from opencall.engines.budgeting.rules.groups import shift_counts
 
 _REL_TOL = 1e-9
 
@@ -214,23 +215,10 @@ def small_phragmen(
         for r in classes:
             moved = group_mask[r] & paying
             group_mask[r] ^= moved
-            moves.append((r, moved))
+            moves.append((r, moved, here))
         group_mask[here] = paying
         group_load[here] = best_load
         for d in remaining:
-            counts = held[d]
-            support = masks[d]
-            for r, moved in moves:
-                had = counts.get(r)
-                if had is None:
-                    continue
-                k = (support & moved).bit_count()
-                if not k:
-                    continue
-                if k == had:
-                    del counts[r]
-                else:
-                    counts[r] = had - k
-                counts[here] = counts.get(here, 0) + k
+            shift_counts(held[d], masks[d], moves)
         round_loads.append(best_load)
     return PhragmenResult(selected, round_loads, None, len(round_loads))
