@@ -301,14 +301,18 @@ def close_round(*, rnd: ReviewRound, by: User) -> ReviewRound:
     return rnd
 
 
-def configure_pairwise(*, challenge: Challenge, by: User, enabled: bool, top_k: int = 10) -> PairwiseSettings:
+def configure_pairwise(*, challenge: Challenge, by: User, enabled: bool, top_k: int = 10,
+                       focus: str = PairwiseSettings.Focus.TOP) -> PairwiseSettings:
+    """Turn crowd pairwise voting on or off and say what its adaptive pairs aim at (`focus`)."""
     _manage(by, challenge)
     if not 1 <= top_k <= 1000:
         raise InvalidInput("Between 1 and 1000.", errors={"top_k": ["Between 1 and 1000."]})
+    if focus not in PairwiseSettings.Focus.values:
+        raise InvalidInput("Unknown focus.", errors={"focus": ["top or whole."]})
+    chosen = {"enabled": enabled, "top_k": top_k, "focus": str(focus)}
     with transaction.atomic():
-        found, _ = PairwiseSettings.objects.update_or_create(challenge=challenge,
-                                                             defaults={"enabled": enabled, "top_k": top_k})
-        audit.record(actor=by, verb="pairwise.configure", obj=found, data={"enabled": enabled, "top_k": top_k})
+        found, _ = PairwiseSettings.objects.update_or_create(challenge=challenge, defaults=chosen)
+        audit.record(actor=by, verb="pairwise.configure", obj=found, data=chosen)
     return found
 
 

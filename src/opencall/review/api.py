@@ -13,8 +13,8 @@ from opencall.challenges.models import Challenge
 from opencall.challenges.queries import challenge_for
 from opencall.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencall.review import actions, queries
-from opencall.review.crowd import candidates, crowd_ranking, next_pair_for
-from opencall.review.models import ReviewRound
+from opencall.review.crowd import candidates, crowd_ranking, next_pair_for, pairwise_settings
+from opencall.review.models import PairwiseSettings, ReviewRound
 from opencall.review.permissions import can_manage_review
 from opencall.review.schemas import (
     AssignmentOut,
@@ -24,6 +24,8 @@ from opencall.review.schemas import (
     DecisionsIn,
     PairOut,
     PairwiseIn,
+    PairwiseSettingsIn,
+    PairwiseSettingsOut,
     RankedOut,
     ReviewIn,
 )
@@ -39,11 +41,15 @@ def _challenge(who: User, slug: str) -> Challenge:
     return challenge
 
 
-def _round(who: User, slug: str, number: int) -> ReviewRound:
+def _managed(who: User, slug: str) -> Challenge:
     challenge = _challenge(who, slug)
     if not can_manage_review(who, challenge):
         raise PermissionDenied("Only the challenge's organisers run the review.")
-    rnd = queries.round_by_number(challenge, number)
+    return challenge
+
+
+def _round(who: User, slug: str, number: int) -> ReviewRound:
+    rnd = queries.round_by_number(_managed(who, slug), number)
     if rnd is None:
         raise NotFound("No such review round.")
     return rnd
@@ -70,6 +76,19 @@ def answer_pair(request: HttpRequest, slug: str, payload: PairwiseIn) -> Status[
         raise InvalidInput("Compare two ideas of this challenge.", errors={"pair": ["Not a valid pair."]})
     actions.cast_pairwise(challenge=challenge, by=who, first=first, second=second, outcome=payload.outcome)
     return Status(201, None)
+
+
+@router.get("/challenges/{slug:slug}/pairwise-settings", response=PairwiseSettingsOut, auth=user_auth,
+            summary="Crowd pairwise voting settings (organisers)")
+def get_pairwise_settings(request: HttpRequest, slug: str) -> PairwiseSettings:
+    return pairwise_settings(_managed(caller(request), slug))
+
+
+@router.put("/challenges/{slug:slug}/pairwise-settings", response=PairwiseSettingsOut, auth=user_auth,
+            summary="Turn crowd pairwise voting on or off; aim its pairs at the top or the whole ranking (organisers)")
+def put_pairwise_settings(request: HttpRequest, slug: str, payload: PairwiseSettingsIn) -> PairwiseSettings:
+    who = caller(request)
+    return actions.configure_pairwise(challenge=_challenge(who, slug), by=who, **payload.model_dump())
 
 
 @router.get("/challenges/{slug:slug}/crowd-ranking", response=CrowdRankingOut,

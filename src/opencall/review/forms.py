@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from opencall.review.actions import CriterionSpec
+from opencall.review.models import PairwiseSettings
 
 
 class RubricForm(forms.Form):
@@ -50,7 +51,12 @@ class RoundForm(forms.Form):
 class PairwiseSettingsForm(forms.Form):
     enabled = forms.BooleanField(label=_("Crowd compares ideas two at a time in the community phase"),
                                  required=False)
-    top_k = forms.IntegerField(label=_("Focus on the top"), min_value=1, max_value=1000, initial=10)
+    focus = forms.ChoiceField(
+        label=_("Adaptive pairs aim at"), choices=PairwiseSettings.Focus.choices, initial=PairwiseSettings.Focus.TOP,
+        help_text=_("The top: which ideas belong among the best few. The whole ranking: every idea's place, "
+                    "with half of the pairs drawn at random so the whole scale stays connected."))
+    top_k = forms.IntegerField(label=_("Focus on the top"), min_value=1, max_value=1000, initial=10,
+                               help_text=_("How many ideas count as the top (used when aiming at the top)."))
 
 
 class AddAssignmentForm(forms.Form):

@@ -110,9 +110,15 @@ class Review(TimeStamped):
 class PairwiseSettings(models.Model):
     """Crowd pairwise voting ("which idea is stronger?") for a challenge's community phase."""
 
+    class Focus(models.TextChoices):
+        TOP = "top", _("The top of the ranking")
+        WHOLE = "whole", _("The whole ranking")
+
     challenge = models.OneToOneField(Challenge, on_delete=models.CASCADE, related_name="pairwise_settings")
     enabled = models.BooleanField(default=False)
     top_k = models.PositiveSmallIntegerField(default=10, help_text=_("Adaptive pairs focus on this many top ideas"))
+    focus = models.CharField(max_length=5, choices=Focus.choices, default=Focus.TOP,
+                             help_text=_("What adaptive pairs make precise (top_k applies to the top only)"))
 
     def __str__(self) -> str:
         return f"pairwise for {self.challenge_id}: {'on' if self.enabled else 'off'}"

@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from ninja import Schema
 from pydantic import Field
+
+from opencall.core.schemas import InSchema
+
+FocusName = Literal["top", "whole"]
 
 
 class PairOut(Schema):
@@ -15,6 +21,23 @@ class PairwiseIn(Schema):
     first: int = Field(ge=1)
     second: int = Field(ge=1)
     outcome: str = Field(pattern="^(first|second|tie|skip)$")
+
+
+FOCUS_HELP = ("What adaptive pairs make precise: `top` (which ideas are among the top `top_k`) or `whole` "
+              "(every idea's place; half of the pairs are then uniformly random).")
+TOP_K_HELP = "How many ideas count as the top when `focus` is `top`."
+
+
+class PairwiseSettingsOut(Schema):
+    enabled: bool
+    focus: FocusName = Field(description=FOCUS_HELP)
+    top_k: int = Field(description=TOP_K_HELP)
+
+
+class PairwiseSettingsIn(InSchema):
+    enabled: bool
+    focus: FocusName = Field(default="top", description=FOCUS_HELP)
+    top_k: int = Field(default=10, ge=1, le=1000, description=TOP_K_HELP)
 
 
 class CrowdEntryOut(Schema):

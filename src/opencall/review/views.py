@@ -59,7 +59,8 @@ def desk(request: HttpRequest, slug: str) -> HttpResponse:
     rubric_form = RubricForm(prefix="rubric")
     round_form = RoundForm(prefix="round", rubrics=[(r.pk, r.name) for r in rubrics])
     conf = pairwise_settings(challenge)
-    pairwise_form = PairwiseSettingsForm(prefix="pairwise", initial={"enabled": conf.enabled, "top_k": conf.top_k})
+    pairwise_form = PairwiseSettingsForm(prefix="pairwise", initial={"enabled": conf.enabled, "top_k": conf.top_k,
+                                                                     "focus": conf.focus})
     if request.method == "POST":
         which = request.POST.get("form")
         if which == "rubric":
@@ -90,9 +91,13 @@ def desk(request: HttpRequest, slug: str) -> HttpResponse:
         elif which == "pairwise":
             pairwise_form = PairwiseSettingsForm(request.POST, prefix="pairwise")
             if pairwise_form.is_valid():
-                actions.configure_pairwise(challenge=challenge, by=viewer, **pairwise_form.cleaned_data)
-                messages.success(request, _("Crowd voting settings saved."))
-                return redirect("review:desk", slug=challenge.slug)
+                try:
+                    actions.configure_pairwise(challenge=challenge, by=viewer, **pairwise_form.cleaned_data)
+                except InvalidInput as exc:
+                    add_form_errors(pairwise_form, exc)
+                else:
+                    messages.success(request, _("Crowd voting settings saved."))
+                    return redirect("review:desk", slug=challenge.slug)
     return render(request, "review/desk.html", {
         "challenge": challenge, "rubrics": rubrics, "rounds": list(queries.rounds_of(challenge)),
         "rubric_form": rubric_form, "round_form": round_form, "pairwise_form": pairwise_form,
