@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from opencall.core.errors import Conflict as ConflictError
@@ -71,8 +72,10 @@ def test_crowd_ranking_orders_by_wins_and_ignores_skips(crowd):
 
 
 @pytest.mark.django_db
-def test_next_pair_never_repeats_for_a_voter(crowd, participant):
+@pytest.mark.parametrize("focus", ["top", "whole"])
+def test_next_pair_never_repeats_for_a_voter(crowd, organiser, participant, focus):
     challenge, _ideas = crowd
+    configure_pairwise(challenge=challenge, by=organiser, enabled=True, focus=focus)
     asked = set()
     while (pair := next_pair_for(challenge, participant)) is not None:
         key = frozenset(i.pk for i in pair)
@@ -108,3 +111,55 @@ def test_the_fit_is_reused_until_an_answer_arrives(crowd, participant, monkeypat
     cast_pairwise(challenge=challenge, by=participant, first=c, second=a, outcome="skip")
     crowd_ranking(challenge)
     assert len(calls) == 2
+
+
+def _answer(challenge, ideas, answers):
+    """Cast `(voter, first, second, outcome)` answers, ideas given by their position in `ideas`."""
+    for voter, f, s, outcome in answers:
+        cast_pairwise(challenge=challenge, by=voter, first=ideas[f], second=ideas[s], outcome=outcome)
+
+
+@pytest.mark.django_db
+def test_the_chooser_aims_where_the_organisers_said(challenge, organiser, participant, monkeypatch):
+    from opencall.engines.ranking import PairwiseVotes, SelectionContext, fit_bradley_terry
+    from opencall.engines.ranking import next_pair as engine_next_pair
+    from opencall.review import crowd as crowd_module
+
+    challenge.phase = "community"
+    challenge.save(update_fields=["phase"])
+    ideas = [IdeaFactory(challenge=challenge, title=f"Idea {n}") for n in range(6)]
+    configure_pairwise(challenge=challenge, by=organiser, enabled=True, top_k=2)
+    voters = [UserFactory() for _ in range(3)]
+    # Every idea gets past the coverage rule (3 votes); 4 and 5 are close and little compared.
+    answers = [(v, i, j, "first") for v in voters for i, j in ((0, 1), (1, 2), (2, 3), (3, 4))]
+    answers += [(voters[0], 5, 4, "first"), (voters[1], 5, 0, "second"), (voters[2], 5, 3, "tie")]
+    _answer(challenge, ideas, answers)
+
+    calls = []
+
+    def spy(ctx, seen, **kwargs):
+        # The seed the chooser draws depends on database ids; pin it so the test does not.
+        calls.append((seen, kwargs))
+        return engine_next_pair(ctx, seen, **{**kwargs, "seed": 0})
+
+    monkeypatch.setattr(crowd_module, "next_pair", spy)
+    chosen = {}
+    for focus in ("top", "whole"):
+        configure_pairwise(challenge=challenge, by=organiser, enabled=True, top_k=2, focus=focus)
+        pair = next_pair_for(challenge, participant)
+        chosen[focus] = {ideas.index(pair[0]), ideas.index(pair[1])}
+
+    # The engine called directly, in each mode, on a fit of the same answers.
+    index = {v.pk: n for n, v in enumerate(voters)}
+    votes = PairwiseVotes.from_lists([a[1] for a in answers], [a[2] for a in answers],
+                                     [{"first": 1.0, "second": 0.0, "tie": 0.5}[a[3]] for a in answers],
+                                     [index[a[0].pk] for a in answers], n_ideas=6, n_voters=3)
+    fit = fit_bradley_terry(votes, prior_sd=1.0)
+    counts = np.bincount(np.concatenate([votes.first, votes.second]), minlength=6)
+    top = engine_next_pair(SelectionContext.build(fit.scores, fit.std_errors, counts, top_k=2), set(), seed=0)
+    whole = engine_next_pair(SelectionContext.from_ranking(fit, counts, top_k=None), set(), seed=0,
+                             explore=crowd_module.WHOLE_RANKING_EXPLORE)
+    assert [seen for seen, _ in calls] == [set(), set()]
+    assert (top, whole) == ((1, 5), (2, 5))  # the two modes differ here
+    assert (chosen["top"], chosen["whole"]) == ({1, 5}, {2, 5})
+

@@ -1,6 +1,7 @@
 """Crowd ranking of a challenge's ideas from pairwise votes, and the next pair to ask a voter.
 
-Adapts rows to `opencall.engines.ranking` (Bradley–Terry with ties; adaptive pair selection).
+Adapts rows to `opencall.engines.ranking`: Bradley–Terry with ties; adaptive pair selection aimed
+at the top of the ranking or at the whole ranking, as the organisers chose.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.db.models import Count, Max
@@ -25,6 +26,13 @@ _OUTCOME: dict[str, float] = {
     PairwiseVote.Outcome.SECOND: 0.0,
     PairwiseVote.Outcome.TIE: 0.5,
 }
+
+# Prior standard deviation of the log-strengths, for the fit and for the pair chooser before any answer.
+PRIOR_SD = 1.0
+
+# Share of uniformly random pairs when aiming at the whole ranking: bench/ranking found purely
+# local designs pin the ideas' places along the scale poorly, and ran its whole-ranking arm at 50 %.
+WHOLE_RANKING_EXPLORE = 0.5
 
 
 def pairwise_settings(challenge: Challenge) -> PairwiseSettings:
@@ -67,6 +75,9 @@ class _Fit:
     ranking: PairwiseRanking | None
     counts: np.ndarray
     total: int
+    # Selection contexts built from this fit, by (whole ranking?, top_k): the whole-ranking one
+    # costs O(n^3), so it is built once per fit, not once per pair request.
+    contexts: dict[tuple[bool, int | None], SelectionContext] = field(default_factory=dict)
 
 
 # Fits by (challenge, compared ideas, answers so far): a page view or a pair request refits only
@@ -103,7 +114,7 @@ def _crowd_fit(challenge: Challenge, ideas: list[Idea]) -> _Fit:
         votes = PairwiseVotes.from_lists(
             first, second, [r[2] for r in rows], [voters[r[3]] for r in rows], n_ideas=len(ideas), n_voters=len(voters)
         )
-        fit = _Fit(fit_bradley_terry(votes, prior_sd=1.0), counts, len(rows))
+        fit = _Fit(fit_bradley_terry(votes, prior_sd=PRIOR_SD), counts, len(rows))
     with _FITS_LOCK:
         _FITS[key] = fit
         _FITS.move_to_end(key)
@@ -125,6 +136,29 @@ def crowd_ranking(challenge: Challenge, ideas: list[Idea] | None = None) -> Crow
     return CrowdRanking(ranked, fit.total, fit.ranking)
 
 
+def _selection_context(fit: _Fit, n_ideas: int, conf: PairwiseSettings) -> SelectionContext:
+    """What the pair chooser knows after this fit, aimed as the organisers chose.
+
+    The whole ranking needs the fit's full covariance (the engine keeps it up to its
+    `dense_limit` ideas); beyond that every idea weighs the same and the variance-based gain is used.
+    """
+    whole = conf.focus == PairwiseSettings.Focus.WHOLE
+    top_k = None if whole else min(conf.top_k, n_ideas - 1)
+    key = (whole, top_k)
+    ctx = fit.contexts.get(key)
+    if ctx is not None:
+        return ctx
+    if fit.ranking is None:
+        scores, errors = np.zeros(n_ideas), np.full(n_ideas, PRIOR_SD)
+        covariance = np.eye(n_ideas) * PRIOR_SD**2 if whole else None
+    else:
+        scores, errors = fit.ranking.scores, fit.ranking.std_errors
+        covariance = fit.ranking.covariance if whole else None
+    ctx = SelectionContext.build(scores, errors, fit.counts, top_k=top_k, covariance=covariance)
+    fit.contexts[key] = ctx
+    return ctx
+
+
 def next_pair_for(challenge: Challenge, voter: User) -> tuple[Idea, Idea] | None:
     """The most informative unseen pair for this voter, or None when they have seen them all."""
     ideas = candidates(challenge)
@@ -132,19 +166,16 @@ def next_pair_for(challenge: Challenge, voter: User) -> tuple[Idea, Idea] | None
         return None
     index = {idea.pk: n for n, idea in enumerate(ideas)}
     fit = _crowd_fit(challenge, ideas)
-    counts = fit.counts
-    if fit.ranking is None:
-        scores, errors = np.zeros(len(ideas)), np.ones(len(ideas))
-    else:
-        scores, errors = fit.ranking.scores, fit.ranking.std_errors
-    ctx = SelectionContext.build(scores, errors, counts, top_k=min(pairwise_settings(challenge).top_k, len(ideas) - 1))
+    conf = pairwise_settings(challenge)
+    ctx = _selection_context(fit, len(ideas), conf)
+    explore = WHOLE_RANKING_EXPLORE if conf.focus == PairwiseSettings.Focus.WHOLE else 0.0
     seen = {
         (min(index[lo], index[hi]), max(index[lo], index[hi]))
         for lo, hi in PairwiseVote.objects.filter(challenge=challenge, voter=voter).values_list("low", "high")
         if lo in index and hi in index
     }
     seed = int.from_bytes(hashlib.sha256(f"{challenge.pk}:{voter.pk}:{len(seen)}".encode()).digest()[:4], "big")
-    pair = next_pair(ctx, seen, seed=seed)
+    pair = next_pair(ctx, seen, seed=seed, explore=explore)
     if pair is None:
         return None
     left, right = ideas[pair[0]], ideas[pair[1]]
