@@ -163,3 +163,61 @@ def test_the_chooser_aims_where_the_organisers_said(challenge, organiser, partic
     assert (top, whole) == ((1, 5), (2, 5))  # the two modes differ here
     assert (chosen["top"], chosen["whole"]) == ({1, 5}, {2, 5})
 
+
+def test_crowd_bt_needs_enough_voters_with_enough_decisive_answers():
+    from opencall.review.crowd import uses_crowd_bt
+
+    assert uses_crowd_bt([10, 10, 10])
+    assert uses_crowd_bt([3, 12, 40, 10, 1])
+    assert not uses_crowd_bt([10, 10, 9])
+    assert not uses_crowd_bt([200, 200])
+    assert not uses_crowd_bt([])
+
+
+def _spammed(challenge, organiser):
+    """Six ideas, best first.  Three honest voters compare the first five among themselves and
+    the last (entered late) only with the fifth; a spammer answers every pair, always reversed."""
+    from itertools import combinations
+
+    challenge.phase = "community"
+    challenge.save(update_fields=["phase"])
+    ideas = [IdeaFactory(challenge=challenge, title=f"Idea {n}") for n in range(6)]
+    configure_pairwise(challenge=challenge, by=organiser, enabled=True)
+    honest = [*combinations(range(5), 2), (4, 5)]
+    answers = [(voter, i, j, "first") for voter in UserFactory.create_batch(3) for i, j in honest]
+    spammer = UserFactory()
+    answers += [(spammer, i, j, "second") for i, j in combinations(range(6), 2)]
+    _answer(challenge, ideas, answers)
+    return answers
+
+
+@pytest.mark.django_db
+def test_a_spammer_is_outvoted_once_voters_answered_enough(challenge, organiser):
+    from opencall.engines.ranking import PairwiseVotes, fit_bradley_terry
+
+    answers = _spammed(challenge, organiser)
+    ranking = crowd_ranking(challenge)
+    assert [r.idea.title for r in ranking.ideas] == [f"Idea {n}" for n in range(6)]
+    assert ranking.total_votes == 3 * 11 + 15
+    assert all(r.low < r.score < r.high for r in ranking.ideas)
+    reliability = ranking.ranking.voter_reliability
+    assert reliability[3] < 0.3 < 0.9 < min(reliability[:3])  # voters by id: the spammer came last
+    # Plain Bradley–Terry, on the same answers, believes the spammer about the late idea.
+    voter_row = {v.pk: n for n, v in enumerate(sorted({a[0] for a in answers}, key=lambda v: v.pk))}
+    plain = fit_bradley_terry(PairwiseVotes.from_lists([a[1] for a in answers], [a[2] for a in answers],
+                                                       [1.0 if a[3] == "first" else 0.0 for a in answers],
+                                                       [voter_row[a[0].pk] for a in answers]), prior_sd=1.0)
+    assert plain.order().tolist() == [0, 1, 5, 2, 3, 4]
+
+
+@pytest.mark.django_db
+def test_crowd_bt_costs_no_more_queries(challenge, organiser, django_assert_num_queries):
+    answers = _spammed(challenge, organiser)
+    # Candidates, the answers' state (the fit cache's key), the answers themselves; then from the cache.
+    with django_assert_num_queries(3):
+        assert crowd_ranking(challenge).ranking.voter_reliability is not None
+    with django_assert_num_queries(2):
+        crowd_ranking(challenge)
+    PairwiseVote.objects.exclude(voter=answers[0][0]).delete()  # one voter left: plain Bradley–Terry
+    with django_assert_num_queries(3):
+        assert crowd_ranking(challenge).ranking.voter_reliability is None

@@ -92,7 +92,7 @@ def put_pairwise_settings(request: HttpRequest, slug: str, payload: PairwiseSett
 
 
 @router.get("/challenges/{slug:slug}/crowd-ranking", response=CrowdRankingOut,
-            summary="The crowd's Bradley–Terry ranking with 95% intervals")
+            summary="The crowd's Bradley–Terry (or Crowd-BT) ranking with 95% intervals")
 def crowd(request: HttpRequest, slug: str) -> dict[str, Any]:
     ranking = crowd_ranking(_challenge(visitor(request), slug))
     return {"total_votes": ranking.total_votes, "items": [

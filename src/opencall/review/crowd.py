@@ -1,6 +1,7 @@
 """Crowd ranking of a challenge's ideas from pairwise votes, and the next pair to ask a voter.
 
-Adapts rows to `opencall.engines.ranking`: Bradley–Terry with ties; adaptive pair selection aimed
+Adapts rows to `opencall.engines.ranking`: Bradley–Terry with ties, or Crowd-BT (each voter's
+reliability learnt) once `uses_crowd_bt` says the votes allow it; adaptive pair selection aimed
 at the top of the ranking or at the whole ranking, as the organisers chose.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +18,7 @@ from django.db.models import Count, Max
 
 from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
-from opencall.engines.ranking.pairwise import PairwiseRanking, PairwiseVotes, fit_bradley_terry
+from opencall.engines.ranking.pairwise import PairwiseRanking, PairwiseVotes, fit_bradley_terry, fit_crowd_bt
 from opencall.engines.ranking.selection import SelectionContext, next_pair
 from opencall.ideas.models import Idea, IdeaStatus
 from opencall.review.models import PairwiseSettings, PairwiseVote
@@ -29,6 +31,10 @@ _OUTCOME: dict[str, float] = {
 
 # Prior standard deviation of the log-strengths, for the fit and for the pair chooser before any answer.
 PRIOR_SD = 1.0
+
+# Crowd-BT needs this many voters with this many decisive answers each (see `uses_crowd_bt`).
+CROWD_BT_MIN_ANSWERS = 10
+CROWD_BT_MIN_VOTERS = 3
 
 # Share of uniformly random pairs when aiming at the whole ranking: bench/ranking found purely
 # local designs pin the ideas' places along the scale poorly, and ran its whole-ranking arm at 50 %.
@@ -70,11 +76,26 @@ class CrowdRanking:
     ranking: object | None  # the engine's PairwiseRanking (None when nobody voted)
 
 
+def uses_crowd_bt(decisive_per_voter: Iterable[int]) -> bool:
+    """Whether to fit Crowd-BT rather than plain Bradley–Terry, from each voter's number of
+    decisive answers (ties and skips say nothing about a voter's reliability).
+
+    Crowd-BT judges a voter by how often they contradict the others.  Its Beta(4, 2) prior on a
+    voter's reliability weighs as much as four answers, so the estimate is mostly the voter's own
+    only from about `CROWD_BT_MIN_ANSWERS` decisive answers; below that the fit mostly discounts
+    every vote alike, which plain Bradley–Terry does not need.  And a voter can only be found out
+    against a consensus of voters who answered that often: at least `CROWD_BT_MIN_VOTERS` of them
+    (with two who disagree, the prior alone would decide which one is wrong).
+    """
+    return sum(1 for n in decisive_per_voter if n >= CROWD_BT_MIN_ANSWERS) >= CROWD_BT_MIN_VOTERS
+
+
 @dataclass(frozen=True, eq=False)
 class _Fit:
     ranking: PairwiseRanking | None
     counts: np.ndarray
     total: int
+    voters: dict[int, int] = field(default_factory=dict)  # voter id → row of ranking.voter_reliability
     # Selection contexts built from this fit, by (whole ranking?, top_k): the whole-ranking one
     # costs O(n^3), so it is built once per fit, not once per pair request.
     contexts: dict[tuple[bool, int | None], SelectionContext] = field(default_factory=dict)
@@ -114,7 +135,9 @@ def _crowd_fit(challenge: Challenge, ideas: list[Idea]) -> _Fit:
         votes = PairwiseVotes.from_lists(
             first, second, [r[2] for r in rows], [voters[r[3]] for r in rows], n_ideas=len(ideas), n_voters=len(voters)
         )
-        fit = _Fit(fit_bradley_terry(votes, prior_sd=PRIOR_SD), counts, len(rows))
+        decisive = np.bincount(votes.voter[votes.outcome != 0.5], minlength=len(voters))
+        fitter = fit_crowd_bt if uses_crowd_bt(decisive.tolist()) else fit_bradley_terry
+        fit = _Fit(fitter(votes, prior_sd=PRIOR_SD), counts, len(rows), voters)
     with _FITS_LOCK:
         _FITS[key] = fit
         _FITS.move_to_end(key)
@@ -168,6 +191,9 @@ def next_pair_for(challenge: Challenge, voter: User) -> tuple[Idea, Idea] | None
     fit = _crowd_fit(challenge, ideas)
     conf = pairwise_settings(challenge)
     ctx = _selection_context(fit, len(ideas), conf)
+    reliability = None
+    if fit.ranking is not None and fit.ranking.voter_reliability is not None and voter.pk in fit.voters:
+        reliability = float(fit.ranking.voter_reliability[fit.voters[voter.pk]])
     explore = WHOLE_RANKING_EXPLORE if conf.focus == PairwiseSettings.Focus.WHOLE else 0.0
     seen = {
         (min(index[lo], index[hi]), max(index[lo], index[hi]))
@@ -175,7 +201,7 @@ def next_pair_for(challenge: Challenge, voter: User) -> tuple[Idea, Idea] | None
         if lo in index and hi in index
     }
     seed = int.from_bytes(hashlib.sha256(f"{challenge.pk}:{voter.pk}:{len(seen)}".encode()).digest()[:4], "big")
-    pair = next_pair(ctx, seen, seed=seed, explore=explore)
+    pair = next_pair(ctx, seen, seed=seed, explore=explore, reliability=reliability)
     if pair is None:
         return None
     left, right = ideas[pair[0]], ideas[pair[1]]

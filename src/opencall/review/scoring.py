@@ -3,8 +3,8 @@
 Each submitted review becomes one number, the weighted rubric total on a 0–100 scale. Judges differ in
 severity, so the scores are calibrated criterion by criterion (`engines.ranking.calibration`: a Bayesian
 model of each judge's severity on each criterion, shrunk for judges with few reviews). The crowd's view is
-the Bradley–Terry score from pairwise votes. Both are standardised over the round's ideas and mixed with the
-round's crowd weight.
+the Bradley–Terry (or Crowd-BT, see `crowd.uses_crowd_bt`) score from pairwise votes. Both are standardised
+over the round's ideas and mixed with the round's crowd weight.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class RankedEntry:
     raw_mean: float | None  # plain mean of the weighted totals
     calibrated: float | None  # severity-corrected, same 0–100 scale
     calibrated_sd: float | None
-    crowd: float | None  # Bradley–Terry log-strength
+    crowd: float | None  # Bradley–Terry (or Crowd-BT) log-strength
     combined: float | None
     recommendations: dict[str, int]
 
