@@ -221,3 +221,20 @@ def test_crowd_bt_costs_no_more_queries(challenge, organiser, django_assert_num_
     PairwiseVote.objects.exclude(voter=answers[0][0]).delete()  # one voter left: plain Bradley–Terry
     with django_assert_num_queries(3):
         assert crowd_ranking(challenge).ranking.voter_reliability is None
+
+
+@pytest.mark.django_db
+def test_the_whole_ranking_chooser_values_a_vote_by_its_voters_reliability(challenge, organiser, monkeypatch):
+    from opencall.review import crowd as crowd_module
+
+    answers = _spammed(challenge, organiser)
+    configure_pairwise(challenge=challenge, by=organiser, enabled=True, focus="whole")
+    passed = []
+    real = crowd_module.next_pair
+    monkeypatch.setattr(crowd_module, "next_pair", lambda ctx, seen, **kw: passed.append(kw) or real(ctx, seen, **kw))
+    honest, spammer = answers[0][0], answers[-1][0]
+    assert next_pair_for(challenge, honest) is not None
+    assert next_pair_for(challenge, spammer) is None  # they answered every pair
+    reliability = crowd_ranking(challenge).ranking.voter_reliability
+    assert [kw["reliability"] for kw in passed] == [reliability[0], reliability[3]]
+    assert next_pair_for(challenge, UserFactory()) is not None and passed[-1]["reliability"] is None
