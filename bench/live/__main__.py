@@ -192,7 +192,7 @@ def main() -> None:
         print(
             f"{r['backend']:9} {c['rate']:13.0f} {f['rate']:9.0f} {f['rate'] / c['rate']:6.0%} "
             f"{p['rate']:9.0f} {p['p50_us'] / 1000:7.1f} {p['p99_us'] / 1000:7.1f} {f['p99_us'] / 1000:8.1f} "
-            f"{errors:6d} {c['cpu_us']:11.0f} {f['cpu_us']:11.0f} {f['side_us']:11.0f}  {check}: {r['rows']} ballots >= {r['acked']} acked, running counts = recount"
+            f"{errors:6d} {c['cpu_us']:11.0f} {f['cpu_us']:11.0f} {f['side_us']:11.0f} {c['client_us']:4.0f}/{f['client_us']:<5.0f} {c['idle']:3.0%}/{f['idle']:<4.0%}  {check}: {r['rows']} ballots >= {r['acked']} acked, running counts = recount"
         )
     print("\nlatency at fixed rates (votes/s asked -> achieved, p50/p90/p99 ms, non-200):")
     for r in results:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import secrets
 import signal
 import socket
@@ -205,6 +206,12 @@ def cpu_of(names: set[str], marker: str = "") -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def machine_idle() -> tuple[int, int]:
+    """(idle ticks, all ticks) over every CPU so far, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields)
+
+
 def wrk(
     url: str,
     script: str,
@@ -228,7 +235,9 @@ def wrk(
     ]
     if args:
         cmd += ["--", *args]
+    before, idle_before = resource.getrusage(resource.RUSAGE_CHILDREN), machine_idle()
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)  # noqa: S603 - our own argv, no shell
+    after, idle_after = resource.getrusage(resource.RUSAGE_CHILDREN), machine_idle()
     out = done.stdout
     if done.stderr.strip():
         print(f"  wrk {script}: {done.stderr.strip()[:600]}", file=sys.stderr)
@@ -237,6 +246,10 @@ def wrk(
             result = dict(json.loads(line[len("RESULT ") :]))
             seconds = result["duration_us"] / 1e6
             result["rate"] = result["acked"] / seconds if seconds else 0.0
+            # wrk's own CPU (the only child waited for meanwhile) and the machine's idle share.
+            client = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            result["client_us"] = client / max(1, result["requests"]) * 1e6
+            result["idle"] = (idle_after[0] - idle_before[0]) / max(1, idle_after[1] - idle_before[1])
             return result
     raise RuntimeError(f"wrk printed no result:\n{out}")
 
