@@ -535,3 +535,56 @@ def test_malformed_compact_votes_are_refused_with_a_problem(open_vote, query, wi
     else:
         assert body["errors"] == errors
     assert ballots(open_vote) == {}
+
+
+def test_sqlite_batch_waits_off_the_loop_for_site_writers_and_the_other_worker(open_vote, finalists) -> None:
+    """On SQLite a batch is written on the event loop's thread, but waiting never happens there:
+    while a page of the site holds the database's write lock, or another worker holds the batch
+    lock, the vote stays unanswered, the loop keeps serving, and the vote commits once both are free."""
+    import fcntl
+    import os
+    import sqlite3
+
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the batch lock and the inline write are SQLite's")
+    app = fastpath()
+    path = f"/live/api/{open_vote.code}/vote"
+    name = str(connection.settings_dict["NAME"])
+
+    async def scenario():
+        await request(app, "GET", "/live/api/ping")  # sets the app up
+        site = sqlite3.connect(name, isolation_level=None, timeout=30)
+        site.execute("BEGIN IMMEDIATE")  # a page writing
+        other_worker = os.open(f"{name}.live-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        vote = asyncio.ensure_future(
+            request(app, "POST", path, vote_body(token_for(open_vote), finalists[0].pk, "vote-waits-1"))
+        )
+        pings = 0
+        for _ in range(20):  # the loop answers meanwhile; the vote does not
+            pings += (await request(app, "GET", "/live/api/ping"))[0] == 200
+            await asyncio.sleep(0.005)
+        waited_for_site = not vote.done()
+        site.execute("COMMIT")
+        first = await asyncio.wait_for(vote, 10)
+        fcntl.flock(other_worker, fcntl.LOCK_EX)  # another worker's batch in progress
+        second = asyncio.ensure_future(
+            request(app, "POST", path, vote_body(token_for(open_vote), finalists[1].pk, "vote-waits-2"))
+        )
+        for _ in range(20):
+            pings += (await request(app, "GET", "/live/api/ping"))[0] == 200
+            await asyncio.sleep(0.005)
+        waited_for_worker = not second.done()
+        fcntl.flock(other_worker, fcntl.LOCK_UN)
+        os.close(other_worker)
+        site.close()
+        return pings, waited_for_site, first, waited_for_worker, await asyncio.wait_for(second, 10)
+
+    pings, waited_for_site, first, waited_for_worker, second = run(app, scenario)
+    assert pings == 40
+    assert waited_for_site and waited_for_worker
+    assert first[:2] == (200, {"status": "recorded", "vote_id": "vote-waits-1", "idea": finalists[0].pk, "duplicate": False})
+    assert second[0] == 200 and second[1]["vote_id"] == "vote-waits-2"
+    assert counts(open_vote) == {finalists[0].pk: 1, finalists[1].pk: 1, finalists[2].pk: 0}
+    assert len(ballots(open_vote)) == 2

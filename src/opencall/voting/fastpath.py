@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from opencall.voting.store import BallotStore, BatchResult, LiveVoteInfo, PendingVote
+from opencall.voting.store import BallotStore, BatchResult, DatabaseBusy, LiveVoteInfo, PendingVote
 from opencall.voting.tokens import read_token, signing_key
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opencall.config.settings.dev")
@@ -218,12 +218,35 @@ class Batcher:
         delay = 0.05
         while True:
             try:
+                if self.store.sqlite:
+                    return await self._write_here(votes)
                 return await asyncio.to_thread(self.store.write_batch, votes)
             except Exception:
                 if time.monotonic() + delay > deadline:
                     raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
+
+    async def _write_here(self, votes: list[PendingVote]) -> BatchResult:
+        """SQLite: write the batch on the event loop's own thread.
+
+        A writer thread shares this process's GIL with the loop, and SQLite gives the GIL up at
+        every call: while the loop was busy answering votes, the writer waited up to a switch
+        interval (5 ms) each time it wanted it back, holding the batch lock meanwhile, so the
+        other worker's writer waited too (measured: 7 ms per batch for 2 ms of work). Here the
+        batch runs in one stretch. Only waiting goes to a thread: for the other worker's batch
+        lock, or, when a page of the site is writing to the database, the whole batch.
+        """
+        store = self.store
+        if not store.try_lock():
+            await asyncio.to_thread(store.lock)
+        try:
+            try:
+                return store.write_locked(votes, wait=False)
+            except DatabaseBusy:
+                return await asyncio.to_thread(store.write_locked, votes, wait=True)
+        finally:
+            store.unlock()
 
 
 def _log_checkpoint_failure(future: asyncio.Future[tuple[int, int]]) -> None:
