@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import pytest
+
+from opencall.voting import tokens
 from opencall.voting.tokens import DeviceToken, issue_token, read_token, signing_key
 
 KEY = signing_key("k" * 50)
@@ -26,4 +29,14 @@ def test_tampered_or_foreign_tokens_are_refused() -> None:
 
 def test_fresh_tokens_are_distinct_devices() -> None:
     a, b = read_token(KEY, issue_token(KEY, 1)), read_token(KEY, issue_token(KEY, 1))
-    assert a is not None and b is not None and a.device != b.device and len(a.device) == 22
+    assert a is not None and b is not None and a.device != b.device and len(a.device) == 27
+
+
+def test_device_ids_sort_by_time_of_issue(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ballots are keyed by device: ids issued later sort later, so a batch's ballots share index pages.
+    clock = iter([1_700_000_000_000_000_000, 1_700_000_000_009_000_000, 1_700_000_001_000_000_000])
+    monkeypatch.setattr(tokens.time, "time_ns", lambda: next(clock))
+    ids = [tokens.new_device_id() for _ in range(3)]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    assert ids[0][:11] == f"{1_700_000_000_000:011x}"
+    assert all(read_token(KEY, issue_token(KEY, 1, device=d)) is not None for d in ids)

@@ -1,7 +1,7 @@
 """Device tokens: an HMAC-signed ticket that lets a phone vote in one live vote without an account.
 
 The fast path checks a token with one keyed hash (BLAKE2b) and no database read. Format:
-``<live_vote_id>.<device>.<user_id or 0>.<signature>``; the device is random for anonymous voters
+``<live_vote_id>.<device>.<user_id or 0>.<signature>``; the device is new for each anonymous voter
 and ``u<user id>`` in sign-in-required mode, so a person has one ballot whatever device they use.
 """
 
@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from typing import NamedTuple
 
 MAX_TOKEN_LENGTH = 160
@@ -35,9 +36,21 @@ def _sign(key: bytes, payload: str) -> str:
     return base64.urlsafe_b64encode(mac).decode()
 
 
+def new_device_id() -> str:
+    """A new anonymous device: the time of issue in milliseconds (11 hex digits, so the ids sort
+    by it) followed by 96 random bits.
+
+    Ballots are keyed by device. With purely random ids every vote of a batch lands on a
+    different leaf page of that index, and each page goes to the write-ahead log at commit; with
+    ids that grow with time, phones that joined together vote together and their ballots share
+    a few pages (half the write time per vote on SQLite, measured in bench/live).
+    """
+    return f"{time.time_ns() // 1_000_000:011x}{secrets.token_urlsafe(12)}"
+
+
 def issue_token(key: bytes, live_vote_id: int, *, user_id: int | None = None, device: str | None = None) -> str:
     if device is None:
-        device = f"u{user_id}" if user_id is not None else secrets.token_urlsafe(16)
+        device = f"u{user_id}" if user_id is not None else new_device_id()
     if not _DEVICE.fullmatch(device):
         raise ValueError("bad device id")
     payload = f"{live_vote_id}.{device}.{user_id or 0}"
