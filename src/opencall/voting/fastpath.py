@@ -29,7 +29,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from opencall.voting.store import BallotStore, BatchResult, DatabaseBusy, LiveVoteInfo, PendingVote
 from opencall.voting.tokens import read_token, signing_key
@@ -49,6 +49,19 @@ CODE = re.compile(r"[A-Za-z0-9_-]{1,16}")
 MAX_SEQ = 2**53
 _DECODER = json.JSONDecoder()
 _COMPACT_FIELDS = frozenset({"idea", "vote_id", "seq"})
+# The compact form as the voter page writes it; anything else goes through the general checks.
+# At most 15 digits and no leading zero: a positive number below MAX_SEQ.
+_CANONICAL = re.compile(rb"idea=([1-9][0-9]{0,14})&vote_id=([A-Za-z0-9_-]{8,64})&seq=([1-9][0-9]{0,14})")
+
+
+Answer = tuple[int, dict[str, Any] | bytes, list[tuple[bytes, bytes]]]
+
+
+class VoteFields(NamedTuple):
+    idea: int
+    vote_id: str
+    seq: int
+    token: str
 
 
 def _env_rate(name: str, default: str) -> tuple[float, float]:
@@ -419,17 +432,8 @@ class LiveApp:
         await send({"type": "http.response.body", "body": payload})
 
     # -- casting a vote ------------------------------------------------------------------------
-    def _client_ip(self, scope: Scope) -> str:
-        client = scope.get("client")
-        peer = client[0] if client else "unknown"
-        if peer in self.config.trusted_proxies:
-            for name, value in scope["headers"]:
-                if name == b"x-forwarded-for":
-                    return value.decode("latin-1").split(",")[-1].strip() or peer
-        return str(peer)
-
     @staticmethod
-    def _compact_vote(scope: Scope, query: bytes) -> dict[str, Any] | None:
+    def _compact_vote(query: bytes, bearer: str | None) -> dict[str, Any] | None:
         """The fields of a body-less vote as the JSON form would carry them, or None if the query
         string is not one. Numbers stay text unless they are plain digits, so that a bad value
         meets the same field checks (and messages) as in the JSON form."""
@@ -445,12 +449,8 @@ class LiveApp:
             if not sep or name not in _COMPACT_FIELDS or name in data:
                 return None
             data[name] = int(value) if name != "vote_id" and value.isdigit() and len(value) < 17 else value
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                scheme, _, token = value.decode("latin-1").partition(" ")
-                if scheme.lower() == "bearer" and token.strip():
-                    data["token"] = token.strip()
-                break
+        if bearer is not None:
+            data["token"] = bearer
         return data
 
     async def _live_vote(self, code: str) -> LiveVoteInfo | None:
@@ -477,29 +477,15 @@ class LiveApp:
             return cached[1]  # someone is refreshing it; meanwhile the last answer stands
         return await asyncio.shield(loading)
 
-    async def _vote(
-        self, scope: Scope, receive: Receive, code: str
-    ) -> tuple[int, dict[str, Any] | bytes, list[tuple[bytes, bytes]]]:
-        now = time.time()
-        ip = self._client_ip(scope)
-        wait = self.ip_limits.retry_after(ip, time.monotonic())
-        if wait:
-            return (
-                *_problem(
-                    429,
-                    "rate-limited",
-                    "Too many requests",
-                    "Too many votes from this network address; try again shortly.",
-                    retry_after=round(wait, 2),
-                ),
-                [(b"retry-after", str(max(1, round(wait))).encode())],
-            )
-        query: bytes = scope.get("query_string") or b""
+    async def _read_fields(
+        self, scope: Scope, receive: Receive, query: bytes, bearer: str | None
+    ) -> VoteFields | Answer:
+        """The fields of a vote in any accepted form, or the error answer."""
         if query:
             # The compact form: fields in the query string, the device token in the Authorization
             # header, no body. It spares the server's body read, which costs a vote more than
             # all of its own checks (see bench/live). A body sent along with it is not read.
-            data = self._compact_vote(scope, query)
+            data = self._compact_vote(query, bearer)
             if data is None:
                 return (
                     *_problem(
@@ -555,9 +541,57 @@ class LiveApp:
                 "Required: the device token from the voting page (in the body, or as "
                 "'Authorization: Bearer <token>' with the compact form)."
             ]
-        if errors:
+        if errors or not isinstance(idea, int) or not isinstance(vote_id, str):
             return (*_problem(422, "invalid-input", "Invalid input", "The vote is not valid.", errors=errors), [])
-        token = read_token(self.key, data["token"])
+        return VoteFields(idea, vote_id, seq, data["token"])
+
+    def _read_headers(self, scope: Scope) -> tuple[str, str | None]:
+        """(the client's address, the bearer token or None) in one pass over the headers."""
+        forwarded = authorization = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                if authorization is None:
+                    authorization = value
+            elif name == b"x-forwarded-for":
+                forwarded = value
+        client = scope.get("client")
+        peer = str(client[0]) if client else "unknown"
+        ip = peer
+        if forwarded is not None and peer in self.config.trusted_proxies:
+            ip = forwarded.decode("latin-1").rsplit(",", 1)[-1].strip() or peer
+        token = None
+        if authorization is not None:
+            scheme, _, value = authorization.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and value.strip():
+                token = value.strip()
+        return ip, token
+
+    async def _vote(self, scope: Scope, receive: Receive, code: str) -> Answer:
+        now = time.time()
+        ip, bearer = self._read_headers(scope)
+        wait = self.ip_limits.retry_after(ip, time.monotonic())
+        if wait:
+            return (
+                *_problem(
+                    429,
+                    "rate-limited",
+                    "Too many requests",
+                    "Too many votes from this network address; try again shortly.",
+                    retry_after=round(wait, 2),
+                ),
+                [(b"retry-after", str(max(1, round(wait))).encode())],
+            )
+        query: bytes = scope.get("query_string") or b""
+        canonical = _CANONICAL.fullmatch(query) if query and bearer is not None else None
+        if canonical is not None:
+            # What the voter page sends, already valid by the pattern's shape.
+            idea, vote_id, seq, token_text = int(canonical[1]), canonical[2].decode(), int(canonical[3]), bearer
+        else:
+            fields = await self._read_fields(scope, receive, query, bearer)
+            if not isinstance(fields, VoteFields):
+                return fields
+            idea, vote_id, seq, token_text = fields
+        token = read_token(self.key, token_text)
         if token is None:
             return (
                 *_problem(
