@@ -584,7 +584,124 @@ def test_sqlite_batch_waits_off_the_loop_for_site_writers_and_the_other_worker(o
     pings, waited_for_site, first, waited_for_worker, second = run(app, scenario)
     assert pings == 40
     assert waited_for_site and waited_for_worker
-    assert first[:2] == (200, {"status": "recorded", "vote_id": "vote-waits-1", "idea": finalists[0].pk, "duplicate": False})
+    assert first[:2] == (
+        200,
+        {"status": "recorded", "vote_id": "vote-waits-1", "idea": finalists[0].pk, "duplicate": False},
+    )
     assert second[0] == 200 and second[1]["vote_id"] == "vote-waits-2"
     assert counts(open_vote) == {finalists[0].pk: 1, finalists[1].pk: 1, finalists[2].pk: 0}
     assert len(ballots(open_vote)) == 2
+
+
+def test_sqlite_votes_are_answered_only_after_the_wal_is_synced(open_vote, finalists, monkeypatch) -> None:
+    """Batches commit without syncing (so the lock is not held through the disk's flush); the
+    fast path then syncs the WAL file itself and answers only once that returned."""
+    import os
+    import threading
+
+    from django.db import connection
+
+    from opencall.voting import store as store_module
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the WAL is SQLite's")
+    synced: list[int] = []
+    release = threading.Event()
+    real_fdatasync = os.fdatasync
+
+    def slow_fdatasync(fd: int) -> None:
+        release.wait(10)
+        real_fdatasync(fd)
+        synced.append(os.fstat(fd).st_ino)
+
+    monkeypatch.setattr(store_module.os, "fdatasync", slow_fdatasync)
+    app = fastpath()
+    path = f"/live/api/{open_vote.code}/vote"
+    wal = f"{connection.settings_dict['NAME']}-wal"
+
+    async def scenario():
+        vote = asyncio.ensure_future(
+            request(app, "POST", path, vote_body(token_for(open_vote), finalists[2].pk, "vote-sync-1"))
+        )
+        await asyncio.sleep(0.3)
+        answered_before_sync = vote.done()
+        committed_before_sync = await asyncio.to_thread(lambda: len(ballots(open_vote)))
+        release.set()
+        answer = await asyncio.wait_for(vote, 10)
+        assert app.store is not None
+        level = app.store._writer.execute("PRAGMA synchronous").fetchone()[0]
+        return answered_before_sync, committed_before_sync, answer, level
+
+    answered_before_sync, committed_before_sync, answer, level = run(app, scenario)
+    assert not answered_before_sync and committed_before_sync == 1  # committed, not yet answered
+    assert answer[0] == 200 and answer[1]["vote_id"] == "vote-sync-1"
+    assert synced == [os.stat(wal).st_ino]
+    assert level == 1  # NORMAL: the commit itself does not sync
+
+
+def test_sqlite_wal_starts_over_after_each_checkpoint(open_vote, finalists) -> None:
+    """A passive checkpoint alone does not let the WAL start over when it could not copy every
+    frame; the checkpointer then restarts it under the batch lock, so the next batch writes from
+    the WAL's start and the file stops growing."""
+    import os
+    import sqlite3
+    import time
+
+    from django.db import connection
+
+    from opencall.voting.store import BallotStore, PendingVote
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the WAL is SQLite's")
+    store = BallotStore(dict(connection.settings_dict))
+    name = str(connection.settings_dict["NAME"])
+    counter = iter(range(10_000))
+
+    def batch(size: int = 20) -> None:
+        store.write_batch(
+            [
+                PendingVote(
+                    open_vote.pk, f"device{n:06d}xxxxxxxxxx", finalists[n % 3].pk, f"vote-{n:06d}", 1, None, time.time()
+                )
+                for n in (next(counter) for _ in range(size))
+            ]
+        )
+
+    # A reader (a page, a projector) still looking at an older snapshot while the passive step
+    # runs keeps it from copying the newest batch, as a batch landing during the step would;
+    # it finishes right after that step.
+    reader = sqlite3.connect(name, isolation_level=None)
+    real_connect = store._connect
+
+    class ReaderFinishesAfterPassiveStep:
+        def __init__(self) -> None:
+            self.conn = real_connect()
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            cursor = self.conn.execute(sql, *args)
+            if "PASSIVE" in sql and reader.in_transaction:
+                row = cursor.fetchone()
+                reader.execute("COMMIT")
+                return self.conn.execute("SELECT ?, ?, ?", row)
+            return cursor
+
+        def close(self) -> None:
+            self.conn.close()
+
+    store._connect = lambda: ReaderFinishesAfterPassiveStep() if store._writer is not None else real_connect()  # type: ignore[method-assign]
+    try:
+        wal_bytes = []
+        for _ in range(6):
+            batch()
+            reader.execute("BEGIN")
+            reader.execute("SELECT COUNT(*) FROM voting_liveballot").fetchone()
+            batch()
+            store.checkpoint()
+            batch()
+            wal_bytes.append(os.path.getsize(f"{name}-wal"))
+    finally:
+        reader.close()
+        store.close()
+    # Each round writes over the same start of the WAL file instead of appending to it.
+    assert wal_bytes[-1] == wal_bytes[1], wal_bytes
+    assert len(ballots(open_vote)) == 6 * 3 * 20
