@@ -1,4 +1,6 @@
--- wrk script: every request is a new voter (a fresh device token) casting one vote.
+-- wrk script: every request is a new voter (a fresh device token) casting one vote, flat out.
+-- paced.lua adds a fixed schedule on top (wrk handles every request through a timer once a
+-- script defines delay(), which costs the generator CPU, so the flat-out runs go without it).
 -- Args (after --): tokens-file code finalists(comma list) rate(per thread, 0 = flat out) run-tag form [check]
 -- form: "compact" (default; what the voter page sends: fields in the query string, the token in
 -- an Authorization header, no body) or "json" (the same vote as a JSON body).
@@ -7,17 +9,6 @@
 -- Without "check", responses are not handed to Lua: wrk counts every status >= 400 as an error,
 -- and the acknowledged votes are the requests without one (a vote is answered 200 only once it is
 -- committed). With "check", each response is inspected in Lua and the first errors are printed.
-local ffi = require("ffi")
-ffi.cdef[[
-typedef struct { long tv_sec; long tv_nsec; } timespec;
-int clock_gettime(int clk, timespec *tp);
-]]
-local ts = ffi.new("timespec")
-local function now_ms()
-  ffi.C.clock_gettime(1, ts)
-  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
-end
-
 local threads = {}
 
 function setup(thread)
@@ -60,18 +51,6 @@ function init(args)
   interval = rate > 0 and (1000.0 / rate) or 0
   start = nil
   claimed = 0
-end
-
-function delay()
-  if interval == 0 then return 0 end
-  if start == nil then start = now_ms() end
-  -- Claim the next slot of a fixed schedule here (not in request()): several connections may
-  -- ask for their delay before any of them sends.
-  local slot = start + claimed * interval
-  claimed = claimed + 1
-  local wait = slot - now_ms()
-  if wait < 0 then return 0 end
-  return wait
 end
 
 function request()
