@@ -32,6 +32,30 @@ COUNTS = "voting_livecount"
 # read keeps the old frames in use).
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
+# PostgreSQL, see BallotStore._write_postgres. Rows: [device, idea, vote_id, seq, user_id].
+_PG_NEW_BALLOTS = f"""
+WITH open_vote AS (
+    SELECT id FROM {LIVE_VOTES}
+    WHERE id = %(lv)s AND state = 'open' AND opens_at <= %(at)s AND closes_at > %(at)s
+    FOR SHARE
+), counters AS (
+    SELECT idea_id FROM {COUNTS} WHERE live_vote_id = (SELECT id FROM open_vote)
+    ORDER BY idea_id FOR UPDATE
+), inserted AS (
+    INSERT INTO {BALLOTS} (live_vote_id, device, idea_id, client_vote_id, seq, user_id, changes, cast_at, updated_at)
+    SELECT %(lv)s, r->>0, (r->>1)::bigint, r->>2, (r->>3)::bigint, (r->>4)::bigint, 0, %(at)s, %(at)s
+    FROM jsonb_array_elements(%(rows)s::jsonb) AS r
+    WHERE (r->>1)::bigint IN (SELECT idea_id FROM counters)
+    ON CONFLICT (live_vote_id, device) DO NOTHING
+    RETURNING device, idea_id
+), counted AS (
+    UPDATE {COUNTS} AS c SET votes = c.votes + n.added, writes = c.writes + n.added
+    FROM (SELECT idea_id, count(*) AS added FROM inserted GROUP BY idea_id) AS n
+    WHERE c.live_vote_id = %(lv)s AND c.idea_id = n.idea_id
+)
+SELECT coalesce(json_agg(device), '[]'::json) FROM inserted
+"""  # noqa: S608 - table names are constants
+
 
 @dataclass(frozen=True, slots=True)
 class LiveVoteInfo:
@@ -282,7 +306,9 @@ class BallotStore:
         if self.sqlite:
             self._begin(conn, wait=wait)
         try:
-            return self._write(conn, votes)
+            if self.sqlite:
+                return self._write(conn, votes)
+            return self._write_postgres(conn, votes)
         except Exception:
             try:
                 conn.close()
@@ -443,6 +469,70 @@ class BallotStore:
             c2.execute(counters + " FOR UPDATE", (live_vote_id,))
             self._held(c3, live_vote_id, devices, fetch=False)
         return c1.fetchone(), {int(r[0]) for r in c2.fetchall()}, list(c3.fetchall())
+
+    def _write_postgres(self, conn: Any, votes: Sequence[PendingVote]) -> BatchResult:
+        """PostgreSQL: first votes of new devices in one statement and one round trip, the rest
+        (a device that already has a ballot, a second vote in the batch, a vote the statement
+        refused) through `_write`.
+
+        The statement takes the same locks as `_write`, in the same order (the live vote's row to
+        share, then its counters in idea order), inserts every first vote of a device as a new
+        ballot unless the device has one (ON CONFLICT DO NOTHING, which also waits for another
+        batch inserting that device) and moves the counters by what it inserted. It is committed
+        in the same round trip, so the locks are held only while PostgreSQL works, never while
+        the answer travels back to this process and waits here for the GIL. A new device's first
+        vote is NEW by the tally rules whatever its contents, so no ballot needs to be read.
+        """
+        now = time.time()
+        stamp = self._timestamp(now)
+        by_vote: dict[int, list[int]] = defaultdict(list)
+        for index, vote in enumerate(votes):
+            by_vote[vote.live_vote_id].append(index)
+        tried: list[tuple[int, list[int], Any]] = []
+        with conn.pipeline():
+            for live_vote_id, indexes in by_vote.items():
+                first: dict[str, int] = {}
+                for i in indexes:
+                    first.setdefault(votes[i].device, i)
+                rows = json.dumps(
+                    [[v.device, v.idea, v.vote_id, v.seq, v.user_id] for v in (votes[i] for i in first.values())]
+                )
+                cur = conn.cursor()
+                cur.execute(_PG_NEW_BALLOTS, {"lv": live_vote_id, "at": stamp, "rows": rows})
+                tried.append((live_vote_id, list(first.values()), cur))
+            conn.commit()
+        outcomes: list[str | None] = [None] * len(votes)
+        deltas: dict[int, dict[int, int]] = {}
+        turnout: dict[int, int] = {}
+        for live_vote_id, indexes, cur in tried:
+            inserted = set((cur.fetchone() or [[]])[0])
+            delta: dict[int, int] = defaultdict(int)
+            for i in indexes:
+                if votes[i].device in inserted:
+                    outcomes[i] = "new"
+                    delta[votes[i].idea] += 1
+            deltas[live_vote_id] = dict(delta)
+            turnout[live_vote_id] = sum(delta.values())
+        accepted = dict(turnout)
+        rest = [i for i, outcome in enumerate(outcomes) if outcome is None]
+        if rest:
+            more = self._write(conn, [votes[i] for i in rest])
+            for i, outcome in zip(rest, more.outcomes, strict=True):
+                outcomes[i] = outcome
+            for live_vote_id, delta in more.deltas.items():
+                merged = deltas.setdefault(live_vote_id, {})
+                for idea, step in delta.items():
+                    merged[idea] = merged.get(idea, 0) + step
+            for live_vote_id, count in more.turnout.items():
+                turnout[live_vote_id] = turnout.get(live_vote_id, 0) + count
+            for live_vote_id, count in more.accepted.items():
+                accepted[live_vote_id] = accepted.get(live_vote_id, 0) + count
+        return BatchResult(
+            [o or "closed" for o in outcomes],
+            {k: {i: n for i, n in d.items() if n} for k, d in deltas.items()},
+            turnout,
+            accepted,
+        )
 
     def _write(self, conn: Any, votes: Sequence[PendingVote]) -> BatchResult:
         now = time.time()
