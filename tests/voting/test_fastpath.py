@@ -705,3 +705,51 @@ def test_sqlite_wal_starts_over_after_each_checkpoint(open_vote, finalists) -> N
     # Each round writes over the same start of the WAL file instead of appending to it.
     assert wal_bytes[-1] == wal_bytes[1], wal_bytes
     assert len(ballots(open_vote)) == 6 * 3 * 20
+
+
+def test_one_batch_mixing_new_devices_changes_retries_and_refusals(open_vote, finalists, challenge) -> None:
+    """A batch's outcomes follow the tally rules vote by vote whatever the mix; on PostgreSQL the
+    first votes of new devices take the one-statement path and the rest the general one."""
+    import time
+
+    from django.db import connection
+
+    from opencall.ideas.models import Idea
+    from opencall.voting.store import BallotStore, PendingVote
+
+    store = BallotStore(dict(connection.settings_dict))
+    a, b, c = (f.pk for f in finalists[:3])
+    outsider = Idea.objects.filter(challenge=challenge).exclude(pk__in=[f.pk for f in finalists]).first()
+    not_finalist = outsider.pk if outsider is not None else max(a, b, c) + 1000
+
+    def vote(device: str, idea: int, vote_id: str, seq: int) -> PendingVote:
+        return PendingVote(open_vote.pk, f"{device}xxxxxxxxxxxxxxxx", idea, vote_id, seq, None, time.time())
+
+    try:
+        first = store.write_batch([vote("old", a, "vote-old-1", 1), vote("kept", b, "vote-kept-1", 1)])
+        second = store.write_batch(
+            [
+                vote("new", a, "vote-new-1", 1),  # new device
+                vote("new", b, "vote-new-2", 2),  # the same device changes its vote in the batch
+                vote("old", c, "vote-old-2", 2),  # a device with a ballot changes its vote
+                vote("kept", b, "vote-kept-1", 1),  # a retry
+                vote("kept", a, "vote-kept-0", 1),  # an older vote arriving late
+                vote("odd", not_finalist, "vote-odd-1", 1),  # not a finalist
+                vote("new", b, "vote-new-2", 2),  # a retry inside the batch
+                vote("late", c, "vote-late-1", 1),  # another new device
+            ]
+        )
+    finally:
+        store.close()
+    assert first.outcomes == ["new", "new"]
+    assert second.outcomes == ["new", "change", "change", "duplicate", "stale", "invalid", "duplicate", "new"]
+    assert second.turnout == {open_vote.pk: 2}
+    assert second.deltas == {open_vote.pk: {b: 1, c: 2, a: -1}}
+    assert second.accepted == {open_vote.pk: 4}
+    assert counts(open_vote) == {a: 0, b: 2, c: 2}
+    assert {d.removesuffix("x" * 16): row[0] for d, row in ballots(open_vote).items()} == {
+        "old": c,
+        "kept": b,
+        "new": b,
+        "late": c,
+    }
