@@ -753,3 +753,16 @@ def test_one_batch_mixing_new_devices_changes_retries_and_refusals(open_vote, fi
         "new": b,
         "late": c,
     }
+
+
+def test_the_writers_shortcut_for_a_device_without_ballot_is_the_tally_rule() -> None:
+    """BallotStore._write (and the PostgreSQL statement) record a device's first vote as NEW, +1
+    for its idea, without asking the tally engine: this is what the engine decides."""
+    from opencall.engines.tally import Ballot, Decision, VoteEvent, apply_event
+
+    for seq in (1, 7):
+        assert apply_event(None, VoteEvent("dev", "vote-0001", seq, 42)) == (
+            Decision.NEW,
+            Ballot("dev", "vote-0001", seq, 42),
+            ((42, 1),),
+        )

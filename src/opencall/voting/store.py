@@ -564,8 +564,19 @@ class BallotStore:
                     if vote.idea not in finalists:
                         outcomes[i] = "invalid"
                         continue
+                    before = current.get(vote.device)
+                    if before is None:
+                        # A device without a ballot: by the tally rules its vote is NEW, +1 for
+                        # its idea (apply_event(None, ...) says so; a test holds them together).
+                        outcomes[i] = "new"
+                        current[vote.device] = Ballot(vote.device, vote.vote_id, vote.seq, vote.idea)
+                        touched[vote.device] = vote
+                        writes[vote.idea] += 1
+                        delta[vote.idea] += 1
+                        new += 1
+                        continue
                     event = VoteEvent(vote.device, vote.vote_id, vote.seq, vote.idea)
-                    decision, ballot, moves = apply_event(current.get(vote.device), event)
+                    decision, ballot, moves = apply_event(before, event)
                     outcomes[i] = decision.value
                     if decision in (Decision.NEW, Decision.CHANGE):
                         assert ballot is not None

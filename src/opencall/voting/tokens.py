@@ -61,10 +61,13 @@ def read_token(key: bytes, token: object) -> DeviceToken | None:
     """The token's contents if it is well formed and its signature checks, else None."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         return None
-    parts = token.split(".")
-    if len(parts) != 4:
+    payload, dot, signature = token.rpartition(".")
+    if not dot:
         return None
-    vote_part, device, user_part, signature = parts
+    parts = payload.split(".")
+    if len(parts) != 3:
+        return None
+    vote_part, _, user_part = parts
     if not (
         vote_part.isascii()
         and vote_part.isdigit()
@@ -74,7 +77,6 @@ def read_token(key: bytes, token: object) -> DeviceToken | None:
         and len(user_part) <= 12
     ):
         return None
-    if not hmac.compare_digest(_sign(key, f"{vote_part}.{device}.{user_part}"), signature):
+    if not hmac.compare_digest(_sign(key, payload), signature):
         return None
-    user_id = int(user_part) or None
-    return DeviceToken(int(vote_part), device, user_id)
+    return DeviceToken(int(vote_part), parts[1], int(user_part) or None)
