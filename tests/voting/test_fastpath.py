@@ -318,23 +318,34 @@ def test_rate_limiter_refills() -> None:
     assert RateLimiter(rate=0, burst=0).retry_after("k", 0.0) == 0.0
 
 
-def test_rate_limiter_forgets_idle_keys_first_and_stays_out_of_the_collector() -> None:
+def test_rate_limiter_forgets_idle_keys_a_little_at_a_time_and_stays_out_of_the_collector() -> None:
     import gc
 
-    limiter = RateLimiter(rate=1.0, burst=2.0, max_keys=4)
-    for n, key in enumerate("abcd"):
-        limiter.retry_after(key, float(n))
-    limiter.retry_after("d", 3.0)  # d is now below its burst; a, b, c have refilled by t=10
-    limiter.retry_after("e", 3.5)  # full: prune forgets the refilled keys, keeps d
-    assert set(limiter.seen) == {"d", "e"} and set(limiter.tokens) == {"d", "e"}
-    # Busy everywhere: the oldest half goes.
-    busy = RateLimiter(rate=0.001, burst=1.0, max_keys=4)
-    for n, key in enumerate("abcd"):
-        busy.retry_after(key, float(n))
-    busy.retry_after("e", 4.0)
-    assert set(busy.seen) == {"c", "d", "e"}
+    limiter = RateLimiter(rate=1.0, burst=3.0, max_keys=4)  # generations of 2 keys
+    limiter.retry_after("a", 0.0)
+    limiter.retry_after("a", 0.0)  # a has 1 token left
+    limiter.retry_after("b", 0.0)
+    limiter.retry_after("c", 0.0)  # the generation is full: a and b become the older one
+    assert set(limiter.seen) == {"c"} and set(limiter.old_seen) == {"a", "b"}
+    # a recent key keeps its half-used bucket when it moves forward: 1 token, then none left
+    assert [limiter.retry_after("a", 0.0) for _ in range(2)] == [0.0, 1.0]
+    assert set(limiter.seen) == {"a", "c"} and set(limiter.old_seen) == {"b"}
+    limiter.retry_after("d", 0.0)  # full again: b, left behind for two generations, goes
+    assert set(limiter.old_seen) == {"a", "c"} and set(limiter.seen) == {"d"}
+    assert limiter.dropping and "b" in limiter.dropping[0]
+    for n in range(3):  # let go a few entries per call, never all at once
+        limiter.retry_after("d", 10.0 + n)
+    assert not limiter.dropping
+    assert len(limiter) == 3
+    assert limiter.retry_after("b", 20.0) == 0.0  # forgotten: a full bucket again
+    # However many keys come, at most max_keys are remembered.
+    many = RateLimiter(rate=1.0, burst=3.0, max_keys=1000)
+    for n in range(10_000):
+        many.retry_after(f"k{n}", float(n))
+        assert len(many) <= 1000
     # Hundreds of thousands of buckets must not be containers the cyclic collector walks.
-    assert not gc.is_tracked(limiter.tokens) and not gc.is_tracked(limiter.seen)
+    for table in (limiter.tokens, limiter.seen, limiter.old_tokens, limiter.old_seen):
+        assert not gc.is_tracked(table)
 
 
 def test_forwarded_address_is_trusted_only_from_a_proxy(open_vote, finalists) -> None:

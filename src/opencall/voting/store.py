@@ -31,6 +31,9 @@ COUNTS = "voting_livecount"
 # The WAL file is cut back to this size when it starts over (it may grow past it while a long
 # read keeps the old frames in use).
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
+# The restart, which holds the batch lock, waits for passive steps to leave at most this many
+# frames to copy (about 1 MB), so that batches queue behind it for a few milliseconds at most.
+RESTART_FRAMES = 256
 
 # PostgreSQL, see BallotStore._write_postgres. Rows: [device, idea, vote_id, seq, user_id].
 _PG_NEW_BALLOTS = f"""
@@ -340,7 +343,8 @@ class BallotStore:
         it runs: the file then grew by ~30 MB a second under load, and every commit appended to
         it (a costlier sync than overwriting) and every page read searched a growing WAL index.
         So then, holding the batch lock for the moment it takes to copy the few frames added
-        meanwhile, a RESTART checkpoint makes the next batch write from the WAL's start. If a
+        meanwhile (passive steps first catch up to at most RESTART_FRAMES), a RESTART checkpoint
+        makes the next batch write from the WAL's start. If a
         page of the site is reading or writing just then, the restart is skipped until next time.
         Called from its own thread. Returns (frames in the WAL, frames copied) of the passive
         step; (0, 0) on PostgreSQL.
@@ -354,6 +358,10 @@ class BallotStore:
         conn = self._checkpointer
         try:
             _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            for _ in range(3):  # catch up with what landed meanwhile, still without any lock
+                if frames - copied <= RESTART_FRAMES:
+                    break
+                _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             if frames:
                 # A lock of its own (another open file): taken on the batch writers' shared
                 # descriptor, it would count as theirs and let both in at once.
