@@ -263,7 +263,7 @@ class Batcher:
             try:
                 if self.store.sqlite:
                     return await self._write_here(votes)
-                return await asyncio.to_thread(self.store.write_batch, votes)
+                return await self.store.write_batch_async(votes)
             except Exception:
                 if time.monotonic() + delay > deadline:
                     raise
@@ -359,6 +359,7 @@ class LiveApp:
         if self.redis is not None:
             await self.redis.aclose()
         if self.store is not None:
+            await self.store.aclose()
             self.store.close()
         self._ready = False
         self.batcher = None

@@ -8,6 +8,7 @@ is on disk, see `sync_wal`) or PostgreSQL. The upsert implements exactly the rul
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import json
@@ -103,6 +104,29 @@ class BatchResult:
     accepted: dict[int, int]
 
 
+def _merge(votes: Sequence[PendingVote], first: BatchResult, rest: list[int], more: BatchResult) -> BatchResult:
+    """`first` (every vote, some undecided) completed by `more` (the votes at `rest`, in order)."""
+    outcomes = list(first.outcomes)
+    for i, outcome in zip(rest, more.outcomes, strict=True):
+        outcomes[i] = outcome
+    deltas = {k: dict(d) for k, d in first.deltas.items()}
+    for live_vote_id, delta in more.deltas.items():
+        merged = deltas.setdefault(live_vote_id, {})
+        for idea, step in delta.items():
+            merged[idea] = merged.get(idea, 0) + step
+    turnout, accepted = dict(first.turnout), dict(first.accepted)
+    for live_vote_id, count in more.turnout.items():
+        turnout[live_vote_id] = turnout.get(live_vote_id, 0) + count
+    for live_vote_id, count in more.accepted.items():
+        accepted[live_vote_id] = accepted.get(live_vote_id, 0) + count
+    return BatchResult(
+        [o or "closed" for o in outcomes],
+        {k: {i: n for i, n in d.items() if n} for k, d in deltas.items()},
+        turnout,
+        accepted,
+    )
+
+
 def _epoch(value: Any) -> float | None:
     if value is None:
         return None
@@ -123,6 +147,7 @@ class BallotStore:
         self._writer: Any = None
         self._lock_fd: int | None = None
         self._wal_fd: int | None = None
+        self._async_writer: Any = None
         self._reader: Any = None
         self._read_lock = threading.Lock()
         self._checkpointer: Any = None
@@ -142,16 +167,18 @@ class BallotStore:
             return conn
         import psycopg
 
+        return psycopg.connect(**self._pg_params(), autocommit=False)
+
+    def _pg_params(self) -> dict[str, Any]:
         s = self.settings
-        return psycopg.connect(
-            dbname=s["NAME"],
-            user=s.get("USER") or None,
-            password=s.get("PASSWORD") or None,
-            host=s.get("HOST") or None,
-            port=s.get("PORT") or None,
-            connect_timeout=5,
-            autocommit=False,
-        )
+        return {
+            "dbname": s["NAME"],
+            "user": s.get("USER") or None,
+            "password": s.get("PASSWORD") or None,
+            "host": s.get("HOST") or None,
+            "port": s.get("PORT") or None,
+            "connect_timeout": 5,
+        }
 
     def close(self) -> None:
         for conn in (self._writer, self._reader, self._checkpointer):
@@ -491,29 +518,92 @@ class BallotStore:
         the answer travels back to this process and waits here for the GIL. A new device's first
         vote is NEW by the tally rules whatever its contents, so no ballot needs to be read.
         """
-        now = time.time()
-        stamp = self._timestamp(now)
-        by_vote: dict[int, list[int]] = defaultdict(list)
-        for index, vote in enumerate(votes):
-            by_vote[vote.live_vote_id].append(index)
-        tried: list[tuple[int, list[int], Any]] = []
+        statements = self._new_device_statements(votes)
+        cursors = []
         with conn.pipeline():
-            for live_vote_id, indexes in by_vote.items():
-                first: dict[str, int] = {}
-                for i in indexes:
-                    first.setdefault(votes[i].device, i)
-                rows = json.dumps(
-                    [[v.device, v.idea, v.vote_id, v.seq, v.user_id] for v in (votes[i] for i in first.values())]
-                )
+            for live_vote_id, indexes, params in statements:
                 cur = conn.cursor()
-                cur.execute(_PG_NEW_BALLOTS, {"lv": live_vote_id, "at": stamp, "rows": rows})
-                tried.append((live_vote_id, list(first.values()), cur))
+                cur.execute(_PG_NEW_BALLOTS, params)
+                cursors.append((live_vote_id, indexes, cur))
             conn.commit()
-        outcomes: list[str | None] = [None] * len(votes)
+        tried = [(lv, indexes, set((cur.fetchone() or [[]])[0])) for lv, indexes, cur in cursors]
+        result, rest = self._after_new_devices(votes, tried)
+        if not rest:
+            return result
+        return _merge(votes, result, rest, self._write(conn, [votes[i] for i in rest]))
+
+    async def write_batch_async(self, votes: Sequence[PendingVote]) -> BatchResult:
+        """PostgreSQL, from the event loop: `write_batch` with the new devices' statement sent on
+        an asyncio connection, so that neither a thread nor the GIL sits between the loop and
+        the database; the rest of the batch (rare) goes through `_write` in a thread."""
+        import psycopg
+
+        if self._async_writer is None:
+            self._async_writer = await psycopg.AsyncConnection.connect(**self._pg_params(), autocommit=False)
+        conn = self._async_writer
+        statements = self._new_device_statements(votes)
+        try:
+            cursors = []
+            async with conn.pipeline():
+                for live_vote_id, indexes, params in statements:
+                    cur = conn.cursor()
+                    await cur.execute(_PG_NEW_BALLOTS, params)
+                    cursors.append((live_vote_id, indexes, cur))
+                await conn.commit()
+            tried = [(lv, indexes, set(((await cur.fetchone()) or [[]])[0])) for lv, indexes, cur in cursors]
+        except Exception:
+            self._async_writer = None
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
+        result, rest = self._after_new_devices(votes, tried)
+        if not rest:
+            return result
+        more = await asyncio.to_thread(self.write_general, [votes[i] for i in rest])
+        return _merge(votes, result, rest, more)
+
+    async def aclose(self) -> None:
+        """Close the asyncio connection (then `close` for the rest)."""
+        if self._async_writer is not None:
+            with contextlib.suppress(Exception):
+                await self._async_writer.close()
+            self._async_writer = None
+
+    def write_general(self, votes: Sequence[PendingVote]) -> BatchResult:
+        """PostgreSQL: a batch through `_write` only (reads every ballot), on the thread's connection."""
+        if self._writer is None:
+            self._writer = self._connect()
+        conn = self._writer
+        try:
+            return self._write(conn, votes)
+        except Exception:
+            try:
+                conn.close()
+            finally:
+                self._writer = None
+            raise
+
+    def _new_device_statements(self, votes: Sequence[PendingVote]) -> list[tuple[int, list[int], dict[str, Any]]]:
+        """(live vote, indexes of its devices' first votes, parameters of _PG_NEW_BALLOTS) per live vote."""
+        stamp = self._timestamp(time.time())
+        by_vote: dict[int, dict[str, int]] = defaultdict(dict)
+        for index, vote in enumerate(votes):
+            by_vote[vote.live_vote_id].setdefault(vote.device, index)
+        statements = []
+        for live_vote_id, first in by_vote.items():
+            rows = json.dumps([[v.device, v.idea, v.vote_id, v.seq, v.user_id] for v in (votes[i] for i in first.values())])
+            statements.append((live_vote_id, list(first.values()), {"lv": live_vote_id, "at": stamp, "rows": rows}))
+        return statements
+
+    @staticmethod
+    def _after_new_devices(
+        votes: Sequence[PendingVote], tried: list[tuple[int, list[int], set[str]]]
+    ) -> tuple[BatchResult, list[int]]:
+        """The outcome of the new devices' statement, and the indexes of the votes it left."""
+        outcomes: list[str] = [""] * len(votes)
         deltas: dict[int, dict[int, int]] = {}
         turnout: dict[int, int] = {}
-        for live_vote_id, indexes, cur in tried:
-            inserted = set((cur.fetchone() or [[]])[0])
+        for live_vote_id, indexes, inserted in tried:
             delta: dict[int, int] = defaultdict(int)
             for i in indexes:
                 if votes[i].device in inserted:
@@ -521,26 +611,8 @@ class BallotStore:
                     delta[votes[i].idea] += 1
             deltas[live_vote_id] = dict(delta)
             turnout[live_vote_id] = sum(delta.values())
-        accepted = dict(turnout)
-        rest = [i for i, outcome in enumerate(outcomes) if outcome is None]
-        if rest:
-            more = self._write(conn, [votes[i] for i in rest])
-            for i, outcome in zip(rest, more.outcomes, strict=True):
-                outcomes[i] = outcome
-            for live_vote_id, delta in more.deltas.items():
-                merged = deltas.setdefault(live_vote_id, {})
-                for idea, step in delta.items():
-                    merged[idea] = merged.get(idea, 0) + step
-            for live_vote_id, count in more.turnout.items():
-                turnout[live_vote_id] = turnout.get(live_vote_id, 0) + count
-            for live_vote_id, count in more.accepted.items():
-                accepted[live_vote_id] = accepted.get(live_vote_id, 0) + count
-        return BatchResult(
-            [o or "closed" for o in outcomes],
-            {k: {i: n for i, n in d.items() if n} for k, d in deltas.items()},
-            turnout,
-            accepted,
-        )
+        rest = [i for i, outcome in enumerate(outcomes) if not outcome]
+        return BatchResult(outcomes, deltas, turnout, dict(turnout)), rest
 
     def _write(self, conn: Any, votes: Sequence[PendingVote]) -> BatchResult:
         now = time.time()
