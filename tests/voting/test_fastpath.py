@@ -338,6 +338,11 @@ def test_rate_limiter_forgets_idle_keys_a_little_at_a_time_and_stays_out_of_the_
     assert not limiter.dropping
     assert len(limiter) == 3
     assert limiter.retry_after("b", 20.0) == 0.0  # forgotten: a full bucket again
+    # A key coming back from the older generation just as the current one fills up.
+    turning = RateLimiter(rate=1.0, burst=2.0, max_keys=4)
+    for key in "abcd":
+        turning.retry_after(key, 0.0)
+    assert turning.retry_after("a", 0.0) == 0.0 and turning.retry_after("a", 0.0) == 1.0
     # However many keys come, at most max_keys are remembered.
     many = RateLimiter(rate=1.0, burst=3.0, max_keys=1000)
     for n in range(10_000):
@@ -777,3 +782,68 @@ def test_the_writers_shortcut_for_a_device_without_ballot_is_the_tally_rule() ->
             Ballot("dev", "vote-0001", seq, 42),
             ((42, 1),),
         )
+
+
+def test_a_failed_wal_sync_answers_not_recorded_and_is_not_retried(open_vote, finalists, monkeypatch) -> None:
+    """After a failed fsync a second one may succeed though the data is gone: the batch is
+    answered 503 (send again), never acknowledged on a retry."""
+    import os
+
+    from django.db import connection
+
+    from opencall.voting import store as store_module
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the WAL is SQLite's")
+    calls: list[int] = []
+
+    def failing_fdatasync(fd: int) -> None:
+        calls.append(fd)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(store_module.os, "fdatasync", failing_fdatasync)
+    app = fastpath()
+    path = f"/live/api/{open_vote.code}/vote"
+
+    async def scenario():
+        return await request(app, "POST", path, vote_body(token_for(open_vote), finalists[0].pk, "vote-eio-1"))
+
+    status, body, headers = run(app, scenario)
+    assert status == 503 and body["title"] == "Vote not recorded" and headers[b"retry-after"] == b"1"
+    assert len(calls) == 1
+    monkeypatch.setattr(store_module.os, "fdatasync", os.fdatasync)
+
+
+def test_postgres_rest_of_a_batch_failing_keeps_the_new_devices_outcome(open_vote, finalists, monkeypatch) -> None:
+    """The new devices' statement commits on its own; if the rest of the batch then fails, their
+    votes stay recorded with their counts and only the rest is answered 'send again'."""
+    import time
+
+    from django.db import connection
+
+    from opencall.voting.store import BallotStore, PendingVote
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement path is PostgreSQL's")
+    store = BallotStore(dict(connection.settings_dict))
+    a, b = finalists[0].pk, finalists[1].pk
+
+    def vote(device: str, idea: int, vote_id: str, seq: int) -> PendingVote:
+        return PendingVote(open_vote.pk, f"{device}xxxxxxxxxxxxxxxx", idea, vote_id, seq, None, time.time())
+
+    def broken(votes: object) -> None:
+        raise RuntimeError("connection lost")
+
+    async def scenario():
+        await store.write_batch_async([vote("old", a, "vote-old-1", 1)])
+        monkeypatch.setattr(store, "write_general", broken)
+        try:
+            return await store.write_batch_async([vote("new", a, "vote-new-1", 1), vote("old", b, "vote-old-2", 2)])
+        finally:
+            await store.aclose()
+            store.close()
+
+    result = asyncio.run(scenario())
+    assert result.outcomes == ["new", "unavailable"]
+    assert result.deltas == {open_vote.pk: {a: 1}} and result.turnout == {open_vote.pk: 1}
+    assert counts(open_vote) == {a: 2, b: 0, finalists[2].pk: 0}

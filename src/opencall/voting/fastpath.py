@@ -143,13 +143,15 @@ class RateLimiter:
         last = self.seen.get(key)
         if last is None:
             last = self.old_seen.pop(key, None)
+            # Taken out of the older generation before a rotation lets that one go.
+            old_tokens = self.old_tokens.pop(key, self.burst)
             if len(self.seen) >= self.max_keys // 2:
                 self._rotate()
             if last is None:
                 self.tokens[key] = self.burst - 1
                 self.seen[key] = now
                 return 0.0
-            tokens = self.old_tokens.pop(key)
+            tokens = old_tokens
         else:
             tokens = self.tokens[key]
         tokens = min(self.burst, tokens + (now - last) * self.rate)
@@ -293,7 +295,13 @@ class Batcher:
             store.unlock()
         # On disk before anyone is answered; the disk's flush is waited for in a thread, after
         # the lock is released (see BallotStore.sync_wal).
-        await asyncio.to_thread(store.sync_wal)
+        try:
+            await asyncio.to_thread(store.sync_wal)
+        except OSError:
+            # Committed but maybe not on disk. Not retried: after a failed fsync a second one can
+            # succeed although the data is gone. The voters are told to send again (503).
+            log.critical("WAL sync failed; %d committed votes answered as not recorded", len(votes), exc_info=True)
+            return BatchResult(["unavailable"] * len(votes), result.deltas, result.turnout, result.accepted)
         return result
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -24,6 +25,8 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from opencall.engines.tally import Ballot, Decision, VoteEvent, apply_event
+
+logger = logging.getLogger("opencall.voting.store")
 
 BALLOTS = "voting_liveballot"
 LIVE_VOTES = "voting_livevote"
@@ -332,6 +335,8 @@ class BallotStore:
                 self._writer.execute("PRAGMA busy_timeout=0")
                 # Commits are synced by `sync_wal`, outside the locks.
                 self._writer.execute("PRAGMA synchronous=NORMAL")
+                # Applied by the writer when it starts the WAL over after a restart.
+                self._writer.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         conn = self._writer
         if self.sqlite:
             self._begin(conn, wait=wait)
@@ -370,8 +375,9 @@ class BallotStore:
         it runs: the file then grew by ~30 MB a second under load, and every commit appended to
         it (a costlier sync than overwriting) and every page read searched a growing WAL index.
         So then, holding the batch lock for the moment it takes to copy the few frames added
-        meanwhile (passive steps first catch up to at most RESTART_FRAMES), a RESTART checkpoint
-        makes the next batch write from the WAL's start. If a
+        meanwhile (passive steps first catch up to at most RESTART_FRAMES; if they cannot, the
+        restart waits for next time), a RESTART checkpoint makes the next batch write from the
+        WAL's start. If a
         page of the site is reading or writing just then, the restart is skipped until next time.
         Called from its own thread. Returns (frames in the WAL, frames copied) of the passive
         step; (0, 0) on PostgreSQL.
@@ -381,7 +387,6 @@ class BallotStore:
         if self._checkpointer is None:
             self._checkpointer = self._connect()
             self._checkpointer.execute("PRAGMA busy_timeout=0")
-            self._checkpointer.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         conn = self._checkpointer
         try:
             _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
@@ -389,7 +394,7 @@ class BallotStore:
                 if frames - copied <= RESTART_FRAMES:
                     break
                 _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if frames:
+            if frames and frames - copied <= RESTART_FRAMES:  # else the restart waits for next time
                 # A lock of its own (another open file): taken on the batch writers' shared
                 # descriptor, it would count as theirs and let both in at once.
                 fd = os.open(f"{self.settings['NAME']}.live-lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -559,7 +564,13 @@ class BallotStore:
         result, rest = self._after_new_devices(votes, tried)
         if not rest:
             return result
-        more = await asyncio.to_thread(self.write_general, [votes[i] for i in rest])
+        try:
+            more = await asyncio.to_thread(self.write_general, [votes[i] for i in rest])
+        except Exception:
+            # The first part is committed: keep its outcome and counts (the live counters follow
+            # them) and let the rest be sent again (503), rather than retrying the whole batch.
+            logger.warning("live votes left after the new devices' statement not written", exc_info=True)
+            more = BatchResult(["unavailable"] * len(rest), {}, {}, {})
         return _merge(votes, result, rest, more)
 
     async def aclose(self) -> None:
