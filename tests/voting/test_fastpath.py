@@ -847,3 +847,32 @@ def test_postgres_rest_of_a_batch_failing_keeps_the_new_devices_outcome(open_vot
     assert result.outcomes == ["new", "unavailable"]
     assert result.deltas == {open_vote.pk: {a: 1}} and result.turnout == {open_vote.pk: 1}
     assert counts(open_vote) == {a: 2, b: 0, finalists[2].pk: 0}
+
+
+def test_shutdown_writes_and_answers_the_votes_already_queued(open_vote, finalists) -> None:
+    """A worker stopping drains its queue: a vote waiting for the next batch is committed and
+    answered (not dropped unanswered), and a vote arriving after the drain is told to send again."""
+    from opencall.voting.store import PendingVote
+
+    app = fastpath(flush_seconds=30.0)  # the next batch would be long in coming
+    path = f"/live/api/{open_vote.code}/vote"
+
+    async def scenario():
+        # The first batch goes at once; the next one would wait for the flush interval.
+        first = await request(app, "POST", path, vote_body(token_for(open_vote), finalists[0].pk, "vote-first-1"))
+        assert first[0] == 200
+        queued = asyncio.ensure_future(
+            request(app, "POST", path, vote_body(token_for(open_vote), finalists[1].pk, "vote-last-1"))
+        )
+        await asyncio.sleep(0.1)
+        assert app.batcher is not None
+        batcher = app.batcher
+        await asyncio.wait_for(app.shutdown(), 10)
+        answer = await asyncio.wait_for(queued, 1)
+        late = await batcher.submit(PendingVote(open_vote.pk, "late" * 5, finalists[0].pk, "vote-late-1", 1, None, 0.0))
+        return answer, late
+
+    answer, late = run(app, scenario)
+    assert answer[0] == 200 and answer[1]["vote_id"] == "vote-last-1"
+    assert late == "unavailable"
+    assert counts(open_vote) == {finalists[0].pk: 1, finalists[1].pk: 1, finalists[2].pk: 0}
