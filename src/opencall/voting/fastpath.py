@@ -360,6 +360,14 @@ def _problem(status: int, code: str, title: str, detail: str, **extra: Any) -> t
     return status, body
 
 
+def _too_many(wait: float, detail: str) -> Answer:
+    """429 with the seconds to wait, in the problem and in Retry-After."""
+    return (
+        *_problem(429, "rate-limited", "Too many requests", detail, retry_after=round(wait, 2)),
+        [(b"retry-after", str(max(1, round(wait))).encode())],
+    )
+
+
 class LiveApp:
     """The ASGI callable. One instance per worker process; state is created on first use."""
 
@@ -660,16 +668,7 @@ class LiveApp:
         ip, bearer = self._read_headers(scope)
         wait = self.ip_limits.retry_after(ip, tick)
         if wait:
-            return (
-                *_problem(
-                    429,
-                    "rate-limited",
-                    "Too many requests",
-                    "Too many votes from this network address; try again shortly.",
-                    retry_after=round(wait, 2),
-                ),
-                [(b"retry-after", str(max(1, round(wait))).encode())],
-            )
+            return _too_many(wait, "Too many votes from this network address; try again shortly.")
         query: bytes = scope.get("query_string") or b""
         canonical = _CANONICAL.fullmatch(query) if query and bearer is not None else None
         if canonical is not None:
@@ -690,16 +689,7 @@ class LiveApp:
             )
         wait = self.token_limits.retry_after(f"{token.live_vote_id}:{token.device}", tick)
         if wait:
-            return (
-                *_problem(
-                    429,
-                    "rate-limited",
-                    "Too many requests",
-                    "This device is voting too fast; try again in a moment.",
-                    retry_after=round(wait, 2),
-                ),
-                [(b"retry-after", str(max(1, round(wait))).encode())],
-            )
+            return _too_many(wait, "This device is voting too fast; try again in a moment.")
         cached = self.cache.get(code)
         try:
             # Most votes find the live vote cached: no coroutine for them.

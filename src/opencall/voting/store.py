@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -295,9 +295,12 @@ class BallotStore:
     # SQLite: writers in other worker processes queue on a lock file and wake the moment it is
     # released; SQLite's own busy handler would make them sleep in growing steps. On PostgreSQL
     # the row locks taken inside the transaction order the batches instead, and these do nothing.
+    def _open_lock_file(self) -> int:
+        return os.open(f"{self.settings['NAME']}.live-lock", os.O_RDWR | os.O_CREAT, 0o600)
+
     def _lock_file(self) -> int:
         if self._lock_fd is None:
-            self._lock_fd = os.open(f"{self.settings['NAME']}.live-lock", os.O_RDWR | os.O_CREAT, 0o600)
+            self._lock_fd = self._open_lock_file()
         return self._lock_fd
 
     def try_lock(self) -> bool:
@@ -323,6 +326,12 @@ class BallotStore:
         """`write_batch` for a caller holding the batch lock. With wait=False it never blocks on
         another connection: if something else (a page of the site) is writing to the SQLite
         database right now, it raises DatabaseBusy at once and nothing is written."""
+        if self.sqlite:
+            self._begin(self._writer_connection(), wait=wait)
+            return self._on_writer(self._write, votes)
+        return self._on_writer(self._write_postgres, votes)
+
+    def _writer_connection(self) -> Any:
         if self._writer is None:
             self._writer = self._connect()
             if self.sqlite:
@@ -337,13 +346,15 @@ class BallotStore:
                 self._writer.execute("PRAGMA synchronous=NORMAL")
                 # Applied by the writer when it starts the WAL over after a restart.
                 self._writer.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
-        conn = self._writer
-        if self.sqlite:
-            self._begin(conn, wait=wait)
+        return self._writer
+
+    def _on_writer(
+        self, write: Callable[[Any, Sequence[PendingVote]], BatchResult], votes: Sequence[PendingVote]
+    ) -> BatchResult:
+        """Run `write` on the writer connection; a connection that failed is closed and made anew next time."""
+        conn = self._writer_connection()
         try:
-            if self.sqlite:
-                return self._write(conn, votes)
-            return self._write_postgres(conn, votes)
+            return write(conn, votes)
         except Exception:
             try:
                 conn.close()
@@ -377,8 +388,8 @@ class BallotStore:
         So then, holding the batch lock for the moment it takes to copy the few frames added
         meanwhile (passive steps first catch up to at most RESTART_FRAMES; if they cannot, the
         restart waits for next time), a RESTART checkpoint makes the next batch write from the
-        WAL's start. If a
-        page of the site is reading or writing just then, the restart is skipped until next time.
+        WAL's start. If a page of the site is reading or writing just then, the restart is skipped
+        until next time.
         Called from its own thread. Returns (frames in the WAL, frames copied) of the passive
         step; (0, 0) on PostgreSQL.
         """
@@ -397,7 +408,7 @@ class BallotStore:
             if frames and frames - copied <= RESTART_FRAMES:  # else the restart waits for next time
                 # A lock of its own (another open file): taken on the batch writers' shared
                 # descriptor, it would count as theirs and let both in at once.
-                fd = os.open(f"{self.settings['NAME']}.live-lock", os.O_RDWR | os.O_CREAT, 0o600)
+                fd = self._open_lock_file()
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX)
                     conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
@@ -582,17 +593,7 @@ class BallotStore:
 
     def write_general(self, votes: Sequence[PendingVote]) -> BatchResult:
         """PostgreSQL: a batch through `_write` only (reads every ballot), on the thread's connection."""
-        if self._writer is None:
-            self._writer = self._connect()
-        conn = self._writer
-        try:
-            return self._write(conn, votes)
-        except Exception:
-            try:
-                conn.close()
-            finally:
-                self._writer = None
-            raise
+        return self._on_writer(self._write, votes)
 
     def _new_device_statements(self, votes: Sequence[PendingVote]) -> list[tuple[int, list[int], dict[str, Any]]]:
         """(live vote, indexes of its devices' first votes, parameters of _PG_NEW_BALLOTS) per live vote."""
@@ -602,7 +603,9 @@ class BallotStore:
             by_vote[vote.live_vote_id].setdefault(vote.device, index)
         statements = []
         for live_vote_id, first in by_vote.items():
-            rows = json.dumps([[v.device, v.idea, v.vote_id, v.seq, v.user_id] for v in (votes[i] for i in first.values())])
+            rows = json.dumps(
+                [[v.device, v.idea, v.vote_id, v.seq, v.user_id] for v in (votes[i] for i in first.values())]
+            )
             statements.append((live_vote_id, list(first.values()), {"lv": live_vote_id, "at": stamp, "rows": rows}))
         return statements
 
