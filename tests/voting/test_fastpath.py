@@ -849,6 +849,52 @@ def test_postgres_rest_of_a_batch_failing_keeps_the_new_devices_outcome(open_vot
     assert counts(open_vote) == {a: 2, b: 0, finalists[2].pk: 0}
 
 
+@pytest.mark.parametrize("mode", ["thread", "event loop"])
+def test_postgres_resent_first_vote_falls_back_to_skipping_held_ballots(open_vote, finalists, mode) -> None:
+    """The new devices' statement is a plain insert; a first vote resent after its answer was lost
+    makes it fail on the unique index. The batch then runs again skipping held ballots (nothing
+    counted twice, the other new devices recorded), and so do the next batches for a while."""
+    import time
+
+    from django.db import connection
+
+    from opencall.voting import store as store_module
+    from opencall.voting.store import BallotStore, PendingVote
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement path is PostgreSQL's")
+    store = BallotStore(dict(connection.settings_dict))
+    a, b = finalists[0].pk, finalists[1].pk
+
+    def vote(device: str, idea: int, vote_id: str) -> PendingVote:
+        return PendingVote(open_vote.pk, f"{device}xxxxxxxxxxxxxxxx", idea, vote_id, 1, None, time.time())
+
+    async def write(votes: list[PendingVote]):
+        if mode == "thread":
+            return store.write_batch(votes)
+        return await store.write_batch_async(votes)
+
+    async def scenario():
+        try:
+            first = await write([vote("one", a, "vote-one-1"), vote("two", b, "vote-two-1")])
+            plain_after_new = store._skip_held_batches
+            resent = await write([vote("three", a, "vote-three-1"), vote("one", a, "vote-one-1")])
+            skipping = store._skip_held_batches
+            for n in range(store_module.PG_SKIP_HELD_BATCHES):
+                await write([vote(f"more{n}", b, f"vote-more{n}")])
+            return first, plain_after_new, resent, skipping, store._skip_held_batches
+        finally:
+            await store.aclose()
+            store.close()
+
+    first, plain_after_new, resent, skipping, after = asyncio.run(scenario())
+    assert first.outcomes == ["new", "new"] and plain_after_new == 0
+    assert resent.outcomes == ["new", "duplicate"]
+    assert resent.deltas == {open_vote.pk: {a: 1}} and resent.turnout == {open_vote.pk: 1}
+    assert skipping == store_module.PG_SKIP_HELD_BATCHES - 1 and after == 0
+    assert counts(open_vote) == {a: 2, b: 1 + store_module.PG_SKIP_HELD_BATCHES, finalists[2].pk: 0}
+
+
 def test_shutdown_writes_and_answers_the_votes_already_queued(open_vote, finalists) -> None:
     """A worker stopping drains its queue: a vote waiting for the next batch is committed and
     answered (not dropped unanswered), and a vote arriving after the drain is told to send again."""
