@@ -45,12 +45,14 @@ class LiveBallot(models.Model):
     """A device's current vote in one live vote; written by the fast path's batched upsert.
 
     `client_vote_id` and `seq` make delivery exactly-once: see opencall.engines.tally. The table
-    carries one index only (the unique device key): every extra index costs each of the many
+    carries one index only, its primary key (live vote, device), which is also the rule of one
+    ballot per device: every extra index (a surrogate id's included) costs each of the many
     inserts, and the live counts come from LiveCount instead. For the same reason the foreign keys
     carry no database constraint (PostgreSQL would run three trigger checks per inserted row): the
     fast path checks the live vote and its finalists inside the very transaction that writes.
     """
 
+    pk = models.CompositePrimaryKey("live_vote", "device")
     live_vote = models.ForeignKey(
         LiveVote, on_delete=models.CASCADE, related_name="ballots", db_index=False, db_constraint=False
     )
@@ -70,9 +72,6 @@ class LiveBallot(models.Model):
     changes = models.PositiveIntegerField(default=0)
     cast_at = models.DateTimeField()
     updated_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["live_vote", "device"], name="one_ballot_per_device")]
 
     def __str__(self) -> str:
         return f"{self.device} → {self.idea_id}"
