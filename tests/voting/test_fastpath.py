@@ -895,6 +895,56 @@ def test_postgres_resent_first_vote_falls_back_to_skipping_held_ballots(open_vot
     assert counts(open_vote) == {a: 2, b: 1 + store_module.PG_SKIP_HELD_BATCHES, finalists[2].pk: 0}
 
 
+def test_postgres_batch_for_two_live_votes_is_one_transaction(open_vote, finalists, challenge, organiser) -> None:
+    """From the event loop a batch for one live vote is a single autocommitted statement; one that
+    spans two live votes runs their statements in one transaction, and a resent first vote in
+    either rolls both back and reruns them skipping held ballots."""
+    import time
+
+    from django.db import connection
+
+    from opencall.voting import actions
+    from opencall.voting.store import BallotStore, PendingVote
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement path is PostgreSQL's")
+    other = actions.open_live_vote(
+        live_vote=actions.create_live_vote(
+            challenge=challenge,
+            by=organiser,
+            title="Second stage",
+            finalist_ids=[f.pk for f in finalists],
+            duration_seconds=300,
+        ),
+        by=organiser,
+    )
+    store = BallotStore(dict(connection.settings_dict))
+    a, b = finalists[0].pk, finalists[1].pk
+
+    def vote(live_vote, device: str, idea: int, vote_id: str) -> PendingVote:
+        return PendingVote(live_vote.pk, f"{device}xxxxxxxxxxxxxxxx", idea, vote_id, 1, None, time.time())
+
+    async def scenario():
+        try:
+            first = await store.write_batch_async([vote(open_vote, "one", a, "v-1"), vote(other, "one", b, "v-2")])
+            second = await store.write_batch_async(
+                [vote(open_vote, "two", b, "v-3"), vote(other, "one", b, "v-2"), vote(other, "two", a, "v-4")]
+            )
+            return first, second, store._skip_held_batches
+        finally:
+            await store.aclose()
+            store.close()
+
+    first, second, skipping = asyncio.run(scenario())
+    assert first.outcomes == ["new", "new"]
+    assert first.deltas == {open_vote.pk: {a: 1}, other.pk: {b: 1}}
+    assert second.outcomes == ["new", "duplicate", "new"] and skipping > 0
+    assert second.deltas == {open_vote.pk: {b: 1}, other.pk: {a: 1}}
+    assert counts(open_vote) == {a: 1, b: 1, finalists[2].pk: 0}
+    assert counts(other) == {a: 1, b: 1, finalists[2].pk: 0}
+    assert set(ballots(other)) == {"onexxxxxxxxxxxxxxxx", "twoxxxxxxxxxxxxxxxx"}
+
+
 def test_shutdown_writes_and_answers_the_votes_already_queued(open_vote, finalists) -> None:
     """A worker stopping drains its queue: a vote waiting for the next batch is committed and
     answered (not dropped unanswered), and a vote arriving after the drain is told to send again."""

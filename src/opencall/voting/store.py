@@ -597,11 +597,18 @@ class BallotStore:
     async def write_batch_async(self, votes: Sequence[PendingVote]) -> BatchResult:
         """PostgreSQL, from the event loop: `write_batch` with the new devices' statement sent on
         an asyncio connection, so that neither a thread nor the GIL sits between the loop and
-        the database; the rest of the batch (rare) goes through `_write` in a thread."""
+        the database; the rest of the batch (rare) goes through `_write` in a thread.
+
+        The connection is in autocommit mode: a batch for one live vote (the usual case) is one
+        statement, which PostgreSQL commits on its own, so it goes out with no BEGIN, COMMIT or
+        pipeline around it (psycopg's pipeline machinery cost more CPU here than the statement's
+        own round trip: 700 against 310 us per batch of 23). Several live votes' statements go
+        in one transaction.
+        """
         import psycopg
 
         if self._async_writer is None:
-            self._async_writer = await psycopg.AsyncConnection.connect(**self._pg_params(), autocommit=False)
+            self._async_writer = await psycopg.AsyncConnection.connect(**self._pg_params(), autocommit=True)
         conn = self._async_writer
         statements = self._new_device_statements(votes)
         tried: list[tuple[int, list[int], set[str]]] = []
@@ -610,14 +617,19 @@ class BallotStore:
             try:
                 cursors = []
                 try:
-                    async with conn.pipeline():
-                        for live_vote_id, indexes, params in statements:
-                            cur = conn.cursor()
-                            await cur.execute(sql, params)
-                            cursors.append((live_vote_id, indexes, cur))
-                        await conn.commit()
+                    if len(statements) == 1:
+                        live_vote_id, indexes, params = statements[0]
+                        cur = conn.cursor()
+                        await cur.execute(sql, params)
+                        cursors.append((live_vote_id, indexes, cur))
+                    else:
+                        async with conn.transaction(), conn.pipeline():
+                            for live_vote_id, indexes, params in statements:
+                                cur = conn.cursor()
+                                await cur.execute(sql, params)
+                                cursors.append((live_vote_id, indexes, cur))
                 except psycopg.errors.UniqueViolation as error:
-                    await conn.rollback()
+                    # Nothing was written: the statement (or the transaction) was rolled back.
                     if not self._held_ballot_found(error, sql):
                         raise
                     continue
