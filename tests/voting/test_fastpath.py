@@ -316,6 +316,32 @@ def test_rate_limiter_refills() -> None:
     assert limiter.retry_after("k", 0.5) == 0.0
     assert limiter.retry_after("other", 0.5) == 0.0
     assert RateLimiter(rate=0, burst=0).retry_after("k", 0.0) == 0.0
+    # An idle key is back to a full bucket, never more: 5 at once, then one per 0.1 s.
+    steady = RateLimiter(rate=10.0, burst=5.0)
+    assert [steady.retry_after("k", 100.0) for _ in range(6)] == [0.0] * 5 + [pytest.approx(0.1)]
+    assert [steady.retry_after("k", 1000.0) for _ in range(6)] == [0.0] * 5 + [pytest.approx(0.1)]
+    assert steady.retry_after("k", 1000.05) == pytest.approx(0.05)
+    assert steady.retry_after("k", 1000.1) == 0.0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rate_limiter_answers_as_a_token_bucket(seed) -> None:
+    """Against a plain token bucket (tokens and last look per key) on random request times."""
+    import random
+
+    rng = random.Random(seed)
+    rate, burst = rng.choice([(1.0, 3.0), (5.0, 10.0), (200.0, 400.0), (2.0, 1.0)])
+    limiter = RateLimiter(rate=rate, burst=burst)
+    buckets: dict[str, tuple[float, float]] = {}
+    now = 0.0
+    for _ in range(3000):
+        now += rng.expovariate(rate * rng.choice([0.5, 2.0, 8.0]))
+        key = rng.choice("abc")
+        tokens, last = buckets.get(key, (burst, now))
+        tokens = min(burst, tokens + (now - last) * rate)
+        expected = 0.0 if tokens >= 1 - 1e-9 else (1 - tokens) / rate
+        buckets[key] = (tokens - 1 if expected == 0.0 else tokens, now)
+        assert limiter.retry_after(key, now) == pytest.approx(expected, abs=1e-6)
 
 
 def test_rate_limiter_forgets_idle_keys_a_little_at_a_time_and_stays_out_of_the_collector() -> None:
@@ -326,12 +352,12 @@ def test_rate_limiter_forgets_idle_keys_a_little_at_a_time_and_stays_out_of_the_
     limiter.retry_after("a", 0.0)  # a has 1 token left
     limiter.retry_after("b", 0.0)
     limiter.retry_after("c", 0.0)  # the generation is full: a and b become the older one
-    assert set(limiter.seen) == {"c"} and set(limiter.old_seen) == {"a", "b"}
+    assert set(limiter.full_at) == {"c"} and set(limiter.old_full_at) == {"a", "b"}
     # a recent key keeps its half-used bucket when it moves forward: 1 token, then none left
     assert [limiter.retry_after("a", 0.0) for _ in range(2)] == [0.0, 1.0]
-    assert set(limiter.seen) == {"a", "c"} and set(limiter.old_seen) == {"b"}
+    assert set(limiter.full_at) == {"a", "c"} and set(limiter.old_full_at) == {"b"}
     limiter.retry_after("d", 0.0)  # full again: b, left behind for two generations, goes
-    assert set(limiter.old_seen) == {"a", "c"} and set(limiter.seen) == {"d"}
+    assert set(limiter.old_full_at) == {"a", "c"} and set(limiter.full_at) == {"d"}
     assert limiter.dropping and "b" in limiter.dropping[0]
     for n in range(3):  # let go a few entries per call, never all at once
         limiter.retry_after("d", 10.0 + n)
@@ -349,7 +375,7 @@ def test_rate_limiter_forgets_idle_keys_a_little_at_a_time_and_stays_out_of_the_
         many.retry_after(f"k{n}", float(n))
         assert len(many) <= 1000
     # Hundreds of thousands of buckets must not be containers the cyclic collector walks.
-    for table in (limiter.tokens, limiter.seen, limiter.old_tokens, limiter.old_seen):
+    for table in (limiter.full_at, limiter.old_full_at):
         assert not gc.is_tracked(table)
 
 

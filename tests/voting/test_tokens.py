@@ -40,3 +40,26 @@ def test_device_ids_sort_by_time_of_issue(monkeypatch: pytest.MonkeyPatch) -> No
     assert ids == sorted(ids) and len(set(ids)) == 3
     assert ids[0][:11] == f"{1_700_000_000_000:011x}"
     assert all(read_token(KEY, issue_token(KEY, 1, device=d)) is not None for d in ids)
+
+
+def test_the_pre_keyed_signature_is_the_issued_one() -> None:
+    """read_token checks with a copy of a pre-keyed hash; issue_token signs from scratch."""
+    for live_vote in (1, 42, 999_999_999_999):
+        for user in (None, 5):
+            token = issue_token(KEY, live_vote, user_id=user)
+            payload, _, signature = token.rpartition(".")
+            assert tokens._signature(KEY, payload) == signature.encode()
+            assert read_token(KEY, token) == DeviceToken(live_vote, payload.split(".")[1], user)
+    other = signing_key("other" * 10)
+    token = issue_token(other, 3, device="abcdefghijklmnopqrstuv")
+    assert read_token(other, token) is not None and read_token(KEY, token) is None
+
+
+def test_malformed_tokens_are_refused_before_any_hashing() -> None:
+    good = issue_token(KEY, 12, device="abcdefghijklmnopqrstuv")
+    payload, _, signature = good.rpartition(".")
+    assert read_token(KEY, f"{payload}.{signature}.extra") is None  # a fourth dot
+    assert read_token(KEY, good.replace("12.", "\u0661\u0662.", 1)) is None  # non-ASCII digits
+    assert read_token(KEY, good.replace(".0.", ".-1.", 1)) is None
+    assert read_token(KEY, f"{payload}.{signature[:-1]}\u00e9") is None  # non-ASCII signature
+    assert read_token(KEY, "1" * 13 + ".abcdefghijklmnopqrstuv.0." + signature) is None

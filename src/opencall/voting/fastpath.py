@@ -113,9 +113,14 @@ class FastPathConfig:
 class RateLimiter:
     """Token buckets per key, in this process's memory (limits are per worker process).
 
-    A bucket is two floats in two dicts (tokens left, time of the last look) rather than one
-    list per key: a dict holding only strings and floats is invisible to the cyclic garbage
-    collector, whereas 400,000 small lists made each full collection stop the loop for ~80 ms.
+    Each bucket is one float, the time at which it is full again (the generic cell rate
+    algorithm): a request finds `burst - (full_at - now) * rate` tokens, passes if that is at least
+    one and moves `full_at` one interval (1 / rate) on. It answers exactly as a bucket of `burst`
+    tokens refilled at `rate` per second, with one dictionary operation to read and one to write:
+    under load the dictionaries hold hundreds of thousands of keys and every operation is a cache
+    miss, so a bucket kept as two floats in two dicts cost twice as much (17 us per vote for the
+    two limiters, measured in bench/live). Floats in a dict of strings are invisible to the cyclic
+    garbage collector, whereas 400,000 small lists made each full collection stop the loop ~80 ms.
 
     Keys live in two generations. A key found in the older one moves to the current one; when
     the current one holds `max_keys // 2` keys it becomes the older one, and the previous older
@@ -128,10 +133,11 @@ class RateLimiter:
 
     def __init__(self, rate: float, burst: float, max_keys: int = 200_000) -> None:
         self.rate, self.burst, self.max_keys = rate, burst, max_keys
-        self.tokens: dict[str, float] = {}
-        self.seen: dict[str, float] = {}
-        self.old_tokens: dict[str, float] = {}
-        self.old_seen: dict[str, float] = {}
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        # How far ahead of now `full_at` may be for a request to pass: burst - 1 intervals.
+        self.slack = (burst - 1) * self.interval
+        self.full_at: dict[str, float] = {}
+        self.old_full_at: dict[str, float] = {}
         self.dropping: list[dict[str, float]] = []
 
     def retry_after(self, key: str, now: float) -> float:
@@ -140,36 +146,31 @@ class RateLimiter:
             return 0.0
         if self.dropping:
             self._drop_some()
-        last = self.seen.get(key)
-        if last is None:
-            last = self.old_seen.pop(key, None)
+        full_at = self.full_at.get(key)
+        if full_at is None:
             # Taken out of the older generation before a rotation lets that one go.
-            old_tokens = self.old_tokens.pop(key, self.burst)
-            if len(self.seen) >= self.max_keys // 2:
+            full_at = self.old_full_at.pop(key, None)
+            if len(self.full_at) >= self.max_keys // 2:
                 self._rotate()
-            if last is None:
-                self.tokens[key] = self.burst - 1
-                self.seen[key] = now
+            if full_at is None:
+                self.full_at[key] = now + self.interval
                 return 0.0
-            tokens = old_tokens
-        else:
-            tokens = self.tokens[key]
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        self.seen[key] = now
-        if tokens >= 1:
-            self.tokens[key] = tokens - 1
-            return 0.0
-        self.tokens[key] = tokens
-        return (1 - tokens) / self.rate
+        if full_at < now:
+            full_at = now
+        wait = full_at - now - self.slack
+        if wait > 1e-9:
+            self.full_at[key] = full_at
+            return wait
+        self.full_at[key] = full_at + self.interval
+        return 0.0
 
     def __len__(self) -> int:
         """Keys remembered (both generations)."""
-        return len(self.seen) + len(self.old_seen)
+        return len(self.full_at) + len(self.old_full_at)
 
     def _rotate(self) -> None:
-        self.dropping += [self.old_tokens, self.old_seen]
-        self.old_tokens, self.old_seen = self.tokens, self.seen
-        self.tokens, self.seen = {}, {}
+        self.dropping.append(self.old_full_at)
+        self.old_full_at, self.full_at = self.full_at, {}
 
     def _drop_some(self) -> None:
         victims = self.dropping[-1]

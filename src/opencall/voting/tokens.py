@@ -8,6 +8,8 @@ and ``u<user id>`` in sign-in-required mode, so a person has one ballot whatever
 from __future__ import annotations
 
 import base64
+import binascii
+import functools
 import hashlib
 import hmac
 import re
@@ -17,6 +19,9 @@ from typing import NamedTuple
 
 MAX_TOKEN_LENGTH = 160
 _DEVICE = re.compile(r"u[0-9]{1,12}|[A-Za-z0-9_-]{16,40}")
+# <live vote id>.<device>.<user id or 0>.<signature>: the signed payload is the first three.
+_TOKEN = re.compile(r"(([0-9]{1,12})\.([^.]*)\.([0-9]{1,12}))\.([^.]*)")
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 class DeviceToken(NamedTuple):
@@ -34,6 +39,19 @@ def _sign(key: bytes, payload: str) -> str:
     # cost, which matters: every vote checks one.
     mac = hashlib.blake2b(payload.encode(), key=key, digest_size=18).digest()
     return base64.urlsafe_b64encode(mac).decode()
+
+
+@functools.lru_cache(maxsize=8)
+def _keyed(key: bytes) -> hashlib.blake2b:
+    """A keyed hash that has taken in its key already: copying it is cheaper than keying anew."""
+    return hashlib.blake2b(key=key, digest_size=18)
+
+
+def _signature(key: bytes, payload: str) -> bytes:
+    """`_sign` as ASCII bytes, from the pre-keyed hash (what the fast path checks every vote with)."""
+    mac = _keyed(key).copy()
+    mac.update(payload.encode())
+    return binascii.b2a_base64(mac.digest(), newline=False).translate(_URLSAFE)
 
 
 def new_device_id() -> str:
@@ -61,22 +79,10 @@ def read_token(key: bytes, token: object) -> DeviceToken | None:
     """The token's contents if it is well formed and its signature checks, else None."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         return None
-    payload, dot, signature = token.rpartition(".")
-    if not dot:
+    match = _TOKEN.fullmatch(token)
+    if match is None:
         return None
-    parts = payload.split(".")
-    if len(parts) != 3:
+    payload, vote_part, device, user_part, signature = match.groups()
+    if not (signature.isascii() and hmac.compare_digest(_signature(key, payload), signature.encode())):
         return None
-    vote_part, _, user_part = parts
-    if not (
-        vote_part.isascii()
-        and vote_part.isdigit()
-        and user_part.isascii()
-        and user_part.isdigit()
-        and len(vote_part) <= 12
-        and len(user_part) <= 12
-    ):
-        return None
-    if not hmac.compare_digest(_sign(key, payload), signature):
-        return None
-    return DeviceToken(int(vote_part), parts[1], int(user_part) or None)
+    return DeviceToken(int(vote_part), device, int(user_part) or None)
