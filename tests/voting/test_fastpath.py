@@ -749,12 +749,17 @@ def test_sqlite_wal_starts_over_after_each_checkpoint(open_vote, finalists) -> N
     assert len(ballots(open_vote)) == 6 * 3 * 20
 
 
-def test_one_batch_mixing_new_devices_changes_retries_and_refusals(open_vote, finalists, challenge) -> None:
+@pytest.mark.parametrize("mode", ["thread", "event loop"])
+def test_one_batch_mixing_new_devices_changes_retries_and_refusals(open_vote, finalists, challenge, mode) -> None:
     """A batch's outcomes follow the tally rules vote by vote whatever the mix; on PostgreSQL the
-    first votes of new devices take the one-statement path and the rest the general one."""
+    first votes of new devices take the one-statement path and the rest the general one (from the
+    event loop: the prepared statement sent through libpq, then a thread)."""
     import time
 
     from django.db import connection
+
+    if mode == "event loop" and connection.vendor != "postgresql":
+        pytest.skip("SQLite batches are written by write_locked")
 
     from opencall.ideas.models import Idea
     from opencall.voting.store import BallotStore, PendingVote
@@ -767,9 +772,14 @@ def test_one_batch_mixing_new_devices_changes_retries_and_refusals(open_vote, fi
     def vote(device: str, idea: int, vote_id: str, seq: int) -> PendingVote:
         return PendingVote(open_vote.pk, f"{device}xxxxxxxxxxxxxxxx", idea, vote_id, seq, None, time.time())
 
-    try:
-        first = store.write_batch([vote("old", a, "vote-old-1", 1), vote("kept", b, "vote-kept-1", 1)])
-        second = store.write_batch(
+    async def write(votes: list[PendingVote]):
+        if mode == "thread":
+            return store.write_batch(votes)
+        return await store.write_batch_async(votes)
+
+    async def scenario():
+        first = await write([vote("old", a, "vote-old-1", 1), vote("kept", b, "vote-kept-1", 1)])
+        second = await write(
             [
                 vote("new", a, "vote-new-1", 1),  # new device
                 vote("new", b, "vote-new-2", 2),  # the same device changes its vote in the batch
@@ -781,7 +791,13 @@ def test_one_batch_mixing_new_devices_changes_retries_and_refusals(open_vote, fi
                 vote("late", c, "vote-late-1", 1),  # another new device
             ]
         )
+        return first, second
+
+    try:
+        first, second = asyncio.run(scenario())
     finally:
+        if mode == "event loop":
+            asyncio.run(store.aclose())
         store.close()
     assert first.outcomes == ["new", "new"]
     assert second.outcomes == ["new", "change", "change", "duplicate", "stale", "invalid", "duplicate", "new"]
