@@ -138,6 +138,16 @@ def run_backend(
         backend.query("SELECT idea_id, votes FROM voting_livecount WHERE live_vote_id = ?", (info["live_vote_id"],))
     )
     acked = warm["acked"] + sum(f["acked"] for f in flats) + paced["acked"] + sum(acked_sweep)
+    # Anything the server logged beyond its start and stop (warnings, errors, tracebacks) is shown
+    # before the work directory goes: an error count alone does not say what went wrong.
+    log_path = backend.workdir / "server.log"
+    noted = [
+        line
+        for line in (log_path.read_text(errors="replace").splitlines() if log_path.exists() else [])
+        if line.strip() and not line.startswith("[INFO]")
+    ]
+    for line in noted[:40]:
+        print(f"  {name} server.log: {line}", file=sys.stderr)
     shutil.rmtree(backend.workdir, ignore_errors=True)
     return {
         "backend": name,

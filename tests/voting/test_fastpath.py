@@ -987,6 +987,49 @@ def test_postgres_batch_for_two_live_votes_is_one_transaction(open_vote, finalis
     assert set(ballots(other)) == {"onexxxxxxxxxxxxxxxx", "twoxxxxxxxxxxxxxxxx"}
 
 
+def test_postgres_lost_connection_is_reopened_and_the_batch_written_once(open_vote, finalists) -> None:
+    """The event loop's connection dies between two batches (a database restart): the prepared
+    statement's send fails, the writer drops that connection, and the retry opens a new one
+    (preparing the statements again) and writes the batch once."""
+    import time
+
+    from django.db import connection
+
+    from opencall.voting.fastpath import Batcher
+    from opencall.voting.store import BallotStore, PendingVote
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the event loop's connection is PostgreSQL's")
+    store = BallotStore(dict(connection.settings_dict))
+    a, b = finalists[0].pk, finalists[1].pk
+
+    def vote(device: str, idea: int, vote_id: str) -> PendingVote:
+        return PendingVote(open_vote.pk, f"{device}xxxxxxxxxxxxxxxx", idea, vote_id, 1, None, time.time())
+
+    async def scenario():
+        batcher = Batcher(store, 0.001, 100)
+        try:
+            first = await batcher._write([vote("one", a, "v-1")])
+            old = store._async_writer
+
+            def terminate() -> None:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_terminate_backend(%s)", [old.pgconn.backend_pid])
+                connection.close()
+
+            await asyncio.to_thread(terminate)
+            second = await batcher._write([vote("two", b, "v-2"), vote("three", b, "v-3")])
+            return first, second, old is not store._async_writer
+        finally:
+            await store.aclose()
+            store.close()
+
+    first, second, reopened = asyncio.run(scenario())
+    assert first.outcomes == ["new"] and second.outcomes == ["new", "new"] and reopened
+    assert counts(open_vote) == {a: 1, b: 2, finalists[2].pk: 0}
+    assert len(ballots(open_vote)) == 3
+
+
 def test_shutdown_writes_and_answers_the_votes_already_queued(open_vote, finalists) -> None:
     """A worker stopping drains its queue: a vote waiting for the next batch is committed and
     answered (not dropped unanswered), and a vote arriving after the drain is told to send again."""
