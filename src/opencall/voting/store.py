@@ -596,6 +596,8 @@ class BallotStore:
         device, a client that numbers badly), the transaction is rolled back with nothing
         written and the batch runs again with ON CONFLICT, as do the next PG_SKIP_HELD_BATCHES
         batches, so that a stream of such votes costs one wasted statement per that many batches.
+        The count is kept by whoever writes the new devices' statements: in the fast path, the
+        event loop alone.
         """
         if self._skip_held_batches:
             self._skip_held_batches -= 1
@@ -606,7 +608,7 @@ class BallotStore:
         """Whether a unique violation is the plain insert meeting a ballot a device already has
         (then this batch and the next ones skip such ballots instead)."""
         if sql is _PG_INSERT_ONLY:
-            self._skip_held_batches = PG_SKIP_HELD_BATCHES
+            self._skip_held_batches = PG_SKIP_HELD_BATCHES + 1  # this batch's rerun, then the next ones
             return True
         return False
 
@@ -649,9 +651,11 @@ class BallotStore:
                         raise
                     continue
                 break
-            except Exception:
+            except BaseException:
+                # Including a cancellation (a worker stopping) while a statement is in flight: its
+                # result is unread and the connection unusable, so it goes.
                 self._async_writer = None
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(BaseException):
                     await conn.close()
                 raise
         result, rest = self._after_new_devices(votes, tried)
@@ -671,7 +675,10 @@ class BallotStore:
         import psycopg
 
         if self._async_writer is None:
-            conn = await psycopg.AsyncConnection.connect(**self._pg_params(), autocommit=True)
+            # prepare_threshold=None: psycopg prepares nothing of its own on this connection, so it
+            # never sends DEALLOCATE ALL (which it does on a rollback once it has prepared
+            # something), which would drop our two statements as well.
+            conn = await psycopg.AsyncConnection.connect(**self._pg_params(), autocommit=True, prepare_threshold=None)
             try:
                 for _, prepare in _PG_PREPARED.values():
                     await conn.execute(prepare)
@@ -713,7 +720,10 @@ class BallotStore:
         if first.status != pq.ExecStatus.TUPLES_OK:
             sqlstate = (first.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
             message = (first.error_message or b"").decode(errors="replace").strip()
-            error_class = psycopg.errors.lookup(sqlstate) if sqlstate else psycopg.DatabaseError
+            try:
+                error_class = psycopg.errors.lookup(sqlstate)
+            except KeyError:  # no SQLSTATE, or one this psycopg does not know
+                error_class = psycopg.DatabaseError
             raise error_class(message or "the new ballots' statement failed")
         if first.ntuples == 0:
             return None
@@ -750,7 +760,9 @@ class BallotStore:
             if vote.device not in by_vote[vote.live_vote_id]:
                 by_vote[vote.live_vote_id][vote.device] = index
         statements = []
-        for live_vote_id, first in by_vote.items():
+        # In live vote order, as `_write`: two batches lock the counters of several live votes in
+        # the same order, so they queue instead of deadlocking.
+        for live_vote_id, first in sorted(by_vote.items()):
             indexes = [i for i in first.values() if votes[i].seq == 1]
             if not indexes:
                 continue
@@ -800,7 +812,7 @@ class BallotStore:
         accepted: dict[int, int] = {}
         writes_planned: list[tuple[list[tuple[Any, ...]], list[tuple[int, int, int, int]]]] = []
         try:
-            for live_vote_id, indexes in by_vote.items():
+            for live_vote_id, indexes in sorted(by_vote.items()):
                 devices = sorted({votes[i].device for i in indexes})
                 row, finalists, held = self._read_state(conn, live_vote_id, devices)
                 if row is None or row[0] != "open":
