@@ -74,9 +74,7 @@ _PG_PREPARED_ARGS = {"lv": "$1", "at": "$2", "rows": "$3", "n": "$4"}
 _PG_PREPARED = {
     sql: (
         f"opencall_new_ballots_{k}".encode(),
-        "PREPARE opencall_new_ballots_{k} (bigint, timestamptz, jsonb, bigint) AS {body}".format(
-            k=k, body=sql % _PG_PREPARED_ARGS
-        ),
+        f"PREPARE opencall_new_ballots_{k} (bigint, timestamptz, jsonb, bigint) AS {sql % _PG_PREPARED_ARGS}",
     )
     for k, sql in (("insert", _PG_INSERT_ONLY), ("skip", _PG_INSERT_OR_SKIP))
 }
