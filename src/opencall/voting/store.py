@@ -572,9 +572,9 @@ class BallotStore:
                         cur.execute(sql, params)
                         cursors.append((live_vote_id, indexes, cur))
                     conn.commit()
-            except psycopg.errors.UniqueViolation as error:
+            except psycopg.errors.UniqueViolation:
                 conn.rollback()
-                if not self._held_ballot_found(error, sql):
+                if not self._held_ballot_found(sql):
                     raise
                 continue
             tried = [(lv, indexes, self._inserted(cur.fetchone())) for lv, indexes, cur in cursors]
@@ -602,7 +602,7 @@ class BallotStore:
             return _PG_INSERT_OR_SKIP
         return _PG_INSERT_ONLY
 
-    def _held_ballot_found(self, error: Exception, sql: str) -> bool:
+    def _held_ballot_found(self, sql: str) -> bool:
         """Whether a unique violation is the plain insert meeting a ballot a device already has
         (then this batch and the next ones skip such ballots instead)."""
         if sql is _PG_INSERT_ONLY:
@@ -643,9 +643,9 @@ class BallotStore:
                                 await cur.execute(sql, params)
                                 cursors.append((live_vote_id, indexes, cur))
                         tried = [(lv, indexes, self._inserted(await cur.fetchone())) for lv, indexes, cur in cursors]
-                except psycopg.errors.UniqueViolation as error:
+                except psycopg.errors.UniqueViolation:
                     # Nothing was written: the statement (or the transaction) was rolled back.
-                    if not self._held_ballot_found(error, sql):
+                    if not self._held_ballot_found(sql):
                         raise
                     continue
                 break
