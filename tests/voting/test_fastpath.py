@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,6 +15,7 @@ from django.utils import timezone
 from opencall.voting import actions
 from opencall.voting.fastpath import RateLimiter
 from opencall.voting.models import LiveBallot, LiveCount, LiveVote
+from opencall.voting.store import PendingVote
 from tests.voting.conftest import fastpath, request, run, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,6 +40,11 @@ def ballots(live_vote: LiveVote) -> dict[str, tuple[int, str, int, int]]:
 
 def counts(live_vote: LiveVote) -> dict[int, int]:
     return dict(LiveCount.objects.filter(live_vote=live_vote).values_list("idea_id", "votes"))
+
+
+def pending(live_vote: LiveVote, device: str, idea: int, vote_id: str, seq: int = 1) -> PendingVote:
+    """A vote as the fast path queues it, for the batch writer's tests (devices padded to length)."""
+    return PendingVote(live_vote.pk, f"{device}xxxxxxxxxxxxxxxx", idea, vote_id, seq, None, time.time())
 
 
 def test_vote_is_acknowledged_once_committed(open_vote, finalists) -> None:
@@ -755,7 +763,6 @@ def test_one_batch_mixing_new_devices_changes_retries_and_refusals(open_vote, fi
     """A batch's outcomes follow the tally rules vote by vote whatever the mix; on PostgreSQL the
     first votes of new devices take the one-statement path and the rest the general one (from the
     event loop: the prepared statement sent through libpq, then a thread)."""
-    import time
 
     from django.db import connection
 
@@ -763,15 +770,14 @@ def test_one_batch_mixing_new_devices_changes_retries_and_refusals(open_vote, fi
         pytest.skip("SQLite batches are written by write_locked")
 
     from opencall.ideas.models import Idea
-    from opencall.voting.store import BallotStore, PendingVote
+    from opencall.voting.store import BallotStore
 
     store = BallotStore(dict(connection.settings_dict))
     a, b, c = (f.pk for f in finalists[:3])
     outsider = Idea.objects.filter(challenge=challenge).exclude(pk__in=[f.pk for f in finalists]).first()
     not_finalist = outsider.pk if outsider is not None else max(a, b, c) + 1000
 
-    def vote(device: str, idea: int, vote_id: str, seq: int) -> PendingVote:
-        return PendingVote(open_vote.pk, f"{device}xxxxxxxxxxxxxxxx", idea, vote_id, seq, None, time.time())
+    vote = functools.partial(pending, open_vote)
 
     async def write(votes: list[PendingVote]):
         if mode == "thread":
@@ -860,19 +866,17 @@ def test_a_failed_wal_sync_answers_not_recorded_and_is_not_retried(open_vote, fi
 def test_postgres_rest_of_a_batch_failing_keeps_the_new_devices_outcome(open_vote, finalists, monkeypatch) -> None:
     """The new devices' statement commits on its own; if the rest of the batch then fails, their
     votes stay recorded with their counts and only the rest is answered 'send again'."""
-    import time
 
     from django.db import connection
 
-    from opencall.voting.store import BallotStore, PendingVote
+    from opencall.voting.store import BallotStore
 
     if connection.vendor != "postgresql":
         pytest.skip("the one-statement path is PostgreSQL's")
     store = BallotStore(dict(connection.settings_dict))
     a, b = finalists[0].pk, finalists[1].pk
 
-    def vote(device: str, idea: int, vote_id: str, seq: int) -> PendingVote:
-        return PendingVote(open_vote.pk, f"{device}xxxxxxxxxxxxxxxx", idea, vote_id, seq, None, time.time())
+    vote = functools.partial(pending, open_vote)
 
     def broken(votes: object) -> None:
         raise RuntimeError("connection lost")
@@ -897,20 +901,18 @@ def test_postgres_resent_first_vote_falls_back_to_skipping_held_ballots(open_vot
     """The new devices' statement is a plain insert; a first vote resent after its answer was lost
     makes it fail on the unique index. The batch then runs again skipping held ballots (nothing
     counted twice, the other new devices recorded), and so do the next batches for a while."""
-    import time
 
     from django.db import connection
 
     from opencall.voting import store as store_module
-    from opencall.voting.store import BallotStore, PendingVote
+    from opencall.voting.store import BallotStore
 
     if connection.vendor != "postgresql":
         pytest.skip("the one-statement path is PostgreSQL's")
     store = BallotStore(dict(connection.settings_dict))
     a, b = finalists[0].pk, finalists[1].pk
 
-    def vote(device: str, idea: int, vote_id: str) -> PendingVote:
-        return PendingVote(open_vote.pk, f"{device}xxxxxxxxxxxxxxxx", idea, vote_id, 1, None, time.time())
+    vote = functools.partial(pending, open_vote)
 
     async def write(votes: list[PendingVote]):
         if mode == "thread":
@@ -942,12 +944,11 @@ def test_postgres_batch_for_two_live_votes_is_one_transaction(open_vote, finalis
     """From the event loop a batch for one live vote is a single autocommitted statement; one that
     spans two live votes runs their statements in one transaction, and a resent first vote in
     either rolls both back and reruns them skipping held ballots."""
-    import time
 
     from django.db import connection
 
     from opencall.voting import actions
-    from opencall.voting.store import BallotStore, PendingVote
+    from opencall.voting.store import BallotStore
 
     if connection.vendor != "postgresql":
         pytest.skip("the one-statement path is PostgreSQL's")
@@ -964,8 +965,7 @@ def test_postgres_batch_for_two_live_votes_is_one_transaction(open_vote, finalis
     store = BallotStore(dict(connection.settings_dict))
     a, b = finalists[0].pk, finalists[1].pk
 
-    def vote(live_vote, device: str, idea: int, vote_id: str) -> PendingVote:
-        return PendingVote(live_vote.pk, f"{device}xxxxxxxxxxxxxxxx", idea, vote_id, 1, None, time.time())
+    vote = pending
 
     async def scenario():
         try:
@@ -992,20 +992,18 @@ def test_postgres_lost_connection_is_reopened_and_the_batch_written_once(open_vo
     """The event loop's connection dies between two batches (a database restart): the prepared
     statement's send fails, the writer drops that connection, and the retry opens a new one
     (preparing the statements again) and writes the batch once."""
-    import time
 
     from django.db import connection
 
     from opencall.voting.fastpath import Batcher
-    from opencall.voting.store import BallotStore, PendingVote
+    from opencall.voting.store import BallotStore
 
     if connection.vendor != "postgresql":
         pytest.skip("the event loop's connection is PostgreSQL's")
     store = BallotStore(dict(connection.settings_dict))
     a, b = finalists[0].pk, finalists[1].pk
 
-    def vote(device: str, idea: int, vote_id: str) -> PendingVote:
-        return PendingVote(open_vote.pk, f"{device}xxxxxxxxxxxxxxxx", idea, vote_id, 1, None, time.time())
+    vote = functools.partial(pending, open_vote)
 
     async def scenario():
         batcher = Batcher(store, 0.001, 100)
@@ -1036,12 +1034,11 @@ def test_postgres_rollback_of_a_two_vote_batch_keeps_the_prepared_statements(
 ) -> None:
     """Batches spanning two live votes go through psycopg; a rolled-back one (a resent first
     vote) must not drop the statements prepared for single-vote batches on that connection."""
-    import time
 
     from django.db import connection
 
     from opencall.voting import actions
-    from opencall.voting.store import BallotStore, PendingVote
+    from opencall.voting.store import BallotStore
 
     if connection.vendor != "postgresql":
         pytest.skip("the event loop's connection is PostgreSQL's")
@@ -1054,8 +1051,8 @@ def test_postgres_rollback_of_a_two_vote_batch_keeps_the_prepared_statements(
     store = BallotStore(dict(connection.settings_dict))
     a = finalists[0].pk
 
-    def vote(live_vote, device: str, vote_id: str) -> PendingVote:
-        return PendingVote(live_vote.pk, f"{device}xxxxxxxxxxxxxxxx", a, vote_id, 1, None, time.time())
+    def vote(live_vote: LiveVote, device: str, vote_id: str) -> PendingVote:
+        return pending(live_vote, device, a, vote_id)
 
     async def scenario():
         try:
@@ -1078,12 +1075,11 @@ def test_postgres_rollback_of_a_two_vote_batch_keeps_the_prepared_statements(
 def test_postgres_batch_cancelled_in_flight_drops_the_connection(open_vote, finalists) -> None:
     """A worker stopping cancels a batch whose statement is still at the database: that
     connection (a result unread) is dropped, and the next batch goes out on a new one."""
-    import time
 
     import psycopg
     from django.db import connection
 
-    from opencall.voting.store import BallotStore, PendingVote
+    from opencall.voting.store import BallotStore
 
     if connection.vendor != "postgresql":
         pytest.skip("the event loop's connection is PostgreSQL's")
@@ -1091,7 +1087,7 @@ def test_postgres_batch_cancelled_in_flight_drops_the_connection(open_vote, fina
     a = finalists[0].pk
 
     def vote(device: str, vote_id: str) -> PendingVote:
-        return PendingVote(open_vote.pk, f"{device}xxxxxxxxxxxxxxxx", a, vote_id, 1, None, time.time())
+        return pending(open_vote, device, a, vote_id)
 
     async def scenario():
         blocker = await psycopg.AsyncConnection.connect(**store._pg_params())
