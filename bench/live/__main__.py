@@ -15,6 +15,7 @@ import argparse
 import importlib.util
 import os
 import shutil
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -235,8 +236,14 @@ def main() -> None:
         c, f, p = r["ceiling"], r["flat"], r["paced"]
         errors = f["failed"] + f["socket_errors"] + p["failed"] + p["socket_errors"]
         check = "ok" if r["counts_match"] and r["rows"] >= r["acked"] else "MISMATCH"
+        # The ratio is the median of each vote run's rate over the ceiling run just before it: the
+        # two runs of a pair are seconds apart, so a drift of the machine's speed during the
+        # invocation (seen: 45,000 pings/s for four runs, then 31,000-34,000) moves both. The
+        # ratio of the two medians, printed below the table, can take them from different phases.
+        pairs = [v / c_ for c_, v in zip(r["ceilings"], r["flats"], strict=True)]
+        ratio = statistics.median(pairs)
         print(
-            f"{r['backend']:9} {c['rate']:13.0f} {f['rate']:9.0f} {f['rate'] / c['rate']:6.0%} "
+            f"{r['backend']:9} {c['rate']:13.0f} {f['rate']:9.0f} {ratio:6.0%} "
             f"{p['rate']:9.0f} {p['p50_us'] / 1000:7.1f} {p['p99_us'] / 1000:7.1f} {f['p99_us'] / 1000:8.1f} "
             f"{errors:6d} {c['cpu_us']:11.0f} {f['cpu_us']:11.0f} {f['side_us']:11.0f} {c['idle']:3.0%}/{f['idle']:<4.0%}  {check}: {r['rows']} ballots >= {r['acked']} acked, running counts = recount"
         )
@@ -245,6 +252,9 @@ def main() -> None:
         print(
             f"{r['backend']:9} ceiling {' '.join(f'{x:.0f}' for x in r['ceilings'])}; votes {' '.join(f'{x:.0f}' for x in r['flats'])}"
         )
+        pair_text = " ".join(f"{v / c_:.0%}" for c_, v in zip(r["ceilings"], r["flats"], strict=True))
+        medians = r["flat"]["rate"] / r["ceiling"]["rate"]
+        print(f"{r['backend']:9} ratio of each pair {pair_text}; ratio of the medians {medians:.0%}")
         if r["exhausted"]:
             print(f"{r['backend']:9} a flat-out run used up its voters and repeated some (raise --voters)")
     print("\nlatency at fixed rates (votes/s asked -> achieved, p50/p90/p99 ms, non-200):")
