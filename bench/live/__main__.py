@@ -83,9 +83,10 @@ def run_backend(
             return voters or int(fastest * seconds * 1.5) + 20_000
 
         fastest = warm["rate"]
-        # The ceiling and the flat-out vote rate are measured in turns, `repeats` times each, and
-        # the medians compared: on a shared (virtual) machine the capacity drifts from one run to
-        # the next, and alternating keeps the drift from favouring either side.
+        # The ceiling and the flat-out vote rate are measured in turns, `repeats` times each (the
+        # ratio reported is the median of the pairs' ratios, see main): on a shared (virtual)
+        # machine the capacity drifts from one run to the next, and alternating keeps the drift
+        # from favouring either side.
         ceilings, flats = [], []
         for k in range(repeats):
             cpu = server.cpu_seconds()
