@@ -15,7 +15,7 @@ from django.utils import timezone
 from opencall.voting import actions
 from opencall.voting.fastpath import RateLimiter
 from opencall.voting.models import LiveBallot, LiveCount, LiveVote
-from opencall.voting.store import PendingVote
+from opencall.voting.store import BallotStore, BatchResult, PendingVote
 from tests.voting.conftest import fastpath, request, run, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,6 +45,14 @@ def counts(live_vote: LiveVote) -> dict[int, int]:
 def pending(live_vote: LiveVote, device: str, idea: int, vote_id: str, seq: int = 1) -> PendingVote:
     """A vote as the fast path queues it, for the batch writer's tests (devices padded to length)."""
     return PendingVote(live_vote.pk, f"{device}xxxxxxxxxxxxxxxx", idea, vote_id, seq, None, time.time())
+
+
+async def write_as(store: BallotStore, mode: str, votes: list[PendingVote]) -> BatchResult:
+    """A batch written as the fast path writes it: from a thread ("thread", `write_batch`) or from
+    the event loop ("event loop", PostgreSQL's `write_batch_async`)."""
+    if mode == "thread":
+        return store.write_batch(votes)
+    return await store.write_batch_async(votes)
 
 
 def test_vote_is_acknowledged_once_committed(open_vote, finalists) -> None:
@@ -779,10 +787,7 @@ def test_one_batch_mixing_new_devices_changes_retries_and_refusals(open_vote, fi
 
     vote = functools.partial(pending, open_vote)
 
-    async def write(votes: list[PendingVote]):
-        if mode == "thread":
-            return store.write_batch(votes)
-        return await store.write_batch_async(votes)
+    write = functools.partial(write_as, store, mode)
 
     async def scenario():
         first = await write([vote("old", a, "vote-old-1", 1), vote("kept", b, "vote-kept-1", 1)])
@@ -951,10 +956,7 @@ def test_resent_first_vote_falls_back_to_reading_held_ballots(open_vote, finalis
 
     vote = functools.partial(pending, open_vote)
 
-    async def write(votes: list[PendingVote]):
-        if mode == "thread":
-            return store.write_batch(votes)
-        return await store.write_batch_async(votes)
+    write = functools.partial(write_as, store, mode)
 
     async def scenario():
         try:
