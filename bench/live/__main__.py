@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import shutil
 import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import Backend, Server, cpu_of, workdir, wrk
+from harness import Backend, Server, cpu_of, median_interval, workdir, wrk
 
 SIDE_PROCESSES = {"postgres": "opencall_live_bench", "redis-server": ""}
 
@@ -180,8 +182,8 @@ def run_backend(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--repeats", type=int, default=5, help="ceiling and flat-out vote runs, in turns")
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--repeats", type=int, default=9, help="ceiling and flat-out vote runs, in turns")
     parser.add_argument("--connections", type=int, default=512)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--finalists", type=int, default=6)
@@ -202,6 +204,11 @@ def main() -> None:
     )
     parser.add_argument("--flush-ms", type=float, default=5.0, help="group-commit interval (OPENCALL_LIVE_FLUSH_MS)")
     parser.add_argument("--rates", default="500,1000,1500", help="fixed vote rates for the latency sweep")
+    parser.add_argument(
+        "--record",
+        default="",
+        help="append each backend's runs to this file as a JSON line (to pool the pairs of several invocations)",
+    )
     opts = parser.parse_args()
     load_before = os.getloadavg()[0]
     results = [
@@ -253,11 +260,33 @@ def main() -> None:
         print(
             f"{r['backend']:9} ceiling {' '.join(f'{x:.0f}' for x in r['ceilings'])}; votes {' '.join(f'{x:.0f}' for x in r['flats'])}"
         )
-        pair_text = " ".join(f"{v / c_:.0%}" for c_, v in zip(r["ceilings"], r["flats"], strict=True))
+        pairs = [v / c_ for c_, v in zip(r["ceilings"], r["flats"], strict=True)]
         medians = r["flat"]["rate"] / r["ceiling"]["rate"]
-        print(f"{r['backend']:9} ratio of each pair {pair_text}; ratio of the medians {medians:.0%}")
+        print(
+            f"{r['backend']:9} ratio of each pair {' '.join(f'{x:.0%}' for x in pairs)}; ratio of the medians {medians:.0%}"
+        )
+        low, high, coverage = median_interval(pairs)
+        print(
+            f"{r['backend']:9} median of the pairs {statistics.median(pairs):.1%}, {coverage:.0%} confidence interval "
+            f"{low:.1%}-{high:.1%} (sign test over the {len(pairs)} pairs)"
+        )
         if r["exhausted"]:
             print(f"{r['backend']:9} a flat-out run used up its voters and repeated some (raise --voters)")
+    if opts.record:
+        with open(opts.record, "a") as out:
+            for r in results:
+                row = {
+                    "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "backend": r["backend"],
+                    "seconds": opts.seconds,
+                    "connections": opts.connections,
+                    "ceilings": r["ceilings"],
+                    "votes": r["flats"],
+                    "p50_ms_at_80": r["paced"]["p50_us"] / 1000,
+                    "p99_ms_at_80": r["paced"]["p99_us"] / 1000,
+                    "check": bool(r["counts_match"] and r["rows"] >= r["acked"]),
+                }
+                out.write(json.dumps(row) + "\n")
     print("\nlatency at fixed rates (votes/s asked -> achieved, p50/p90/p99 ms, non-200):")
     for r in results:
         cells = [

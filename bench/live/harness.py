@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import signal
@@ -271,3 +272,20 @@ def wrk(
 
 def workdir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def median_interval(values: list[float], confidence: float = 0.9) -> tuple[float, float, float]:
+    """A distribution-free confidence interval for the median of `values`: the k-th smallest and
+    k-th largest value for the largest k whose coverage is at least `confidence` (the sign test:
+    the true median lies below the k-th smallest value only if fewer than k values fall below it,
+    a Binomial(n, 1/2) event). Returns (low, high, coverage); with too few values for that
+    confidence, the smallest and largest value and their coverage."""
+    ordered, n = sorted(values), len(values)
+
+    def coverage(k: int) -> float:
+        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
+
+    k = 1
+    while k + 1 <= (n + 1) // 2 and coverage(k + 1) >= confidence:
+        k += 1
+    return ordered[k - 1], ordered[n - k], coverage(k)
