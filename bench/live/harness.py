@@ -283,7 +283,7 @@ def median_interval(values: list[float], confidence: float = 0.9) -> tuple[float
     ordered, n = sorted(values), len(values)
 
     def coverage(k: int) -> float:
-        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
+        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / float(2**n)
 
     k = 1
     while k + 1 <= (n + 1) // 2 and coverage(k + 1) >= confidence:
