@@ -37,6 +37,7 @@ EXPECTED = {
     "ideas": 162,
     "join_requests": 20,
     "likes": 632,
+    "live_votes": 1,
     "memberships": 35,
     "open_reports": 1,
     "organisations": 3,
@@ -258,3 +259,17 @@ def test_the_new_stories_show_on_their_pages(demo, client):
     client.force_login(judge)
     desk = client.get("/review/").content.decode()
     assert desk.count("/review/assignments/") >= ReviewAssignment.objects.filter(judge=judge).count()
+
+
+def test_the_pitch_night_live_vote_is_ready_to_open(demo, client):
+    from opencall.voting.models import LiveState, LiveVote
+
+    contest = Challenge.objects.get(title=texts.CONTEST.title)
+    (live,) = LiveVote.objects.filter(challenge=contest)
+    assert live.state == LiveState.DRAFT and live.ballots.count() == 0
+    top = [row.idea.pk for row in crowd_ranking(contest).ideas[:5]]
+    assert sorted(live.finalists.values_list("pk", flat=True)) == sorted(top)
+    assert not live.finalists.filter(Q(hidden=True) | Q(confidential=True)).exists()
+    client.force_login(User.objects.get(email="organiser@northwind.example"))
+    console = client.get(f"/live/{live.code}/console/").content.decode()
+    assert "Pitch night: audience award" in console and f"/live/{live.code}/open/" in console

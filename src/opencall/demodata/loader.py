@@ -89,8 +89,9 @@ from opencall.review.actions import (
     run_assignment,
     submit_review,
 )
-from opencall.review.crowd import candidates
+from opencall.review.crowd import candidates, crowd_ranking
 from opencall.review.models import PairwiseVote, ReviewAssignment
+from opencall.voting.actions import create_live_vote
 
 MARKER_SLUG = "northwind-retail-group"
 SPAMMER_EMAIL = "deals@wrapdeals.example"
@@ -243,6 +244,7 @@ class _Loader:
         self.make_organisations()
         contest = self.contest()
         self.crowd(contest)
+        self.finale(contest)
         venture, shortlist = self.venture()
         self.jury(venture, shortlist)
         self.cosponsored()
@@ -949,6 +951,19 @@ class _Loader:
                     outcome = PairwiseVote.Outcome.FIRST if rng.random() < p_first else PairwiseVote.Outcome.SECOND
                 cast_pairwise(challenge=contest, by=voter, first=first, second=second, outcome=outcome)
                 self.counts["pairwise_votes"] += 1
+
+    def finale(self, contest: Challenge) -> None:
+        """The contest's pitch night, ready to run: a live audience vote among the crowd's top five,
+        not started (the organiser opens it from its console, the audience joins by QR code)."""
+        top = [row.idea for row in crowd_ranking(contest).ideas[:5]]
+        create_live_vote(
+            challenge=contest,
+            by=self.users["ingrid"],
+            title="Pitch night: audience award",
+            finalist_ids=[idea.pk for idea in top],
+            duration_seconds=180,
+        )
+        self.counts["live_votes"] += 1
 
     def jury(self, venture: Challenge, shortlist: Sequence[Idea]) -> None:
         """The venture jury: a weighted rubric, an optimal assignment, one declared conflict, most reviews in."""
