@@ -210,6 +210,12 @@ def main() -> None:
         help="append each backend's runs to this file as a JSON line (to pool the pairs of several invocations)",
     )
     opts = parser.parse_args()
+    if opts.record:
+        try:  # before minutes of runs, not after them
+            with open(opts.record, "a"):
+                pass
+        except OSError as exc:
+            sys.exit(f"--record {opts.record}: {exc.strerror}")
     load_before = os.getloadavg()[0]
     results = [
         run_backend(

@@ -13,6 +13,7 @@ import json
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -27,6 +28,13 @@ def main() -> None:
         rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     except (OSError, ValueError) as exc:
         sys.exit(f"cannot read {path}: {exc}")
+    try:
+        report(rows)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+        sys.exit(f"{path}: not a file written by bench/live --record ({exc!r})")
+
+
+def report(rows: list[dict[str, Any]]) -> None:
     for backend in sorted({r["backend"] for r in rows}):
         runs = [r for r in rows if r["backend"] == backend]
         medians, pairs = [], []
