@@ -21,6 +21,7 @@ from opencall.ideas.models import FieldAnswer, Idea, IdeaStatus, Team, TeamMembe
 from opencall.review.crowd import crowd_ranking
 from opencall.review.models import Conflict, PairwiseVote, Review, ReviewAssignment, ReviewRound
 from opencall.review.scoring import combined_ranking
+from opencall.voting.models import LiveState, LiveVote
 
 EXPECTED = {
     "allocations": 1,
@@ -262,8 +263,6 @@ def test_the_new_stories_show_on_their_pages(demo, client):
 
 
 def test_the_pitch_night_live_vote_is_ready_to_open(demo, client):
-    from opencall.voting.models import LiveState, LiveVote
-
     contest = Challenge.objects.get(title=texts.CONTEST.title)
     (live,) = LiveVote.objects.filter(challenge=contest)
     assert live.state == LiveState.DRAFT and live.ballots.count() == 0
