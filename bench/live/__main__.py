@@ -85,6 +85,18 @@ def run_backend(
         def need(fastest: float) -> int:
             return voters or int(fastest * seconds * 1.5) + 20_000
 
+        def vote_run(script: str, count: int, rate: float, key: str, tag: str) -> dict[str, Any]:
+            """wrk running `script` (vote.lua flat out, rate 0; paced.lua at `rate` votes/s) over
+            `count` fresh voters made first; `tag` starts every vote id of the run."""
+            tokens[key] = backend.tokens(info["live_vote_id"], count, key)
+            return wrk(
+                server.base,
+                script,
+                duration=seconds,
+                connections=connections,
+                args=[str(tokens[key]), info["code"], ideas, f"{rate:.0f}", tag, form],
+            )
+
         fastest = warm["rate"]
         # The ceiling and the flat-out vote rate are measured in turns, `repeats` times each (the
         # ratio reported is the median of the pairs' ratios, see main): on a shared (virtual)
@@ -96,18 +108,12 @@ def run_backend(
             ceiling = wrk(server.base + "/live/api/ping", "ping.lua", duration=seconds, connections=connections)
             ceiling["cpu_us"] = (server.cpu_seconds() - cpu) / max(1, ceiling["acked"]) * 1e6
             ceilings.append(ceiling)
-            # Votes have never come near 3/4 of the ceiling measured just before.
-            tokens[f"flat{k}"] = backend.tokens(
-                info["live_vote_id"], need(max(fastest, 0.75 * ceiling["rate"])), f"flat{k}"
-            )
+            # Votes have never come near 3/4 of the ceiling measured just before. The voters are made
+            # before the CPU clocks start.
+            count = need(max(fastest, 0.75 * ceiling["rate"]))
+            tokens[f"flat{k}"] = backend.tokens(info["live_vote_id"], count, f"flat{k}")
             cpu, side = server.cpu_seconds(), side_cpu()
-            flat = wrk(
-                server.base,
-                "vote.lua",
-                duration=seconds,
-                connections=connections,
-                args=[str(tokens[f"flat{k}"]), info["code"], ideas, "0", f"f{k}", form],
-            )
+            flat = vote_run("vote.lua", count, 0, f"flat{k}", f"f{k}")
             fastest = max(fastest, flat["rate"])
             flat["cpu_us"] = (server.cpu_seconds() - cpu) / max(1, flat["acked"]) * 1e6
             flat["side_us"] = (side_cpu() - side) / max(1, flat["acked"]) * 1e6
@@ -117,28 +123,14 @@ def run_backend(
         # on a fixed schedule at 80% of the rate just measured, so that the load is 80% of what the
         # machine does at that moment rather than of the median above, taken minutes earlier. One
         # paced run of 4 s is at the mercy of a slow moment of the virtual machine (seen: p99 117 ms
-        # where seven other invocations gave 33-50 ms); the table shows the run with the median p99,
+        # where seven other invocations gave 33-49 ms); the table shows the run with the median p99,
         # and every run is printed.
         paced_runs = []
         for k in range(latency_repeats):
-            tokens[f"before{k}"] = backend.tokens(info["live_vote_id"], need(fastest), f"before{k}")
-            before = wrk(
-                server.base,
-                "vote.lua",
-                duration=seconds,
-                connections=connections,
-                args=[str(tokens[f"before{k}"]), info["code"], ideas, "0", f"b{k}", form],
-            )
+            before = vote_run("vote.lua", need(fastest), 0, f"before{k}", f"b{k}")
             fastest = max(fastest, before["rate"])
             target = 0.8 * before["rate"]
-            tokens[f"paced{k}"] = backend.tokens(info["live_vote_id"], need(target), f"paced{k}")
-            run = wrk(
-                server.base,
-                "paced.lua",
-                duration=seconds,
-                connections=connections,
-                args=[str(tokens[f"paced{k}"]), info["code"], ideas, f"{target:.0f}", f"p{k}", form],
-            )
+            run = vote_run("paced.lua", need(target), target, f"paced{k}", f"p{k}")
             run["target"], run["before"] = target, before
             paced_runs.append(run)
         paced = sorted(paced_runs, key=lambda r: float(r["p99_us"]))[(len(paced_runs) - 1) // 2]
@@ -146,14 +138,7 @@ def run_backend(
         # sweep shows where latency bends better than one point at 80%.
         sweep = []
         for n, rate in enumerate(rates):
-            run_tokens = backend.tokens(info["live_vote_id"], int(rate * seconds * 1.2) + 100, f"s{n}")
-            result = wrk(
-                server.base,
-                "paced.lua",
-                duration=seconds,
-                connections=connections,
-                args=[str(run_tokens), info["code"], ideas, f"{rate:.0f}", f"s{n}", form],
-            )
+            result = vote_run("paced.lua", int(rate * seconds * 1.2) + 100, rate, f"s{n}", f"s{n}")
             sweep.append((rate, result))
             acked_sweep.append(result["acked"])
     finally:
