@@ -229,6 +229,8 @@ def main() -> None:
         help="append each backend's runs to this file as a JSON line (to pool the pairs of several invocations)",
     )
     opts = parser.parse_args()
+    if opts.repeats < 1 or opts.latency_repeats < 1 or opts.seconds <= 0:
+        sys.exit("--repeats and --latency-repeats must be at least 1, --seconds above 0")
     if opts.record:
         try:  # before minutes of runs, not after them
             with open(opts.record, "a"):
@@ -316,6 +318,7 @@ def main() -> None:
                     "votes": r["flats"],
                     "p50_ms_at_80": r["paced"]["p50_us"] / 1000,
                     "p99_ms_at_80": r["paced"]["p99_us"] / 1000,
+                    "errors": r["errors"],
                     "check": bool(r["counts_match"] and r["rows"] >= r["acked"]),
                 }
                 out.write(json.dumps(row) + "\n")

@@ -4,7 +4,8 @@
 
 For each backend: how many invocations and pairs, the median of every pair's ratio (vote run over
 the ceiling run just before it) with a distribution-free confidence interval, how many
-invocations had their own median at or above 50%, and the range of p99 at 80% load.
+invocations had their own median at or above 50%, the range of p99 at 80% load, the errors and
+the database checks.
 """
 
 from __future__ import annotations
@@ -44,11 +45,14 @@ def report(rows: list[dict[str, Any]]) -> None:
             pairs += ratios
         low, high, coverage = median_interval(pairs, 0.95)
         p99 = [r["p99_ms_at_80"] for r in runs]
+        errors = [r["errors"] for r in runs if "errors" in r]
+        unrecorded = f" (not recorded in {len(runs) - len(errors)})" if len(errors) < len(runs) else ""
         print(
             f"{backend:9} {len(runs)} invocations, {len(pairs)} pairs: median of the pairs {statistics.median(pairs):.1%} "
             f"({coverage:.0%} confidence interval {low:.1%}-{high:.1%}); invocations at or above 50%: "
             f"{sum(m >= 0.5 for m in medians)} of {len(medians)} ({' '.join(f'{m:.0%}' for m in medians)}); "
-            f"p99 at 80% load {min(p99):.1f}-{max(p99):.1f} ms; database checks ok: {sum(r['check'] for r in runs)} of {len(runs)}"
+            f"p99 at 80% load {min(p99):.1f}-{max(p99):.1f} ms; errors {sum(errors)}{unrecorded}; "
+            f"database checks ok: {sum(r['check'] for r in runs)} of {len(runs)}"
         )
 
 
