@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from opencall.voting import actions
@@ -440,7 +441,6 @@ def test_state_and_ping(open_vote, finalists) -> None:
 def test_sqlite_batches_leave_checkpointing_to_the_checkpointer(open_vote, finalists) -> None:
     """On SQLite a batch's COMMIT never copies the WAL into the database (that would hold the write
     lock while votes queue); the fast path's checkpointer does it beside the writers, losing nothing."""
-    from django.db import connection
 
     if connection.vendor != "sqlite":
         pytest.skip("WAL checkpoints are SQLite's")
@@ -604,8 +604,6 @@ def test_sqlite_batch_waits_off_the_loop_for_site_writers_and_the_other_worker(o
     import os
     import sqlite3
 
-    from django.db import connection
-
     if connection.vendor != "sqlite":
         pytest.skip("the batch lock and the inline write are SQLite's")
     app = fastpath()
@@ -658,8 +656,6 @@ def test_sqlite_votes_are_answered_only_after_the_wal_is_synced(open_vote, final
     import os
     import threading
 
-    from django.db import connection
-
     from opencall.voting import store as store_module
 
     if connection.vendor != "sqlite":
@@ -705,10 +701,6 @@ def test_sqlite_wal_starts_over_after_each_checkpoint(open_vote, finalists) -> N
     import os
     import sqlite3
     import time
-
-    from django.db import connection
-
-    from opencall.voting.store import BallotStore, PendingVote
 
     if connection.vendor != "sqlite":
         pytest.skip("the WAL is SQLite's")
@@ -772,13 +764,10 @@ def test_one_batch_mixing_new_devices_changes_retries_and_refusals(open_vote, fi
     first votes of new devices take the one-statement path and the rest the general one (from the
     event loop: the prepared statement sent through libpq, then a thread)."""
 
-    from django.db import connection
-
     if mode == "event loop" and connection.vendor != "postgresql":
         pytest.skip("SQLite batches are written by write_locked")
 
     from opencall.ideas.models import Idea
-    from opencall.voting.store import BallotStore
 
     store = BallotStore(dict(connection.settings_dict))
     a, b, c = (f.pk for f in finalists[:3])
@@ -830,9 +819,6 @@ def test_new_devices_path_hands_the_rest_of_the_batch_to_the_general_one(open_vo
     (no fallback afterwards) and the other votes of the same batch (a device's second vote, a
     vote for an idea that is not a finalist) are decided by the general path in the same batch,
     seeing the ballots just inserted."""
-    from django.db import connection
-
-    from opencall.voting.store import BallotStore
 
     store = BallotStore(dict(connection.settings_dict))
     a, b = finalists[0].pk, finalists[1].pk
@@ -879,8 +865,6 @@ def test_a_failed_wal_sync_answers_not_recorded_and_is_not_retried(open_vote, fi
     answered 503 (send again), never acknowledged on a retry."""
     import os
 
-    from django.db import connection
-
     from opencall.voting import store as store_module
 
     if connection.vendor != "sqlite":
@@ -907,10 +891,6 @@ def test_a_failed_wal_sync_answers_not_recorded_and_is_not_retried(open_vote, fi
 def test_postgres_rest_of_a_batch_failing_keeps_the_new_devices_outcome(open_vote, finalists, monkeypatch) -> None:
     """The new devices' statement commits on its own; if the rest of the batch then fails, their
     votes stay recorded with their counts and only the rest is answered 'send again'."""
-
-    from django.db import connection
-
-    from opencall.voting.store import BallotStore
 
     if connection.vendor != "postgresql":
         pytest.skip("the one-statement path is PostgreSQL's")
@@ -944,10 +924,7 @@ def test_resent_first_vote_falls_back_to_reading_held_ballots(open_vote, finalis
     counted twice, the other new devices recorded: on SQLite the savepoint took back the one
     inserted before the failure), and so do the next batches for a while."""
 
-    from django.db import connection
-
     from opencall.voting import store as store_module
-    from opencall.voting.store import BallotStore
 
     if mode == "event loop" and connection.vendor != "postgresql":
         pytest.skip("SQLite batches are written by write_locked")
@@ -983,11 +960,6 @@ def test_postgres_batch_for_two_live_votes_is_one_transaction(open_vote, finalis
     """From the event loop a batch for one live vote is a single autocommitted statement; one that
     spans two live votes runs their statements in one transaction, and a resent first vote in
     either rolls both back and reruns them skipping held ballots."""
-
-    from django.db import connection
-
-    from opencall.voting import actions
-    from opencall.voting.store import BallotStore
 
     if connection.vendor != "postgresql":
         pytest.skip("the one-statement path is PostgreSQL's")
@@ -1032,10 +1004,7 @@ def test_postgres_lost_connection_is_reopened_and_the_batch_written_once(open_vo
     statement's send fails, the writer drops that connection, and the retry opens a new one
     (preparing the statements again) and writes the batch once."""
 
-    from django.db import connection
-
     from opencall.voting.fastpath import Batcher
-    from opencall.voting.store import BallotStore
 
     if connection.vendor != "postgresql":
         pytest.skip("the event loop's connection is PostgreSQL's")
@@ -1074,11 +1043,6 @@ def test_postgres_rollback_of_a_two_vote_batch_keeps_the_prepared_statements(
     """Batches spanning two live votes go through psycopg; a rolled-back one (a resent first
     vote) must not drop the statements prepared for single-vote batches on that connection."""
 
-    from django.db import connection
-
-    from opencall.voting import actions
-    from opencall.voting.store import BallotStore
-
     if connection.vendor != "postgresql":
         pytest.skip("the event loop's connection is PostgreSQL's")
     other = actions.open_live_vote(
@@ -1116,9 +1080,6 @@ def test_postgres_batch_cancelled_in_flight_drops_the_connection(open_vote, fina
     connection (a result unread) is dropped, and the next batch goes out on a new one."""
 
     import psycopg
-    from django.db import connection
-
-    from opencall.voting.store import BallotStore
 
     if connection.vendor != "postgresql":
         pytest.skip("the event loop's connection is PostgreSQL's")
