@@ -39,14 +39,21 @@ WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # frames to copy (about 1 MB), so that batches queue behind it for a few milliseconds at most.
 RESTART_FRAMES = 256
 
+# Statements both databases run, with "{ph}" for their placeholder ("?" or "%s").
+_WINDOW = f"SELECT state, opens_at, closes_at FROM {LIVE_VOTES} WHERE id = {{ph}}"  # noqa: S608
+_FINALISTS = f"SELECT idea_id FROM {COUNTS} WHERE live_vote_id = {{ph}} ORDER BY idea_id"  # noqa: S608
+_COUNTERS = (
+    f"UPDATE {COUNTS} SET votes = votes + {{ph}}, writes = writes + {{ph}} "  # noqa: S608
+    "WHERE live_vote_id = {ph} AND idea_id = {ph}"
+)
 # SQLite, see BallotStore._write_sqlite.
-_SQLITE_WINDOW = f"SELECT state, opens_at, closes_at FROM {LIVE_VOTES} WHERE id = ?"  # noqa: S608
-_SQLITE_FINALISTS = f"SELECT idea_id FROM {COUNTS} WHERE live_vote_id = ? ORDER BY idea_id"  # noqa: S608
+_SQLITE_WINDOW, _SQLITE_FINALISTS, _SQLITE_COUNTERS = (sql.format(ph="?") for sql in (_WINDOW, _FINALISTS, _COUNTERS))
 _SQLITE_NEW_BALLOT = (
     f"INSERT INTO {BALLOTS} (live_vote_id, device, idea_id, client_vote_id, seq, user_id, changes, "  # noqa: S608
     "cast_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?7, ?7)"
 )
-_SQLITE_COUNTERS = f"UPDATE {COUNTS} SET votes = votes + ?, writes = writes + ? WHERE live_vote_id = ? AND idea_id = ?"  # noqa: S608
+# PostgreSQL's general path (BallotStore._read_state and _apply).
+_PG_WINDOW, _PG_FINALISTS, _PG_COUNTERS = (sql.format(ph="%s") for sql in (_WINDOW, _FINALISTS, _COUNTERS))
 
 # PostgreSQL, see BallotStore._write_postgres. Rows: [device, idea, vote_id, seq, user_id].
 # {conflict} is empty (a ballot the device already has aborts the statement with a unique
@@ -464,22 +471,18 @@ class BallotStore:
 
     def _apply(self, conn: Any, planned: list[tuple[list[tuple[Any, ...]], list[tuple[int, int, int, int]]]]) -> None:
         """Write the ballots and move the counters, then commit (one round trip on PostgreSQL)."""
-        counters = (
-            f"UPDATE {COUNTS} SET votes = votes + {self.ph}, writes = writes + {self.ph} "  # noqa: S608
-            f"WHERE live_vote_id = {self.ph} AND idea_id = {self.ph}"
-        )
         if self.sqlite:
             cur = conn.cursor()
             for rows, counter_rows in planned:
                 self._upsert(cur, rows)
-                cur.executemany(counters, counter_rows)
+                cur.executemany(_SQLITE_COUNTERS, counter_rows)
             conn.execute("COMMIT")
             return
         cur = conn.cursor()
         with conn.pipeline():
             for rows, counter_rows in planned:
                 self._upsert(cur, rows)
-                cur.executemany(counters, counter_rows)
+                cur.executemany(_PG_COUNTERS, counter_rows)
             conn.commit()
 
     def _held(self, cur: Any, live_vote_id: int, devices: list[str], *, fetch: bool = True) -> list[tuple[Any, ...]]:
@@ -638,8 +641,6 @@ class BallotStore:
         lock orders them the same way. Locking the counters orders the batches of one live vote
         across processes, so the ballots read are the latest and the count deltas are exact.
         """
-        window = f"SELECT state, opens_at, closes_at FROM {LIVE_VOTES} WHERE id = {self.ph}"  # noqa: S608
-        counters = f"SELECT idea_id FROM {COUNTS} WHERE live_vote_id = {self.ph} ORDER BY idea_id"  # noqa: S608
         if self.sqlite:
             cur = conn.cursor()
             row, finalists = self._window_and_finalists(cur, live_vote_id)
@@ -648,8 +649,8 @@ class BallotStore:
         # every round trip waits for the database backend to be scheduled again.
         c1, c2, c3 = conn.cursor(), conn.cursor(), conn.cursor()
         with conn.pipeline():
-            c1.execute(window + " FOR SHARE", (live_vote_id,))
-            c2.execute(counters + " FOR UPDATE", (live_vote_id,))
+            c1.execute(_PG_WINDOW + " FOR SHARE", (live_vote_id,))
+            c2.execute(_PG_FINALISTS + " FOR UPDATE", (live_vote_id,))
             self._held(c3, live_vote_id, devices, fetch=False)
         return c1.fetchone(), {int(r[0]) for r in c2.fetchall()}, list(c3.fetchall())
 
