@@ -1,4 +1,5 @@
-# The README's commands. `make run` serves Opencall on SQLite with demo data; `make test` runs the suite
+# The README's commands. `make run` serves Opencall on SQLite with demo data, in local mode (plain http on
+# 127.0.0.1, which it asks for explicitly: `opencall serve` alone runs the production settings); `make test` runs the suite
 # (SQLite, and PostgreSQL too when OPENCALL_TEST_POSTGRES holds a URL); `make check` is what CI runs.
 PYTHON ?= python3
 VENV := .venv
@@ -24,7 +25,7 @@ $(VENV)/.dev: requirements/dev.lock pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.base
 
 run: $(VENV)/.base
-	$(BIN)/opencall serve
+	$(BIN)/opencall serve --local --demo
 
 test: $(VENV)/.dev
 	@echo "== on SQLite"

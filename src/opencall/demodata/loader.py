@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models, transaction
@@ -46,6 +47,7 @@ from opencall.community.actions import (
 from opencall.community.models import Comment, Like
 from opencall.community.permissions import can_comment_on, can_follow, can_like
 from opencall.core import audit
+from opencall.core.errors import PermissionDenied
 from opencall.demodata import pictures, texts
 from opencall.demodata.people import (
     ADMIN_EMAIL,
@@ -145,12 +147,46 @@ SUFFIXES = (
 Echo = Callable[[str], object]
 
 
+REFUSED = (
+    "the demo data is refused under production settings: its accounts have published passwords. "
+    "For a try-out on this machine use local mode (make run, or --local)."
+)
+
+
 def demo_loaded() -> bool:
     return Organisation.objects.filter(slug=MARKER_SLUG).exists()
 
 
+def demo_emails() -> list[str]:
+    return [ADMIN_EMAIL, SPAMMER_EMAIL, *(person.email for person in PEOPLE)]
+
+
+def published_accounts() -> list[str]:
+    """The active demo accounts that still sign in with the published password, by address.
+
+    The loader gives every demo person the same hash, so this checks one hash (one PBKDF2 run) per distinct
+    password among them, not one per account."""
+    hashes: dict[str, list[str]] = {}
+    for email, encoded in User.objects.filter(email__in=demo_emails(), is_active=True).values_list(
+        "email", "password"
+    ):
+        hashes.setdefault(encoded, []).append(email)
+    return sorted(
+        email for encoded, emails in hashes.items() if check_password(DEMO_PASSWORD, encoded) for email in emails
+    )
+
+
+def refuse_unless_allowed() -> None:
+    """PermissionDenied unless these settings allow the demo data (local mode and the tests do)."""
+    if not getattr(settings, "OPENCALL_DEMO_DATA_ALLOWED", False):
+        raise PermissionDenied(REFUSED)
+
+
 def load_demo(*, seed: int = 7, echo: Echo = print) -> dict[str, int]:
-    """Load the demo once and return what was created, by kind; `{}` if it was already there."""
+    """Load the demo once and return what was created, by kind; `{}` if it was already there.
+
+    Refused (PermissionDenied) under settings that do not allow the demo data, such as production's."""
+    refuse_unless_allowed()
     if demo_loaded():
         echo("The demo data is already loaded (organisation “Northwind Retail Group” exists); nothing to do.")
         return {}

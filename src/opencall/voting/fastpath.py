@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 from opencall.voting.store import BallotStore, BatchResult, DatabaseBusy, LiveVoteInfo, PendingVote
 from opencall.voting.tokens import read_token, signing_key
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opencall.config.settings.dev")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opencall.config.settings.production")
 
 log = logging.getLogger("opencall.voting.fastpath")
 

@@ -26,6 +26,11 @@ def env_list(name: str, default: str) -> list[str]:
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 DEBUG = env_bool("DEBUG", False)
+# Safe defaults (docs/decisions/0011): production.py and local.py set the key from SECRET_KEY or the
+# installation's key file; local mode (plain http on loopback) and the demo data are opt-in.
+OPENCALL_SECRET_KEY_FILE: Path | None = None
+OPENCALL_LOCAL = False
+OPENCALL_DEMO_DATA_ALLOWED = False
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -84,6 +89,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "opencall.accounts.context.site",
             ],
+            # The sign-in page names the demo accounts when the demo data is loaded.
+            "libraries": {"demodata": "opencall.demodata.signin"},
         },
     }
 ]

@@ -1,8 +1,9 @@
-"""Local development: `make run`. SQLite under ./var, debug on, console email."""
+"""Development on this machine (`python -m django runserver`): local mode with DEBUG on unless DEBUG=0.
 
-from .base import *  # noqa: F403
-from .base import SECRET_KEY as _SECRET_KEY
+The signing key is the installation's own, as everywhere but in the tests: no key is written in the source.
+"""
+
 from .base import env_bool
+from .local import *  # noqa: F403
 
 DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = _SECRET_KEY or "dev-only-insecure-key-do-not-use-in-production"

@@ -7,7 +7,8 @@ from pathlib import Path
 from .base import *  # noqa: F403
 from .base import DATABASES, database_from_env
 
-SECRET_KEY = "test-key"  # noqa: S105
+SECRET_KEY = "test-key"  # noqa: S105 - the tests' own key, never loaded outside them
+OPENCALL_DEMO_DATA_ALLOWED = True  # tests/demodata loads it
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
