@@ -125,11 +125,6 @@ def challenge_create(request: HttpRequest, payload: ChallengeIn) -> Status[Chall
 def challenge_update(request: HttpRequest, slug: str, payload: ChallengePatch) -> Challenge:
     user = caller(request)
     changes = payload.model_dump(exclude_unset=True)
-    for name in ("title", "summary", "currency", "visibility", "categories"):
-        if name in changes and changes[name] is None:
-            raise InvalidInput(
-                _("%(name)s cannot be null.") % {"name": name}, errors={name: [_("This field cannot be null.")]}
-            )
     for name in ("description", "terms"):
         if name in changes and changes[name] is None:
             changes[name] = ""

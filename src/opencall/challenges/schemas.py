@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from opencall.accounts.schemas import UserRef
 from opencall.challenges.models import Challenge, Phase
 from opencall.challenges.phases import LABELS, PhaseKind, allowed_actions
 from opencall.core.markdown import render_markdown
-from opencall.core.schemas import MAX_ID, FilterSchema, Id, InSchema, Page
+from opencall.core.schemas import MAX_ID, FilterSchema, Id, InSchema, Instant, Page, omittable
 from opencall.organisations.schemas import OrganisationRef
 
 VisibilityName = Literal["public", "internal", "invite_only"]
@@ -131,8 +131,8 @@ class ChallengeFilters(FilterSchema):
 
 class PhaseIn(InSchema):
     kind: PhaseName
-    starts_at: AwareDatetime | None = Field(None, description="With a time zone, e.g. 2030-01-01T00:00:00Z.")
-    ends_at: AwareDatetime | None = Field(None, description="When set, the phase advances on its own then.")
+    starts_at: Instant | None = Field(None, description="With a time zone, e.g. 2030-01-01T00:00:00Z.")
+    ends_at: Instant | None = Field(None, description="When set, the phase advances on its own then.")
 
 
 class CustomFieldIn(InSchema):
@@ -163,16 +163,16 @@ class ChallengeIn(InSchema):
 
 
 class ChallengePatch(InSchema):
-    """Fields left out keep their value."""
+    """Fields left out keep their value; null clears `description`, `terms` and `budget_minor`."""
 
-    title: str | None = Field(None, min_length=1, max_length=160)
-    summary: str | None = Field(None, min_length=1, max_length=300)
+    title: str = omittable(min_length=1, max_length=160)
+    summary: str = omittable(min_length=1, max_length=300)
     description: str | None = Field(None, max_length=20000)
     terms: str | None = Field(None, max_length=20000)
     budget_minor: int | None = Field(None, ge=0, le=MAX_ID)
-    currency: str | None = Field(None, min_length=3, max_length=3)
-    visibility: VisibilityName | None = None
-    categories: list[CategoryName] | None = Field(None, max_length=50)
+    currency: str = omittable(min_length=3, max_length=3)
+    visibility: VisibilityName = omittable()
+    categories: list[CategoryName] = omittable(max_length=50)
 
 
 class PhasePlanIn(InSchema):

@@ -4,6 +4,12 @@ Every way a request can fail under /api/ answers `application/problem+json`: dom
 actions, request-shape errors (422), unparsable bodies (400), unknown routes (404), wrong methods
 (405), oversized requests (413). Unexpected exceptions are logged and answered with a bare 500
 problem that reveals nothing of the server.
+
+Failures Django answers before any API view runs (a CSRF refusal, a disallowed Host header, a body
+too large for a middleware to read, an exception in a middleware) go through the project's error
+views below, which answer a problem under /api/ and Django's usual page elsewhere; and
+`ApiProblemMiddleware` rewrites whatever error still reaches an API client as HTML (DEBUG's
+technical pages) into a problem with the same status.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import ninja
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, SuspiciousOperation
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
@@ -23,6 +29,9 @@ from django.middleware.csrf import get_token
 from django.urls import URLPattern, URLResolver, re_path, reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
+from django.views import csrf as django_csrf
+from django.views import defaults as django_defaults
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import DocsBase
@@ -98,6 +107,20 @@ class OpencallAPI(NinjaAPI):
         urls.append(re_path(r"^docs/assets/(?P<name>[\w.-]+)$", _docs_asset, name="docs-asset"))
         urls.append(re_path(r"^.*$", _unknown_route, name="unknown-route"))
         return urls
+
+    def validation_error_from_error_contexts(self, error_contexts: list[Any]) -> ValidationError:
+        # ninja drops each error's input (it may be long or secret); keep only whether it was null, so a
+        # null sent for a field that may be left out but not cleared gets a plain message.
+        nulls = [
+            err.get("input", "") is None
+            for context in error_contexts
+            for err in context.pydantic_validation_error.errors(include_url=False)
+        ]
+        error = super().validation_error_from_error_contexts(error_contexts)
+        for err, was_null in zip(error.errors, nulls, strict=True):
+            if was_null:
+                err["null_input"] = True
+        return error
 
     def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None) -> Any:
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
@@ -215,6 +238,10 @@ def _index(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     )
 
 
+# Exempt from CSRF so that a write to a path no endpoint matches (`/api/challenges/%C3%A9x/follow`, whose
+# slug the route refuses) is told the truth, 404, rather than a CSRF refusal about a request that could
+# never have done anything.
+@csrf_exempt
 def _unknown_route(request: HttpRequest) -> HttpResponse:
     detail = _("There is no API endpoint at %(path)s.") % {"path": request.path}
     return problem(404, _("Not found"), detail, code="no-such-endpoint")
@@ -269,6 +296,9 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
             msg = _("This field is required.")
         elif err.get("type") == "extra_forbidden":
             msg = _("Unknown field.")
+        elif err.get("null_input") and str(err.get("type", "")).endswith("_type"):
+            # A field that may be left out but not cleared: the document does not declare it nullable.
+            msg = _("This field cannot be null.")
         errors.setdefault(_field_name(err.get("loc", ())), []).append(msg)
     fields = ", ".join(sorted(errors))
     detail = _("Check these fields: %(fields)s.") % {"fields": fields}
@@ -318,6 +348,102 @@ def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
 @api.exception_handler(Exception)
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     log.exception("Unhandled error in %s %s", request.method, request.path)
+    return _server_error_problem()
+
+
+# Errors answered outside the API's views ----------------------------------------------------------
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a 403 problem under /api/ (the same answer the API's own session check
+    gives), Django's page elsewhere."""
+    if is_api_request(request):
+        return problem(
+            403,
+            _("Permission denied"),
+            _("CSRF check failed: send the X-CSRFToken header with session requests."),
+            code="permission-denied",
+        )
+    return django_csrf.csrf_failure(request, reason)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: Django's answer to SuspiciousOperation (DisallowedHost, a body too large or with too
+    many fields for a middleware to read, a malformed multipart body) raised outside a view."""
+    if not is_api_request(request):
+        return django_defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return _too_big(request, exception)
+    if isinstance(exception, DisallowedHost):
+        return problem(400, _("Bad request"), _("The Host header names a site this server does not serve."),
+                       code="bad-request")
+    if isinstance(exception, MultiPartParserError):
+        return _bad_multipart(request, exception)
+    return problem(400, _("Bad request"), _("The request was refused as malformed."), code="bad-request")
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler403: Django's PermissionDenied raised outside the API's views."""
+    if not is_api_request(request):
+        return django_defaults.permission_denied(request, exception)
+    return problem(403, _("Permission denied"), _("You may not do this."), code="permission-denied")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: Http404 raised outside the API's views (unknown API routes have their own view)."""
+    if not is_api_request(request):
+        return django_defaults.page_not_found(request, exception)
+    return _unknown_route(request)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an exception that escaped a middleware (the API's views catch their own)."""
+    if not is_api_request(request):
+        return django_defaults.server_error(request)
+    return _server_error_problem()
+
+
+def _server_error_problem() -> HttpResponse:
     return problem(
         500, _("Server error"), _("Something went wrong on our side; it has been logged."), code="server-error"
     )
+
+
+_PROBLEM_TYPE = "application/problem+json"
+
+
+class ApiProblemMiddleware:
+    """Last line: an error answer under /api/ that is not a problem yet (DEBUG's technical 400/404/500
+    pages, or anything a future middleware answers in HTML) becomes a bare problem with its status.
+
+    It goes first in MIDDLEWARE so it sees the answers of every other middleware."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not is_api_request(request)
+            or response.get("Content-Type", "").startswith(_PROBLEM_TYPE)
+        ):
+            return response
+        if response.status_code >= 500:
+            answer = _server_error_problem()
+            answer.status_code = response.status_code
+        else:
+            answer = problem(
+                response.status_code,
+                str(response.reason_phrase),
+                _("The request could not be handled (HTTP %(status)s).") % {"status": response.status_code},
+                code="http-error",
+            )
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if header in response:
+                answer[header] = response[header]
+        return answer

@@ -4,6 +4,12 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from opencall.config.api import api
 
+# Errors Django answers outside any view: a problem+json under /api/, Django's usual page elsewhere.
+handler400 = "opencall.config.api.bad_request"
+handler403 = "opencall.config.api.permission_denied"
+handler404 = "opencall.config.api.page_not_found"
+handler500 = "opencall.config.api.server_error"
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

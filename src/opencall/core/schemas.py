@@ -1,4 +1,5 @@
-"""Shapes every API schema shares: strict inputs (unknown keys and NUL characters refused) and pages."""
+"""Shapes every API schema shares: strict inputs (unknown keys, NUL characters and coerced scalars
+refused) and pages."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated, Any
 
 from ninja import Schema
 from ninja.params import functions as params
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator
 
 MAX_ID = 2**63 - 1  # the largest key SQLite and PostgreSQL bigint columns hold
 
@@ -31,9 +32,14 @@ def _reject_nul(value: Any) -> Any:
 
 
 class InSchema(Schema):
-    """A request body: unknown fields are an error rather than silently ignored."""
+    """A JSON request body: unknown fields are an error rather than silently ignored, and scalars must
+    come as their JSON type: `"true"`, `1` or `"0"` for a boolean, `"5"` or `true` for a number are
+    refused (422 naming the field) instead of being coerced. (Query strings keep their lax parsing:
+    there everything is text.)"""
 
-    model_config = ConfigDict(extra="forbid")
+    # strict: the body reaches pydantic as parsed JSON (Python objects), so strict mode only refuses
+    # cross-type coercions; the few types JSON has no literal for (times) opt out with `Instant`.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -62,6 +68,21 @@ class Page(Schema):
 
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+# A moment with its time zone, sent as an ISO 8601 string: exempt from InSchema's strictness because
+# JSON has no datetime literal.
+Instant = Annotated[AwareDatetime, Field(strict=False)]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def omittable(**constraints: Any) -> Any:
+    """A PATCH field that may be left out (it then keeps its value) but not sent as null: the document
+    declares it neither nullable nor with a default, and null is refused like any other wrong type.
+    Read such fields through `model_dump(exclude_unset=True)`: a left-out one is None on the model."""
+    return Field(None, json_schema_extra=_no_default, **constraints)
 
 # A key in a URL path: positive and within the database's integer range (else 422, not a 500).
 IdPath = Annotated[int, params.Path(ge=1, le=MAX_ID)]

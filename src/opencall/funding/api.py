@@ -12,6 +12,7 @@ from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
 from opencall.challenges.queries import challenge_for
 from opencall.core.errors import NotFound, PermissionDenied
+from opencall.core.schemas import IdPath
 from opencall.funding import actions, queries
 from opencall.funding.models import Allocation, BudgetBallot
 from opencall.funding.permissions import can_run_allocation, can_view_allocation
@@ -103,7 +104,7 @@ def _allocation(who: User, slug: str, allocation_id: int) -> Allocation:
 
 @router.post("/challenges/{slug:slug}/allocations/{allocation_id}/publish", response=AllocationOut,
              auth=user_auth, summary="Publish an allocation: its ideas become funded (organisers)")
-def publish(request: HttpRequest, slug: str, allocation_id: int) -> Allocation:
+def publish(request: HttpRequest, slug: str, allocation_id: IdPath) -> Allocation:
     who = caller(request)
     return actions.publish_allocation(allocation=_allocation(who, slug, allocation_id), by=who)
 
@@ -119,5 +120,5 @@ def results(request: HttpRequest, slug: str) -> Allocation:
 
 @router.get("/challenges/{slug:slug}/allocations/{allocation_id}/recount", response=RecountOut,
             summary="Recompute an allocation from the ballots and say whether it matches")
-def recount(request: HttpRequest, slug: str, allocation_id: int) -> dict[str, object]:
+def recount(request: HttpRequest, slug: str, allocation_id: IdPath) -> dict[str, object]:
     return actions.recount(allocation=_allocation(visitor(request), slug, allocation_id))

@@ -6,13 +6,20 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from opencall.core.schemas import MAX_ID, InSchema
 
-class ChoiceIn(Schema):
-    idea: int = Field(ge=1)
+
+class ChoiceIn(InSchema):
+    idea: int = Field(ge=1, le=MAX_ID)
     points: int = Field(default=1, ge=1, le=1000)
 
 
-class BallotIn(Schema):
+class ChoiceOut(Schema):
+    idea: int
+    points: int
+
+
+class BallotIn(InSchema):
     choices: list[ChoiceIn] = Field(max_length=500)
 
 
@@ -20,18 +27,18 @@ class BallotOut(Schema):
     challenge: str
     kind: str
     revision: int
-    choices: list[ChoiceIn]
+    choices: list[ChoiceOut]
 
 
-class FundingSettingsIn(Schema):
+class FundingSettingsIn(InSchema):
     ballot_kind: str = Field(max_length=12)
     max_choices: int = Field(default=5, ge=1, le=100)
     total_points: int = Field(default=10, ge=1, le=1000)
     default_rule: str = Field(default="mes", max_length=24)
 
 
-class AllocationIn(Schema):
-    rule: str | None = Field(default=None, max_length=24)
+class AllocationIn(InSchema):
+    rule: str | None = Field(default=None, max_length=24, description="Left out or null: the default rule.")
 
 
 class AllocationOut(Schema):

@@ -140,11 +140,6 @@ def idea_update(request: HttpRequest, payload: IdeaPatch, idea_id: IdPath) -> Id
     user = caller(request)
     idea = _idea(user, idea_id)
     sent = payload.model_dump(exclude_unset=True)
-    for name in ("title", "summary", "confidential"):
-        if name in sent and sent[name] is None:
-            raise InvalidInput(
-                _("%(name)s cannot be null.") % {"name": name}, errors={name: [_("This field cannot be null.")]}
-            )
     answers = {a.field.key: a.value for a in idea.answers.all()}
     answers.update(_answers(payload.answers or {}))
     draft = actions.IdeaDraft(

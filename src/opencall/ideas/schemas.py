@@ -11,7 +11,7 @@ from pydantic import Field
 
 from opencall.accounts.schemas import UserRef
 from opencall.core.markdown import render_markdown
-from opencall.core.schemas import MAX_ID, FilterSchema, Id, InSchema, Page
+from opencall.core.schemas import MAX_ID, FilterSchema, Id, InSchema, Page, omittable
 from opencall.ideas.models import (
     Attachment,
     FieldAnswer,
@@ -155,14 +155,15 @@ class IdeaIn(InSchema):
 
 
 class IdeaPatch(InSchema):
-    """Fields left out keep their value; `answers` are merged key by key. Every change is a new version."""
+    """Fields left out keep their value; `answers` are merged key by key (a null answer clears it); null
+    clears `body`, `category` and `requested_budget_minor`. Every change is a new version."""
 
-    title: str | None = Field(None, min_length=1, max_length=160)
-    summary: str | None = Field(None, min_length=1, max_length=400)
+    title: str = omittable(min_length=1, max_length=160)
+    summary: str = omittable(min_length=1, max_length=400)
     body: str | None = Field(None, max_length=30000)
     category: str | None = Field(None, max_length=60)
     requested_budget_minor: int | None = Field(None, ge=0, le=MAX_ID)
-    confidential: bool | None = None
+    confidential: bool = omittable()
     answers: dict[FieldKey, AnswerValue] | None = Field(None, max_length=20)
     remove_attachments: list[Id] = Field(default_factory=list, max_length=50)
 

@@ -12,6 +12,7 @@ from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
 from opencall.challenges.queries import challenge_for
 from opencall.core.errors import InvalidInput, NotFound, PermissionDenied
+from opencall.core.schemas import IdPath
 from opencall.review import actions, queries
 from opencall.review.crowd import candidates, crowd_ranking, next_pair_for, pairwise_settings
 from opencall.review.models import PairwiseSettings, ReviewRound
@@ -110,7 +111,7 @@ def my_assignments(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.put("/reviews/assignments/{assignment_id}", response={204: None}, auth=user_auth,
             summary="Save or submit your review (scores by criterion id)")
-def put_review(request: HttpRequest, assignment_id: int, payload: ReviewIn) -> Status[None]:
+def put_review(request: HttpRequest, assignment_id: IdPath, payload: ReviewIn) -> Status[None]:
     who = caller(request)
     assignment = queries.assignment_for(who, assignment_id)
     if assignment is None:
@@ -122,7 +123,7 @@ def put_review(request: HttpRequest, assignment_id: int, payload: ReviewIn) -> S
 
 @router.post("/reviews/assignments/{assignment_id}/conflict", response={204: None}, auth=user_auth,
              summary="Declare a conflict of interest with the assigned idea")
-def conflict(request: HttpRequest, assignment_id: int, payload: ConflictIn) -> Status[None]:
+def conflict(request: HttpRequest, assignment_id: IdPath, payload: ConflictIn) -> Status[None]:
     who = caller(request)
     assignment = queries.assignment_for(who, assignment_id)
     if assignment is None:
@@ -134,14 +135,14 @@ def conflict(request: HttpRequest, assignment_id: int, payload: ConflictIn) -> S
 
 @router.post("/challenges/{slug:slug}/review/rounds/{number}/assignment", response=AssignmentReportOut,
              auth=user_auth, summary="Assign judges optimally (organisers); reports the optimality gap")
-def assign(request: HttpRequest, slug: str, number: int) -> dict[str, Any]:
+def assign(request: HttpRequest, slug: str, number: IdPath) -> dict[str, Any]:
     who = caller(request)
     return actions.run_assignment(rnd=_round(who, slug, number), by=who)
 
 
 @router.get("/challenges/{slug:slug}/review/rounds/{number}/ranking", response=list[RankedOut], auth=user_auth,
             summary="Combined ranking: calibrated judge scores and the crowd (organisers)")
-def ranking(request: HttpRequest, slug: str, number: int) -> list[dict[str, Any]]:
+def ranking(request: HttpRequest, slug: str, number: IdPath) -> list[dict[str, Any]]:
     return [{"idea": e.idea.pk, "title": e.idea.title, "reviews": e.reviews, "raw_mean": e.raw_mean,
              "calibrated": e.calibrated, "calibrated_sd": e.calibrated_sd, "crowd": e.crowd, "combined": e.combined}
             for e in combined_ranking(_round(caller(request), slug, number))]
@@ -149,7 +150,7 @@ def ranking(request: HttpRequest, slug: str, number: int) -> list[dict[str, Any]
 
 @router.post("/challenges/{slug:slug}/review/rounds/{number}/decisions", response={204: None}, auth=user_auth,
              summary="Advance ideas to the next round or reject them; teams are notified (organisers)")
-def decisions(request: HttpRequest, slug: str, number: int, payload: DecisionsIn) -> Status[None]:
+def decisions(request: HttpRequest, slug: str, number: IdPath, payload: DecisionsIn) -> Status[None]:
     who = caller(request)
     actions.decide_ideas(rnd=_round(who, slug, number), by=who, advance=payload.advance, reject=payload.reject)
     return Status(204, None)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Schema
 from pydantic import Field
 
-from opencall.core.schemas import InSchema
+from opencall.core.schemas import MAX_ID, Id, InSchema
 
 FocusName = Literal["top", "whole"]
 
@@ -17,9 +17,9 @@ class PairOut(Schema):
     second_title: str
 
 
-class PairwiseIn(Schema):
-    first: int = Field(ge=1)
-    second: int = Field(ge=1)
+class PairwiseIn(InSchema):
+    first: int = Field(ge=1, le=MAX_ID)
+    second: int = Field(ge=1, le=MAX_ID)
     outcome: str = Field(pattern="^(first|second|tie|skip)$")
 
 
@@ -63,14 +63,18 @@ class AssignmentOut(Schema):
     submitted: bool
 
 
-class ReviewIn(Schema):
-    scores: dict[int, int] = Field(max_length=50)
+# JSON object keys are always strings: a criterion id key is parsed from its text even in a strict body.
+CriterionKey = Annotated[int, Field(strict=False, ge=1, le=MAX_ID)]
+
+
+class ReviewIn(InSchema):
+    scores: dict[CriterionKey, int] = Field(max_length=50, description="Criterion id → score.")
     note: str = Field(default="", max_length=5000)
     recommendation: str = Field(default="", pattern="^(|advance|maybe|reject)$")
     final: bool = True
 
 
-class ConflictIn(Schema):
+class ConflictIn(InSchema):
     reason: str = Field(min_length=1, max_length=300)
 
 
@@ -93,6 +97,6 @@ class AssignmentReportOut(Schema):
     gap: float
 
 
-class DecisionsIn(Schema):
-    advance: list[int] = Field(default_factory=list, max_length=1000)
-    reject: list[int] = Field(default_factory=list, max_length=1000)
+class DecisionsIn(InSchema):
+    advance: list[Id] = Field(default_factory=list, max_length=1000)
+    reject: list[Id] = Field(default_factory=list, max_length=1000)

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every error answered under /api/ by any middleware below reaches clients as problem+json.
+    "opencall.config.api.ApiProblemMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -75,6 +77,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "opencall.config.urls"
+# A refused CSRF check answers problem+json under /api/ and Django's page elsewhere.
+CSRF_FAILURE_VIEW = "opencall.config.api.csrf_failure"
 WSGI_APPLICATION = "opencall.config.wsgi.application"
 
 TEMPLATES = [
