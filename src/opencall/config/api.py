@@ -32,6 +32,7 @@ from opencall.challenges.api import router as challenges_router
 from opencall.community.api import router as community_router
 from opencall.core.errors import DomainError
 from opencall.core.problem import problem
+from opencall.core.unavailable import ServiceUnavailable, unavailable_response
 from opencall.funding.api import router as funding_router
 from opencall.ideas.api import router as ideas_router
 from opencall.organisations.api import router as organisations_router
@@ -313,6 +314,21 @@ def _bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpRespo
 @api.exception_handler(SuspiciousOperation)
 def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
     return problem(400, _("Bad request"), _("The request was refused as malformed."), code="bad-request")
+
+
+# -- A busy, full or unreachable database (docs/decisions/0010) -------------------------------------
+# ServiceUnavailable is raised by our database backends for the errors that mean "try again later";
+# a full disk on an upload is the same condition. Every other OSError is unexpected (500).
+@api.exception_handler(ServiceUnavailable)
+def _service_unavailable(request: HttpRequest, exc: ServiceUnavailable) -> HttpResponse:
+    answer = unavailable_response(request, exc)
+    assert answer is not None
+    return answer
+
+
+@api.exception_handler(OSError)
+def _os_error(request: HttpRequest, exc: OSError) -> HttpResponse:
+    return unavailable_response(request, exc) or _unexpected(request, exc)
 
 
 @api.exception_handler(Exception)

@@ -4,6 +4,9 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from opencall.config.api import api
 
+# A database failing in a middleware (session, user) answers 503 with Retry-After; anything else is a 500.
+handler500 = "opencall.core.unavailable.server_error"
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
