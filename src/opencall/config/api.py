@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from opencall.challenges.api import router as challenges_router
 from opencall.community.api import router as community_router
 from opencall.core.errors import DomainError
 from opencall.core.problem import problem
+from opencall.core.unavailable import ServiceUnavailable, unavailable_response
 from opencall.funding.api import router as funding_router
 from opencall.ideas.api import router as ideas_router
 from opencall.organisations.api import router as organisations_router
@@ -345,6 +347,21 @@ def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
     return problem(400, _("Bad request"), _("The request was refused as malformed."), code="bad-request")
 
 
+# -- A busy, full or unreachable database (docs/decisions/0010) -------------------------------------
+# ServiceUnavailable is raised by our database backends for the errors that mean "try again later";
+# a full disk on an upload is the same condition. Every other OSError is unexpected (500).
+@api.exception_handler(ServiceUnavailable)
+def _service_unavailable(request: HttpRequest, exc: ServiceUnavailable) -> HttpResponse:
+    answer = unavailable_response(request, exc)
+    assert answer is not None
+    return answer
+
+
+@api.exception_handler(OSError)
+def _os_error(request: HttpRequest, exc: OSError) -> HttpResponse:
+    return unavailable_response(request, exc) or _unexpected(request, exc)
+
+
 @api.exception_handler(Exception)
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     log.exception("Unhandled error in %s %s", request.method, request.path)
@@ -401,7 +418,12 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: an exception that escaped a middleware (the API's views catch their own)."""
+    """handler500: an exception that escaped a middleware (the API's views catch their own). A database
+    that failed there (loading the session or the user) answers 503 with Retry-After, not 500."""
+    exc = sys.exc_info()[1]
+    unavailable = unavailable_response(request, exc) if exc is not None else None
+    if unavailable is not None:
+        return unavailable
     if not is_api_request(request):
         return django_defaults.server_error(request)
     return _server_error_problem()

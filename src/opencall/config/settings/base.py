@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "opencall.core.middleware.TimezoneMiddleware",
     "opencall.core.web.DomainErrorMiddleware",
+    # Listed after DomainErrorMiddleware so it sees a database or disk failure first (503 + Retry-After).
+    "opencall.core.unavailable.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "opencall.config.urls"
@@ -103,15 +105,35 @@ TEMPLATES = [
 def database_from_env(default_sqlite: Path) -> dict[str, object]:
     url = os.environ.get("DATABASE_URL", f"sqlite:///{default_sqlite}")
     config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60))
-    if config["ENGINE"] == "django.db.backends.sqlite3":
+    # -- A busy or unreachable database answers 503 promptly (docs/decisions/0010) -------------------
+    # Our backends are Django's with the "try again later" errors raised as ServiceUnavailable. The
+    # busy timeout is how long a statement waits for another's lock before that 503: long enough for
+    # the queue of ordinary writes (each holds the lock for milliseconds), short enough that a lock
+    # held for long does not tie up the server's threads.
+    busy_timeout = float(os.environ.get("OPENCALL_DB_BUSY_TIMEOUT", "3"))
+    backends = {
+        "django.db.backends.sqlite3": "opencall.core.dbbackends.sqlite3",
+        "django.db.backends.postgresql": "opencall.core.dbbackends.postgresql",
+    }
+    config["ENGINE"] = backends.get(str(config["ENGINE"]), config["ENGINE"])
+    if config["ENGINE"] == "opencall.core.dbbackends.sqlite3":
         # WAL lets readers run beside the single writer; IMMEDIATE takes the write lock at BEGIN so
-        # two writers queue on busy_timeout instead of failing with "database is locked" mid-way.
+        # two writers queue on the busy timeout instead of failing with "database is locked" mid-way.
         config["CONN_MAX_AGE"] = 0
         config["OPTIONS"] = {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
+            "timeout": busy_timeout,
         }
+    elif config["ENGINE"] == "opencall.core.dbbackends.postgresql":
+        # A persistent connection broken by a restart is noticed and replaced at the next request; a
+        # server that does not answer fails the connection after connect_timeout; lock_timeout is the
+        # busy timeout's counterpart for row and table locks.
+        config["CONN_HEALTH_CHECKS"] = True
+        options = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
+        options.setdefault("connect_timeout", int(os.environ.get("OPENCALL_DB_CONNECT_TIMEOUT", "3")))
+        options.setdefault("options", f"-c lock_timeout={int(busy_timeout * 1000)}")
+        config["OPTIONS"] = options
     else:
         config["CONN_HEALTH_CHECKS"] = True
     return config

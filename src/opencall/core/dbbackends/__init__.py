@@ -1,0 +1,1 @@
+"""Django's SQLite and PostgreSQL backends, raising ServiceUnavailable when the database cannot serve now."""
