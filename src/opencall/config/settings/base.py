@@ -85,6 +85,7 @@ TEMPLATES = [
                 "opencall.accounts.context.site",
             ],
         },
+                "opencall.community.context.navigation",
     }
 ]
 
