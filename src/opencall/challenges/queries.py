@@ -23,11 +23,20 @@ def challenge_roles(user: User) -> dict[int, set[str]]:
     return cache
 
 
+def sees_every_challenge(user: User) -> bool:
+    """Site administrators (staff) see every challenge, whatever its visibility or phase."""
+    return user.is_authenticated and user.is_staff
+
+
 def visibility_filter(user: User, prefix: str = "") -> Q:
-    """A Q over challenges (or over a relation to them, with `prefix`) the user may see."""
+    """A Q over challenges (or over a relation to them, with `prefix`) the user may see.
+
+    Never the empty Q(): Django drops an empty Q from `a | b`, so callers that add "or my own team's"
+    would silently narrow a site administrator to their own teams (every other idea a 404)."""
     p = prefix
-    if user.is_authenticated and user.is_staff:
-        return Q()
+    if sees_every_challenge(user):
+        # True for every row that exists, and unlike Q() it keeps its meaning inside `|`.
+        return Q(**{f"{p}pk__isnull": False})
     public = Q(**{f"{p}visibility": Visibility.PUBLIC}) & ~Q(**{f"{p}phase": PhaseKind.DRAFT})
     if not user.is_authenticated:
         return public

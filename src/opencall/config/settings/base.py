@@ -98,6 +98,7 @@ TEMPLATES = [
             # The sign-in page names the demo accounts when the demo data is loaded.
             "libraries": {"demodata": "opencall.demodata.signin"},
         },
+                "opencall.community.context.navigation",
     }
 ]
 
