@@ -61,3 +61,16 @@ class RewardGenerateForm(forms.Form):
 
 class RedeemForm(forms.Form):
     code = forms.CharField(label=_("Code to redeem"), max_length=64)
+
+
+class StopForm(forms.Form):
+    """The confirmation step of "Stop voting and count": the action ends voting for everyone."""
+
+    confirm = forms.ChoiceField(
+        choices=[("stop", _("Stop voting now"))],
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("Voting is still open: confirm below to stop it and count the votes."),
+            "invalid_choice": _("Voting is still open: confirm below to stop it and count the votes."),
+        },
+    )
