@@ -35,7 +35,10 @@ class LiveVoteForm(forms.Form):
     sign_in_required = forms.BooleanField(
         label=_("Only signed-in members may vote"),
         required=False,
-        help_text=_("For internal events; otherwise anyone with the link votes."),
+        help_text=_(
+            "Signed in: one vote per account. Otherwise anyone with the link votes without an account, "
+            "one vote per browser, capped per network: a determined person can still add a few votes."
+        ),
     )
 
     def __init__(self, *args: Any, candidates: QuerySet[Idea], **kwargs: Any) -> None:
