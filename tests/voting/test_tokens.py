@@ -29,7 +29,7 @@ def test_tampered_or_foreign_tokens_are_refused() -> None:
 
 def test_fresh_tokens_are_distinct_devices() -> None:
     a, b = read_token(KEY, issue_token(KEY, 1)), read_token(KEY, issue_token(KEY, 1))
-    assert a is not None and b is not None and a.device != b.device and len(a.device) == 27
+    assert a is not None and b is not None and a.device != b.device and len(a.device) == 33
 
 
 def test_device_ids_sort_by_time_of_issue(monkeypatch: pytest.MonkeyPatch) -> None:

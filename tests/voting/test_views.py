@@ -107,7 +107,7 @@ def test_console_lifecycle(as_user, organiser, live_vote, finalists) -> None:
         cast_at=live_vote.opens_at,
         updated_at=live_vote.opens_at,
     )
-    assert client.post(reverse("voting:stop", args=[live_vote.code])).status_code == 302
+    assert client.post(reverse("voting:stop", args=[live_vote.code]), {"confirm": "stop"}).status_code == 302
     live_vote.refresh_from_db()
     assert live_vote.state == "closed"
     assert live_vote.final_tally["counts"] == {
@@ -115,7 +115,7 @@ def test_console_lifecycle(as_user, organiser, live_vote, finalists) -> None:
         str(finalists[1].pk): 1,
         str(finalists[2].pk): 0,
     }
-    again = client.post(reverse("voting:stop", args=[live_vote.code]))
+    again = client.post(reverse("voting:stop", args=[live_vote.code]), {"confirm": "stop"})
     assert again.status_code == 409 and "Only an open live vote can be stopped." in again.content.decode()
     assert client.post(reverse("voting:publish", args=[live_vote.code])).status_code == 302
     assert list(AuditEvent.objects.filter(object_type="voting.livevote").values_list("verb", flat=True)) == [

@@ -134,13 +134,18 @@ def extend_live_vote(*, live_vote: LiveVote, by: User, seconds: int) -> LiveVote
     return row
 
 
+def ensure_stoppable(live_vote: LiveVote) -> None:
+    """Conflict unless the live vote is open (the confirmation page asks this before the action)."""
+    if live_vote.state != LiveState.OPEN:
+        raise Conflict(_("Only an open live vote can be stopped."))
+
+
 def stop_live_vote(*, live_vote: LiveVote, by: User) -> LiveVote:
     """Close the window now (or confirm a window that ran out) and record the exact final tally."""
     _require_manager(by, live_vote)
     with transaction.atomic():
         row = _locked(live_vote)
-        if row.state != LiveState.OPEN:
-            raise Conflict(_("Only an open live vote can be stopped."))
+        ensure_stoppable(row)
         now = timezone.now()
         row.state = LiveState.CLOSED
         if row.closes_at is None or row.closes_at > now:

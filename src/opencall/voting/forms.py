@@ -35,7 +35,10 @@ class LiveVoteForm(forms.Form):
     sign_in_required = forms.BooleanField(
         label=_("Only signed-in members may vote"),
         required=False,
-        help_text=_("For internal events; otherwise anyone with the link votes."),
+        help_text=_(
+            "Signed in: one vote per account. Otherwise anyone with the link votes without an account, "
+            "one vote per browser, capped per network: a determined person can still add a few votes."
+        ),
     )
 
     def __init__(self, *args: Any, candidates: QuerySet[Idea], **kwargs: Any) -> None:
@@ -61,3 +64,16 @@ class RewardGenerateForm(forms.Form):
 
 class RedeemForm(forms.Form):
     code = forms.CharField(label=_("Code to redeem"), max_length=64)
+
+
+class StopForm(forms.Form):
+    """The confirmation step of "Stop voting and count": the action ends voting for everyone."""
+
+    confirm = forms.ChoiceField(
+        choices=[("stop", _("Stop voting now"))],
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("Voting is still open: confirm below to stop it and count the votes."),
+            "invalid_choice": _("Voting is still open: confirm below to stop it and count the votes."),
+        },
+    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext as _
 
 from opencall.accounts.models import User
@@ -13,9 +14,18 @@ from opencall.challenges.models import Challenge
 from opencall.core.errors import NotFound, PermissionDenied
 from opencall.core.models import AuditEvent
 from opencall.ideas.models import Idea, IdeaStatus
-from opencall.voting.models import LiveCount, LiveVote, RewardCode
+from opencall.voting.models import LiveBallot, LiveCount, LiveVote, RewardCode
 from opencall.voting.permissions import can_create_live_vote, can_manage_live_vote, can_see_results, can_watch_live_vote
-from opencall.voting.tokens import issue_token, read_token, signing_key
+from opencall.voting.tokens import (
+    DEVICE_ID_LENGTH,
+    NETWORK_TAG_LENGTH,
+    client_network,
+    issue_token,
+    network_key,
+    network_tag,
+    read_token,
+    signing_key,
+)
 
 LIFECYCLE_VERBS = (
     "live_vote.created",
@@ -84,6 +94,74 @@ def live_stats(viewer: User, live_vote: LiveVote) -> LiveStats:
     return LiveStats(rows, sum(n for _, n in rows), sum(c.writes for c in found.values()))
 
 
+# The console warns when one network has cast more than this share of at least this many ballots.
+CONCENTRATION_SHARE = 0.5
+CONCENTRATION_MIN_BALLOTS = 10
+TOP_NETWORKS = 3
+
+
+@dataclass(frozen=True)
+class NetworkRow:
+    tag: str  # the keyed hash of the network, as the device ids carry it
+    ballots: int
+    share: float
+
+    @property
+    def percent(self) -> int:
+        return round(self.share * 100)
+
+
+@dataclass(frozen=True)
+class Burst:
+    tag: str
+    devices: int  # devices that voted, issued to this network within one window of about a minute
+
+
+@dataclass(frozen=True)
+class Concentration:
+    ballots: int
+    networks: list[NetworkRow]
+    burst: Burst | None
+
+    @property
+    def warning(self) -> bool:
+        return (
+            self.ballots >= CONCENTRATION_MIN_BALLOTS
+            and bool(self.networks)
+            and self.networks[0].share > CONCENTRATION_SHARE
+        )
+
+
+def vote_concentration(viewer: User, live_vote: LiveVote) -> Concentration | None:
+    """Where an anonymous live vote's ballots come from, by the network tag inside their device ids:
+    the top networks by ballots and the largest burst of devices issued to one network. None for
+    a sign-in vote, whose devices are accounts. Three queries, however many ballots or networks."""
+    if not can_manage_live_vote(viewer, live_vote):
+        raise PermissionDenied(_("Only the challenge's organisers can see live figures."))
+    if live_vote.sign_in_required:
+        return None
+    ballots = LiveBallot.objects.filter(live_vote=live_vote)
+    total = ballots.count()
+    tagged = (
+        ballots.annotate(device_length=Length("device"))
+        .filter(device_length=DEVICE_ID_LENGTH)
+        .annotate(network=Substr("device", 12, NETWORK_TAG_LENGTH))
+    )
+    top = tagged.values("network").annotate(n=Count("*")).order_by("-n", "network")[:TOP_NETWORKS]
+    networks = [NetworkRow(row["network"], row["n"], row["n"] / total) for row in top]
+    # Device ids start with their time of issue in hex milliseconds: 7 digits make windows of
+    # 2**16 ms, about a minute.
+    peak = (
+        tagged.annotate(window=Substr("device", 1, 7))
+        .values("network", "window")
+        .annotate(n=Count("*"))
+        .order_by("-n", "network", "window")
+        .first()
+    )
+    burst = Burst(peak["network"], peak["n"]) if peak else None
+    return Concentration(total, networks, burst)
+
+
 @dataclass(frozen=True)
 class RewardStats:
     total: int
@@ -107,20 +185,25 @@ def rewards_available(live_vote: LiveVote) -> bool:
     return RewardCode.objects.filter(live_vote=live_vote, device="").exists()
 
 
-def voter_token(viewer: User, live_vote: LiveVote, existing: str = "") -> str:
-    """The device token for this viewer: the one the phone holds if still valid, else a new one."""
+def held_voter_token(viewer: User, live_vote: LiveVote, held: str) -> str | None:
+    """`held` (the token this browser kept for this live vote) if it is still this viewer's: signed
+    by this installation, for this live vote and, in sign-in mode, for this account. Else None."""
+    token = read_token(device_key(), held) if held else None
+    if token is None or token.live_vote_id != live_vote.pk:
+        return None
+    if live_vote.sign_in_required and token.user_id != (viewer.pk if viewer.is_authenticated else None):
+        return None
+    return held
+
+
+def new_voter_token(viewer: User, live_vote: LiveVote, *, address: str) -> str:
+    """A device token for this viewer: the account's one device in sign-in mode, else a new device
+    tagged with the network of `address` (hashed; the address itself is not kept)."""
     key = device_key()
-    user_id = viewer.pk if viewer.is_authenticated else None
-    held = read_token(key, existing) if existing else None
-    if (
-        held is not None
-        and held.live_vote_id == live_vote.pk
-        and (not live_vote.sign_in_required or held.user_id == user_id)
-    ):
-        return existing
     if live_vote.sign_in_required:
-        return issue_token(key, live_vote.pk, user_id=user_id)
-    return issue_token(key, live_vote.pk)
+        return issue_token(key, live_vote.pk, user_id=viewer.pk if viewer.is_authenticated else None)
+    tag = network_tag(network_key(str(settings.SECRET_KEY)), live_vote.pk, client_network(address))
+    return issue_token(key, live_vote.pk, network_tag=tag)
 
 
 @dataclass(frozen=True)

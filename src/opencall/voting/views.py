@@ -26,8 +26,20 @@ from opencall.challenges.queries import challenge_for
 from opencall.core.errors import DomainError, InvalidInput, NotFound
 from opencall.core.web import add_form_errors
 from opencall.voting import actions, queries
-from opencall.voting.forms import ExtendForm, LiveVoteForm, RedeemForm, RewardGenerateForm, RewardUploadForm
+from opencall.voting.forms import (
+    ExtendForm,
+    LiveVoteForm,
+    RedeemForm,
+    RewardGenerateForm,
+    RewardUploadForm,
+    StopForm,
+)
 from opencall.voting.models import LiveVote
+
+# The anonymous device a browser holds for one live vote: the signed device token itself (the
+# signature is what makes it unforgeable), kept for the voter page's path only.
+DEVICE_COOKIE = "opencall_live_device"
+DEVICE_COOKIE_AGE = 3 * 24 * 3600  # longer than any live vote: 24 hours, plus extensions
 
 
 def _user(request: HttpRequest) -> User:
@@ -84,6 +96,7 @@ def _console_context(request: HttpRequest, live_vote: LiveVote) -> dict[str, obj
     return {
         "live_vote": live_vote,
         "stats": queries.live_stats(viewer, live_vote),
+        "concentration": queries.vote_concentration(viewer, live_vote),
         "rewards": queries.reward_stats(viewer, live_vote),
         "extend_form": ExtendForm(),
         "upload_form": RewardUploadForm(),
@@ -106,9 +119,6 @@ def _console_action(request: HttpRequest, code: str, run: str) -> HttpResponse:
     if run == "open":
         actions.open_live_vote(live_vote=live_vote, by=viewer)
         messages.success(request, _("Voting is open."))
-    elif run == "stop":
-        actions.stop_live_vote(live_vote=live_vote, by=viewer)
-        messages.success(request, _("Voting is closed and the final tally recorded."))
     elif run == "publish":
         actions.publish_live_results(live_vote=live_vote, by=viewer)
         messages.success(request, _("Results published."))
@@ -122,9 +132,19 @@ def open_vote(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def stop_vote(request: HttpRequest, code: str) -> HttpResponse:
-    return _console_action(request, code, "stop")
+    """Two steps, with or without JavaScript: GET asks for confirmation, and the POST stops voting
+    only with the confirmation that page sends (an organiser's stray click ends nothing)."""
+    viewer = _user(request)
+    live_vote = queries.live_vote_for(viewer, code, manage=True)
+    form = StopForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        actions.stop_live_vote(live_vote=live_vote, by=viewer)
+        messages.success(request, _("Voting is closed and the final tally recorded."))
+        return redirect("voting:console", code)
+    actions.ensure_stoppable(live_vote)  # nothing to confirm otherwise: 409 with the reason
+    context = {"live_vote": live_vote, "stats": queries.live_stats(viewer, live_vote), "form": form}
+    return render(request, "voting/stop.html", context, status=422 if form.errors else 200)
 
 
 @login_required
@@ -215,8 +235,13 @@ def voter(request: HttpRequest, code: str) -> HttpResponse:
     live_vote = queries.live_vote_for(viewer, code)
     if live_vote.sign_in_required and not viewer.is_authenticated:
         return redirect(f"{settings.LOGIN_URL}?next=/v/{live_vote.code}/")
-    token = queries.voter_token(viewer, live_vote)
-    return render(
+    token = queries.held_voter_token(viewer, live_vote, request.COOKIES.get(DEVICE_COOKIE, ""))
+    if token is None:
+        # A browser without this live vote's device gets a new one. A client that drops its
+        # cookies comes back here every time: minting is capped per client address and per live
+        # vote by the "live-device" rate limit, and the device carries its network's tag.
+        token = queries.new_voter_token(viewer, live_vote, address=client_address(request))
+    response = render(
         request,
         "voting/voter.html",
         {
@@ -227,6 +252,29 @@ def voter(request: HttpRequest, code: str) -> HttpResponse:
             "has_rewards": queries.rewards_available(live_vote),
         },
     )
+    if not live_vote.sign_in_required:
+        # Reloading the page, or coming back to it, keeps the browser's one device (and ballot).
+        response.set_cookie(
+            DEVICE_COOKIE,
+            token,
+            max_age=DEVICE_COOKIE_AGE,
+            path=f"/v/{live_vote.code}/",
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def client_address(request: HttpRequest) -> str:
+    """The voter's address, by the fast path's rule: the last X-Forwarded-For hop only when the
+    peer is one of OPENCALL_LIVE_TRUSTED_PROXIES (anyone can send the header)."""
+    peer = str(request.META.get("REMOTE_ADDR") or "")
+    trusted = {p.strip() for p in os.environ.get("OPENCALL_LIVE_TRUSTED_PROXIES", "").split(",") if p.strip()}
+    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR") or "")
+    if forwarded and peer in trusted:
+        return forwarded.rsplit(",", 1)[-1].strip() or peer
+    return peer
 
 
 @require_POST
