@@ -121,24 +121,36 @@ def _check_reason(reason: str) -> str:
     return reason
 
 
-def report_idea(*, idea: Idea, by: User, reason: str) -> Report:
+def report_idea(*, idea: Idea, by: User, reason: str) -> tuple[Report, bool]:
+    """File a report, or find the reporter's open report on the same idea: (report, created)."""
     if not can_report_idea(by, idea):
         raise PermissionDenied("You cannot report this idea.")
     reason = _check_reason(reason)
     with transaction.atomic():
+        # Locking the reported row serialises two reports of it (a double click, a retried call), so
+        # the check below cannot miss a report being filed at the same moment.
+        Idea.objects.select_for_update().filter(pk=idea.pk).exists()
+        existing = Report.objects.filter(reporter=by, idea=idea, status=Report.Status.OPEN).first()
+        if existing is not None:
+            return existing, False
         report = Report.objects.create(reporter=by, idea=idea, reason=reason)
         audit.record(actor=by, verb="report.create", obj=report, data={"idea": idea.pk})
-    return report
+    return report, True
 
 
-def report_comment(*, comment: Comment, by: User, reason: str) -> Report:
+def report_comment(*, comment: Comment, by: User, reason: str) -> tuple[Report, bool]:
+    """File a report, or find the reporter's open report on the same comment: (report, created)."""
     if not can_report_comment(by, comment):
         raise PermissionDenied("You cannot report this comment.")
     reason = _check_reason(reason)
     with transaction.atomic():
+        Comment.objects.select_for_update().filter(pk=comment.pk).exists()
+        existing = Report.objects.filter(reporter=by, comment=comment, status=Report.Status.OPEN).first()
+        if existing is not None:
+            return existing, False
         report = Report.objects.create(reporter=by, comment=comment, reason=reason)
         audit.record(actor=by, verb="report.create", obj=report, data={"comment": comment.pk})
-    return report
+    return report, True
 
 
 def resolve_report(*, report: Report, by: User, hide: bool, resolution: str) -> Report:

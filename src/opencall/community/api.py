@@ -94,25 +94,30 @@ def comment_create(request: HttpRequest, payload: CommentIn, idea_id: IdPath) ->
 
 @router.post(
     "/comments/{comment_id}/report",
-    response={201: ReportOut},
+    response={200: ReportOut, 201: ReportOut},
     auth=user_auth,
     tags=["comments"],
-    summary="Report a comment to the moderators",
+    summary="Report a comment to the moderators (201; 200 with your open report if you already filed one)",
 )
 def comment_report(request: HttpRequest, payload: ReportIn, comment_id: IdPath) -> Status[Report]:
     user = caller(request)
     comment = queries.comment_for(user, comment_id)
     if comment is None:
         raise NotFound(_("No such comment."))
-    return Status(201, actions.report_comment(comment=comment, by=user, reason=payload.reason))
+    report, created = actions.report_comment(comment=comment, by=user, reason=payload.reason)
+    return Status(201 if created else 200, report)
 
 
 @router.post(
-    "/ideas/{idea_id}/report", response={201: ReportOut}, auth=user_auth, summary="Report an idea to the moderators"
+    "/ideas/{idea_id}/report",
+    response={200: ReportOut, 201: ReportOut},
+    auth=user_auth,
+    summary="Report an idea to the moderators (201; 200 with your open report if you already filed one)",
 )
 def idea_report(request: HttpRequest, payload: ReportIn, idea_id: IdPath) -> Status[Report]:
     user = caller(request)
-    return Status(201, actions.report_idea(idea=_idea(user, idea_id), by=user, reason=payload.reason))
+    report, created = actions.report_idea(idea=_idea(user, idea_id), by=user, reason=payload.reason)
+    return Status(201 if created else 200, report)
 
 
 @router.get(

@@ -258,16 +258,23 @@ def _report(request: HttpRequest, *, idea: Idea, comment: Comment | None) -> Htt
     if form.is_valid():
         try:
             if comment is not None:
-                actions.report_comment(comment=comment, by=_viewer(request), reason=form.cleaned_data["reason"])
+                created = actions.report_comment(
+                    comment=comment, by=_viewer(request), reason=form.cleaned_data["reason"]
+                )[1]
             else:
-                actions.report_idea(idea=idea, by=_viewer(request), reason=form.cleaned_data["reason"])
+                created = actions.report_idea(idea=idea, by=_viewer(request), reason=form.cleaned_data["reason"])[1]
         except PermissionDenied:
             raise
         except DomainError as exc:
             add_form_errors(form, exc)
         else:
             if not _is_htmx(request):
-                messages.success(request, _("Thank you. A moderator will look at your report."))
+                messages.success(
+                    request,
+                    _("Thank you. A moderator will look at your report.")
+                    if created
+                    else _("You already reported this; a moderator will look at your report."),
+                )
                 return _back_to_idea(idea)
             return _report_page(request, idea=idea, comment=comment, form=form, done=True)
     return _report_page(request, idea=idea, comment=comment, form=form, status=422)

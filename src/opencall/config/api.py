@@ -63,6 +63,9 @@ need no authentication.
 
 **Errors** are `application/problem+json` (RFC 9457): `type`, `title`, `status`, `detail` and,
 for invalid input, `errors` mapping each field to its messages.
+
+**Rate limits.** Writes are limited per account and per client address; past a limit the answer is
+429 with a `Retry-After` header (seconds).
 """
 
 _PROBLEM_SCHEMA: dict[str, Any] = {
@@ -90,6 +93,12 @@ _ERROR_DESCRIPTIONS = {
     "404": "Not found",
     "409": "Conflict with the current state (e.g. the phase does not allow it)",
     "422": "Invalid input",
+}
+
+_TOO_MANY: dict[str, Any] = {
+    "description": "Rate limited: too many of these requests from your account or network; retry after "
+    "`Retry-After` seconds",
+    "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
 }
 
 
@@ -129,12 +138,15 @@ class OpencallAPI(NinjaAPI):
         schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = _PROBLEM_SCHEMA
         ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
         for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
+            for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
                 for code, text in _ERROR_DESCRIPTIONS.items():
                     if code == "401" and not operation.get("security"):
                         continue
                     responses.setdefault(code, {"description": text, "content": ref})
+                # Every write is rate limited (opencall.config.ratelimits).
+                if method.lower() in {"post", "put", "patch", "delete"}:
+                    responses.setdefault("429", _TOO_MANY | {"content": ref})
         return schema
 
 

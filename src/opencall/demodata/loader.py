@@ -1152,7 +1152,7 @@ class _Loader:
         kwame, spammer = self.users["kwame"], self.users["spammer"]
         target = self.contest_ideas[3]
         spam = self.comment(target, spammer, texts.SPAM_COMMENT, self.now - timedelta(days=2, hours=3))
-        report = report_comment(comment=spam, by=self.lead_of[target.pk], reason="Advertising for an unrelated shop.")
+        report = report_comment(comment=spam, by=self.lead_of[target.pk], reason="Advertising for an unrelated shop.")[0]
         resolve_report(report=report, by=kwame, hide=True, resolution="Spam: advertising.")
         block_account(user=spammer, by=kwame, reason="Posted advertising on several ideas.")
         self.counts["reports"] += 1

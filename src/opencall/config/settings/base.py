@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -73,6 +74,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "opencall.core.middleware.TimezoneMiddleware",
+    "opencall.config.ratelimits.RateLimitMiddleware",  # after auth, messages and htmx: it answers on the page
     "opencall.core.web.DomainErrorMiddleware",
     # Listed after DomainErrorMiddleware so it sees a database or disk failure first (503 + Retry-After).
     "opencall.core.unavailable.ServiceUnavailableMiddleware",
@@ -199,6 +201,57 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+# --- Rate limits on writes (docs/decisions/0009-rate-limits.md) -------------------------------------------
+# Counters need a store every worker shares: the database cache by default (its table is created by every
+# `migrate`), Redis when REDIS_URL is set. allauth's own limits (sign-in failures) use the same cache.
+CACHES: dict[str, dict[str, object]]
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                    "KEY_PREFIX": "opencall"}
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "opencall.core.cache.DatabaseCache", "LOCATION": "opencall_cache",
+                    "OPTIONS": {"MAX_ENTRIES": 100_000}}
+    }
+OPENCALL_RATE_LIMIT_CACHE = "default"
+OPENCALL_RATE_LIMITS_ENABLED = env_bool("OPENCALL_RATE_LIMITS_ENABLED", True)
+# How many reverse proxies in front of Opencall append to X-Forwarded-For; 0 trusts no header at all.
+OPENCALL_TRUSTED_PROXIES = int(os.environ.get("OPENCALL_TRUSTED_PROXIES", "0"))
+ALLAUTH_TRUSTED_PROXY_COUNT = OPENCALL_TRUSTED_PROXIES
+# scope -> kind of key -> "N/period[,N/period]"; a missing kind is not limited. The table of which pages and
+# API operations count against which scope is opencall.config.ratelimits. Override any entry with
+# OPENCALL_RATE_LIMITS_JSON='{"comment": {"address": "100/m"}}'.
+OPENCALL_RATE_LIMITS: dict[str, dict[str, str]] = {
+    "idea": {"account": "10/h,50/d", "address": "30/h"},
+    "comment": {"account": "6/m,60/h", "address": "30/m,300/h"},
+    "report": {"account": "10/m,30/h", "address": "30/m,100/h"},
+    "like": {"account": "30/m,300/h", "address": "120/m"},
+    "follow": {"account": "30/m,300/h", "address": "120/m"},
+    "crowd-vote": {"account": "60/m,1000/h", "address": "300/m"},
+    "ballot": {"account": "10/m,100/h", "address": "60/m"},
+    "review": {"account": "30/m,500/h", "address": "120/m"},
+    "invitation": {"account": "20/h,100/d", "address": "60/h"},
+    "join-request": {"account": "10/h,30/d", "address": "30/h"},
+    "token": {"account": "10/h,30/d", "address": "30/h"},
+    "sign-up": {"address": "10/m,50/h"},
+    "sign-in": {"address": "30/m"},
+    "password-reset": {"address": "5/m,20/h", "target": "3/10m,10/d"},
+    "live-device": {"account": "10/m,30/h", "address": "20/m,200/h", "target": "600/m"},
+    "write": {"account": "60/m,1000/h", "address": "300/m"},
+}
+for _scope, _kinds in json.loads(os.environ.get("OPENCALL_RATE_LIMITS_JSON", "") or "{}").items():
+    OPENCALL_RATE_LIMITS.setdefault(_scope, {}).update(_kinds)
+# allauth answers its own limits with a bare 429 page; sign-up, sign-in and reset requests are limited
+# above (answered on the form), so allauth keeps only what it alone can see: failed passwords per account.
+ACCOUNT_RATE_LIMITS = {
+    "login": None,
+    "signup": None,
+    "reset_password": None,
+    "login_failed": "10/m/ip,5/5m/key",
+}
 
 LOGGING = {
     "version": 1,

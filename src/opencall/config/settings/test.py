@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import DATABASES, database_from_env
+from .base import DATABASES, OPENCALL_RATE_LIMITS, database_from_env
 
 SECRET_KEY = "test-key"  # noqa: S105 - the tests' own key, never loaded outside them
 OPENCALL_DEMO_DATA_ALLOWED = True  # tests/demodata loads it
@@ -26,3 +26,6 @@ else:
     # concurrent runs never share one.
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.mkdtemp(prefix="opencall-test-db-"), "test.sqlite3")}
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="opencall-test-static-"))
+# Every test client comes from 127.0.0.1: the limiter runs, with limits far above any one test's burst.
+# tests/security/test_rate_limits.py sets real limits with override_settings.
+OPENCALL_RATE_LIMITS = {scope: dict.fromkeys(kinds, "100000/m") for scope, kinds in OPENCALL_RATE_LIMITS.items()}
