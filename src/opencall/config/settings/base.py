@@ -96,11 +96,11 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "opencall.accounts.context.site",
+                "opencall.community.context.navigation",
             ],
             # The sign-in page names the demo accounts when the demo data is loaded.
             "libraries": {"demodata": "opencall.demodata.signin"},
         },
-                "opencall.community.context.navigation",
     }
 ]
 
