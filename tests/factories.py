@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import factory
+from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from opencall.accounts.models import User
@@ -25,6 +26,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     def save_password(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+    @factory.post_generation
+    def email_verified(obj, create, extracted, **kwargs):
+        """People made here have proved their address, as they would have to by signing up;
+        `UserFactory(email_verified=False)` makes one who has not."""
+        if create:
+            EmailAddress.objects.create(user=obj, email=obj.email, primary=True, verified=extracted is not False)
 
 
 class OrganisationFactory(factory.django.DjangoModelFactory):

@@ -273,7 +273,12 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
         validate_password(password)
     except ValidationError as exc:
         raise CliError("password rejected: " + " ".join(exc.messages)) from exc
-    User.objects.create_superuser(email, password, display_name=args.name or "Administrator", is_moderator=True)
+    from allauth.account.models import EmailAddress
+
+    admin = User.objects.create_superuser(email, password, display_name=args.name or "Administrator",
+                                          is_moderator=True)
+    # The operator typed this address on the server: it counts as verified (sign-in requires that).
+    EmailAddress.objects.create(user=admin, email=email, primary=True, verified=True)
     print(f"Created administrator {email}")
     return 0
 

@@ -126,7 +126,7 @@ def test_invite_bad_input_and_refusals(api, idea, team_member, participant, outs
         lead.post(url, {"email": "nobody@example.org"}),
         422,
         "invalid-input",
-        errors={"email": ["No one with that email address has an account yet."]},
+        errors={"email": ["No one has an account with that verified email address yet."]},
     )
     assert_problem(lead.post(url, {"user_id": "Paula"}), 422, "invalid-input")
     assert_problem(

@@ -280,7 +280,7 @@ def test_create_invite_only_with_people_and_organisations(as_user, org, organise
         ({"visibility": "secret"}, "visibility", "Select a valid choice. secret is not one of the available choices."),
         ({"sponsors": "nobody-inc"}, "sponsors", "Unknown organisation: nobody-inc"),
         ({"invited_emails": "not-an-email"}, "invited_emails", "Not an email address: not-an-email"),
-        ({"invited_emails": "ghost@example.org"}, "invited_emails", "Nobody has signed up with: ghost@example.org"),
+        ({"invited_emails": "ghost@example.org"}, "invited_emails", "No account has verified these addresses: ghost@example.org"),
         ({"fields-1-choices": ""}, "choices", "A choice field needs at least one option."),
         ({"fields-0-key": "Market Size!"}, "key", "Enter a valid “slug” consisting of letters, numbers,"),
         ({"fields-0-help_text": "h" * 201}, "help_text", "Ensure this value has at most 200 characters (it has 201)."),
@@ -461,7 +461,7 @@ def test_roles_add_a_judge_by_email(as_user, challenge, organiser, participant):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"email": "ghost@example.org", "kind": "judge"}, "Nobody has signed up with this email address."),
+        ({"email": "ghost@example.org", "kind": "judge"}, "No account has verified this email address."),
         ({"email": "nope", "kind": "judge"}, "Enter a valid email address."),
         ({"email": "paula@example.org", "kind": "king"}, "Select a valid choice."),
     ],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from allauth.account.models import EmailAddress
 
 from opencall.accounts.models import User
 from opencall.challenges.actions import PhaseSpec, advance_phase, assign_role, create_challenge
@@ -35,6 +36,7 @@ def person(email: str, name: str) -> User:
     user = User.objects.create_user(email, PASSWORD)
     user.display_name = name
     user.save(update_fields=["display_name"])
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)  # sign-in requires it
     return user
 
 

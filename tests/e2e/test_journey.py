@@ -8,8 +8,11 @@ close: the button is disabled and a like POST is refused. Screenshots of the mai
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
+from allauth.account.models import EmailAddress
+from django.core import mail
 
 from opencall.accounts.models import User
 from opencall.challenges.actions import FieldSpec, PhaseSpec, advance_phase, create_challenge
@@ -30,6 +33,7 @@ def person(email: str, name: str) -> User:
     user = User.objects.create_user(email, PASSWORD)
     user.display_name = name
     user.save(update_fields=["display_name"])
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)  # sign-in requires it
     return user
 
 
@@ -79,6 +83,11 @@ def test_sign_up_submit_team_up_discuss_like_and_close(arena, new_context, shoot
     page.get_by_label(re.compile(r"^Password\W*$")).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
     page.get_by_role("main").get_by_role("button", name="Sign up").click()
+    # Verification is mandatory: the link in the mail confirms the address and signs Alice in.
+    page.wait_for_url("**/accounts/confirm-email/")
+    (confirmation,) = [m for m in mail.outbox if m.to == ["alice@example.org"]]
+    page.goto(urlsplit(re.search(r"https?://\S+/accounts/confirm-email/\S+", confirmation.body).group(0)).path)
+    page.get_by_test_id("confirm-email").click()
     page.wait_for_url(re.compile(r"/$"))
     alice = User.objects.get(email="alice@example.org")
     assert alice.display_name == "Alice Inventor"

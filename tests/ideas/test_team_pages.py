@@ -67,7 +67,7 @@ def test_invitee_can_answer_even_when_the_idea_is_a_draft(idea, as_user, team_me
     [
         ("", "This field is required."),
         ("not-an-email", "Enter a valid email address."),
-        ("nobody@example.org", "No one with that email address has an account yet."),
+        ("nobody@example.org", "No one has an account with that verified email address yet."),
         ("tariq@example.org", "Tariq Team is already in the team."),
     ],
 )

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from opencall.accounts.models import ApiToken, Notification, Skill, User
+from opencall.accounts.names import clean_display_name
 from opencall.core import audit
 from opencall.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencall.core.unavailable import unless_busy
@@ -34,8 +35,10 @@ def update_profile(*, user: User, by: User, display_name: str, bio: str, skills:
     if by.pk != user.pk:
         raise PermissionDenied("You can only edit your own profile.")
     errors: dict[str, list[str]] = {}
-    if len(display_name) > 80:
-        errors["display_name"] = ["At most 80 characters."]
+    try:
+        display_name = clean_display_name(display_name)
+    except ValueError as exc:
+        errors["display_name"] = [str(exc)]
     if len(bio) > 2000:
         errors["bio"] = ["At most 2000 characters."]
     if len(languages) > 200:
@@ -45,7 +48,7 @@ def update_profile(*, user: User, by: User, display_name: str, bio: str, skills:
     if errors:
         raise InvalidInput("The profile has errors.", errors=errors)
     with transaction.atomic():
-        user.display_name = display_name.strip()
+        user.display_name = display_name
         user.bio = bio
         user.languages = languages.strip()
         user.timezone = timezone_name
@@ -76,6 +79,16 @@ def revoke_token(*, token_id: int, by: User) -> None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit.record(actor=by, verb="token.revoke", obj=token)
+
+
+def revoke_tokens_after_password_change(*, user: User) -> int:
+    """A new password ends every personal token: whoever learnt the old one may have made some."""
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if revoked:
+            audit.record(actor=user, verb="token.revoke_all", obj=user,
+                         data={"reason": "password_changed", "count": revoked})
+    return revoked
 
 
 def user_for_token(clear: str) -> User | None:

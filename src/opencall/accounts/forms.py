@@ -7,13 +7,25 @@ from django import forms
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from opencall.accounts.names import clean_display_name
+
+
+def _display_name(value: str) -> str:
+    try:
+        return clean_display_name(value)
+    except ValueError as exc:
+        raise forms.ValidationError(str(exc)) from exc
+
 
 class SignupForm(AllauthSignupForm):  # type: ignore[misc]
     display_name = forms.CharField(label=_("Display name"), max_length=80)
 
+    def clean_display_name(self) -> str:
+        return _display_name(self.cleaned_data["display_name"])
+
     def save(self, request: HttpRequest) -> Any:
         user = super().save(request)
-        user.display_name = self.cleaned_data["display_name"].strip()
+        user.display_name = self.cleaned_data["display_name"]
         user.save(update_fields=["display_name"])
         return user
 
@@ -32,6 +44,9 @@ class ProfileForm(forms.Form):
         help_text=_("e.g. Europe/Berlin; empty for UTC"),
         widget=forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}),
     )
+
+    def clean_display_name(self) -> str:
+        return _display_name(self.cleaned_data["display_name"])
 
     def clean_timezone(self) -> str:
         import zoneinfo

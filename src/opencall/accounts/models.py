@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone as dj_timezone
@@ -58,6 +60,17 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.display_name or self.email.split("@")[0]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # set_password() keeps the clear text in `_password` until the next save, so this save is the
+        # one that changes the password, whichever path called it: allauth's change/set/reset, the
+        # admin, `manage.py changepassword`. (A hash upgrade on sign-in clears it before saving.)
+        password_changed = getattr(self, "_password", None) is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if password_changed:
+            from opencall.accounts.actions import revoke_tokens_after_password_change  # actions imports models
+
+            revoke_tokens_after_password_change(user=self)
 
     @property
     def name(self) -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from allauth.account.models import EmailAddress
+from django.db.models import Q, QuerySet
 
 from opencall.accounts.models import ApiToken, Notification, Skill, User
 
@@ -24,11 +25,34 @@ def all_skills() -> QuerySet[Skill]:
     return Skill.objects.order_by("name")
 
 
-def users_by_emails(emails: list[str]) -> tuple[list[User], list[str]]:
-    """Active people with these email addresses (case-insensitive), and the addresses matching none."""
-    wanted = [e.strip().lower() for e in emails if e.strip()]
-    found = {u.email.lower(): u for u in User.objects.filter(email__in=wanted, is_active=True)}
+def verified_users_by_emails(emails: list[str]) -> tuple[list[User], list[str]]:
+    """Active people who have *verified* these addresses (case-insensitive), and the addresses that
+    match none. Anything granted by address goes through here: an unverified address proves nothing
+    (anyone may sign up first with someone else's address)."""
+    wanted = list(dict.fromkeys(e.strip().lower() for e in emails if e.strip()))
+    found: dict[str, User] = {}
+    for address in EmailAddress.objects.filter(verified=True, user__is_active=True).filter(
+        _any_of(wanted)
+    ).select_related("user"):
+        found.setdefault(address.email.lower(), address.user)
     return [found[e] for e in wanted if e in found], [e for e in wanted if e not in found]
+
+
+def _any_of(emails: list[str]) -> Q:
+    query = Q(pk__in=[])
+    for email in emails:
+        query |= Q(email__iexact=email)
+    return query
+
+
+def has_verified_email(user: User, email: str) -> bool:
+    return bool(EmailAddress.objects.filter(user=user, email__iexact=email.strip(), verified=True).exists())
+
+
+def holds_email(user: User, email: str) -> bool:
+    """The address is this account's, verified or not."""
+    email = email.strip().lower()
+    return user.email.lower() == email or bool(EmailAddress.objects.filter(user=user, email__iexact=email).exists())
 
 
 def active_tokens(user: User) -> QuerySet[ApiToken]:

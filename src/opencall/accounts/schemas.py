@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from opencall.accounts.models import Notification, User
+from opencall.accounts.names import clean_display_name
 from opencall.core.markdown import render_markdown
 from opencall.core.schemas import FilterSchema, Id, InSchema, Page
 
@@ -52,6 +53,11 @@ class ProfileIn(InSchema):
     skills: list[str] | None = Field(None, max_length=30)
     languages: str | None = Field(None, max_length=200)
     timezone: str | None = Field(None, max_length=64, description="An IANA zone such as Europe/Berlin.")
+
+    @field_validator("display_name")
+    @classmethod
+    def _visible_name(cls, value: str | None) -> str | None:
+        return None if value is None else clean_display_name(value)
 
 
 class TokenOut(Schema):

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from opencall.accounts.models import User
-from opencall.accounts.queries import users_by_emails
+from opencall.accounts.queries import verified_users_by_emails
 from opencall.challenges import actions, queries
 from opencall.challenges.forms import (
     ChallengeForm,
@@ -159,7 +159,8 @@ def _resolve_partners(form: ChallengeForm, organiser_org: Organisation) -> dict[
     """Turn slugs and emails into rows, putting unknown ones on the form; None when any failed."""
     sponsors, missing_sponsors = organisations_by_slugs(form.sponsor_slugs())
     invited_orgs, missing_orgs = organisations_by_slugs(form.invited_org_slugs())
-    users, missing_users = users_by_emails(form.invited_email_list())
+    # Access by address goes only to an account that has verified it, never to one that only typed it.
+    users, missing_users = verified_users_by_emails(form.invited_email_list())
     if missing_sponsors:
         form.add_error("sponsors", _("Unknown organisation: %(list)s") % {"list": ", ".join(missing_sponsors)})
     if missing_orgs:
@@ -170,7 +171,7 @@ def _resolve_partners(form: ChallengeForm, organiser_org: Organisation) -> dict[
     if missing_users:
         form.add_error(
             "invited_emails",
-            _("Nobody has signed up with: %(list)s") % {"list": ", ".join(missing_users)},
+            _("No account has verified these addresses: %(list)s") % {"list": ", ".join(missing_users)},
         )
     if missing_sponsors or missing_orgs or missing_users:
         return None
@@ -355,9 +356,9 @@ def challenge_roles(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("challenges:roles", challenge.slug)
     form = RoleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        found, _missing = users_by_emails([form.cleaned_data["email"]])
+        found, _missing = verified_users_by_emails([form.cleaned_data["email"]])
         if not found:
-            form.add_error("email", _("Nobody has signed up with this email address."))
+            form.add_error("email", _("No account has verified this email address."))
         else:
             try:
                 role = actions.assign_role(

@@ -28,6 +28,13 @@ class PermissionDenied(DomainError):
     title = "Permission denied"
 
 
+class EmailNotVerified(PermissionDenied):
+    """Something was granted to an address, and the caller has not yet proved that it is theirs."""
+
+    code = "email-not-verified"
+    title = "Email address not verified"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not-found"

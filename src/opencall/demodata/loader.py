@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.files.base import ContentFile
@@ -297,6 +298,8 @@ class _Loader:
             return user
         user = User(email=email, password=password, **fields)
         user.save()
+        # Demo people sign in and receive invitations by address, both of which need a verified one.
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
         self.counts["people"] += 1
         return user
 

@@ -15,9 +15,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from opencall.accounts.actions import normalise_skills, notify
 from opencall.accounts.models import User
+from opencall.accounts.queries import verified_users_by_emails
 from opencall.challenges.models import Challenge, CustomField, FieldKind
 from opencall.challenges.permissions import can_participate, can_submit_idea
 from opencall.challenges.phases import LABELS, Action, PhaseKind, allows
@@ -325,15 +327,16 @@ def invite_to_team(*, team: Team, user: User, by: User) -> TeamInvitation:
 
 
 def invite_by_email(*, team: Team, email: str, by: User) -> TeamInvitation:
-    """Invite the person with this email address (they need an account)."""
+    """Invite the person who has verified this email address (they need an account)."""
     email = email.strip()
     if not email:
         raise InvalidInput("Give an email address.", errors={"email": ["An email address is required."]})
-    user = User.objects.filter(email__iexact=email, is_active=True).first()
-    if user is None:
-        raise InvalidInput("No one with that email address has an account yet.",
-                           errors={"email": ["No one with that email address has an account yet."]})
-    return invite_to_team(team=team, user=user, by=by)
+    # Only a verified address names a person: anyone may sign up first with someone else's address.
+    found, _missing = verified_users_by_emails([email])
+    if not found:
+        message = gettext("No one has an account with that verified email address yet.")
+        raise InvalidInput(message, errors={"email": [message]})
+    return invite_to_team(team=team, user=found[0], by=by)
 
 
 def _add_member(team: Team, user: User) -> TeamMember:

@@ -2,14 +2,25 @@ from __future__ import annotations
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from opencall.accounts.actions import notify
+from opencall.accounts.links import absolute_url, site_name
 from opencall.accounts.models import User
+from opencall.accounts.queries import has_verified_email, holds_email, verified_users_by_emails
 from opencall.core import audit
-from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from opencall.core.errors import (
+    Conflict,
+    DomainError,
+    EmailNotVerified,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from opencall.organisations.models import Invitation, Membership, Organisation, Role
 from opencall.organisations.permissions import can_change_roles, can_manage_organisation
 
@@ -45,16 +56,47 @@ def invite_member(*, org: Organisation, email: str, role: str, by: User) -> Invi
     with transaction.atomic():
         inv = Invitation.objects.create(organisation=org, email=email, role=role, invited_by=by)
         audit.record(actor=by, verb="organisation.invite", obj=inv, data={"email": email, "role": role})
-        link = reverse("organisations:accept", args=[inv.token])
-        existing = User.objects.filter(email=email).first()
-        if existing is not None:
-            notify(recipients=[existing], kind="org_invite", text=f"{by} invited you to join {org.name}", url=link)
-        transaction.on_commit(lambda: send_mail(
-            f"Invitation to {org.name} on Opencall",
-            f"{by} invited you to join {org.name} as {role}. Accept here: {link}",
-            None, [email], fail_silently=True,
-        ))
+        path = reverse("organisations:accept", args=[inv.token])
+        # Only the proven owner of the address hears of it on the site; an account that merely typed
+        # the address at sign-up sees nothing (it may be someone squatting a new hire's address).
+        owners, _missing = verified_users_by_emails([email])
+        if owners:
+            notify(recipients=owners, kind="org_invite", text=f"{by} invited you to join {org.name}", url=path)
+        transaction.on_commit(lambda: _send_invitation_mail(inv))
     return inv
+
+
+def _send_invitation_mail(inv: Invitation) -> None:
+    context = {
+        "invitation": inv,
+        "organisation": inv.organisation.name,
+        "inviter": str(inv.invited_by) if inv.invited_by else site_name(),
+        "role": inv.get_role_display(),
+        "site_name": site_name(),
+        "accept_url": absolute_url(reverse("organisations:accept", args=[inv.token])),
+        "signup_url": absolute_url(reverse("account_signup")),
+    }
+    subject = " ".join(render_to_string("organisations/email/invitation_subject.txt", context).split())
+    body = render_to_string("organisations/email/invitation_message.txt", context)
+    send_mail(subject, body, None, [inv.email], fail_silently=True)
+
+
+def acceptance_refusal(*, invitation: Invitation, by: User) -> DomainError | None:
+    """Why `by` may not accept this invitation, or None. It is bound to its address, and only a
+    verified address counts: anyone can sign up with an address that is not theirs."""
+    if invitation.accepted_at is not None:
+        return Conflict(_("This invitation was already used."))
+    if has_verified_email(by, invitation.email):
+        return None
+    if holds_email(by, invitation.email):
+        return EmailNotVerified(
+            _("Verify your email address %(email)s first: open the link we emailed you, or have it sent "
+              "again. The invitation can be accepted once the address is verified.") % {"email": invitation.email}
+        )
+    return PermissionDenied(
+        _("This invitation was sent to %(email)s. Log in with that address to accept it.")
+        % {"email": invitation.email}
+    )
 
 
 def accept_invitation(*, token: str, by: User) -> Membership:
@@ -62,10 +104,9 @@ def accept_invitation(*, token: str, by: User) -> Membership:
         inv = Invitation.objects.select_for_update().filter(token=token).first()
         if inv is None:
             raise NotFound("This invitation does not exist.")
-        if inv.accepted_at is not None:
-            raise Conflict("This invitation was already used.")
-        if inv.email.lower() != by.email.lower():
-            raise PermissionDenied("This invitation was sent to another email address.")
+        refusal = acceptance_refusal(invitation=inv, by=by)
+        if refusal is not None:
+            raise refusal
         try:
             with transaction.atomic():
                 membership = Membership.objects.create(organisation=inv.organisation, user=by, role=inv.role)

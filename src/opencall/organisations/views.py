@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from opencall.accounts.models import User
-from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from opencall.core.errors import Conflict, EmailNotVerified, InvalidInput, NotFound, PermissionDenied
 from opencall.core.web import add_form_errors
 from opencall.organisations import actions, queries
 from opencall.organisations.forms import InviteForm, OrganisationForm, RoleChangeForm
@@ -135,8 +135,22 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     invitation = queries.invitation_by_token(token)
     if invitation is None:
         raise NotFound(_("This invitation does not exist."))
+    refusal = actions.acceptance_refusal(invitation=invitation, by=_user(request))
     if request.method == "POST":
-        actions.accept_invitation(token=token, by=_user(request))
-        messages.success(request, _("Welcome to %(org)s.") % {"org": invitation.organisation.name})
-        return redirect("organisations:detail", invitation.organisation.slug)
-    return render(request, "organisations/accept.html", {"invitation": invitation})
+        try:
+            actions.accept_invitation(token=token, by=_user(request))
+        except EmailNotVerified as exc:
+            refusal = exc  # the page itself says how to verify, with the button to resend the link
+        else:
+            messages.success(request, _("Welcome to %(org)s.") % {"org": invitation.organisation.name})
+            return redirect("organisations:detail", invitation.organisation.slug)
+    return render(
+        request,
+        "organisations/accept.html",
+        {
+            "invitation": invitation,
+            "refusal": refusal.detail if refusal else "",
+            "refusal_code": refusal.code if refusal else "",
+        },
+        status=refusal.status if refusal and request.method == "POST" else 200,
+    )

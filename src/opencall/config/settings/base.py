@@ -159,7 +159,17 @@ AUTH_PASSWORD_VALIDATORS = [
 
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "optional")
+# Accounts (issue 13): an address grants nothing until its owner has proved it. Verification is
+# mandatory so that sign-up can answer the same way for a taken and a new address (allauth then
+# mails the taken address's owner instead); "optional" brings back both holes.
+ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
+ACCOUNT_PREVENT_ENUMERATION = True
+# Safe here: allauth signs in on confirmation only in the browser session that signed up.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_ADAPTER = "opencall.accounts.adapter.AccountAdapter"
+# Every link in a mail is built on this, never on the Host header of the request that sent it.
+OPENCALL_BASE_URL = os.environ.get("OPENCALL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+OPENCALL_SITE_NAME = os.environ.get("OPENCALL_SITE_NAME", "Opencall")
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_FORMS = {"signup": "opencall.accounts.forms.SignupForm"}
