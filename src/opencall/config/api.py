@@ -30,6 +30,7 @@ from django.middleware.csrf import get_token
 from django.urls import URLPattern, URLResolver, re_path, reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import csrf as django_csrf
 from django.views import defaults as django_defaults
 from django.views.decorators.csrf import csrf_exempt
@@ -310,7 +311,7 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
             msg = _("This field is required.")
         elif err.get("type") == "extra_forbidden":
             msg = _("Unknown field.")
-        elif err.get("null_input") and str(err.get("type", "")).endswith("_type"):
+        elif err.get("null_input"):
             # A field that may be left out but not cleared: the document does not declare it nullable.
             msg = _("This field cannot be null.")
         errors.setdefault(_field_name(err.get("loc", ())), []).append(msg)
@@ -441,13 +442,20 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return _server_error_problem()
 
 
-def _server_error_problem() -> HttpResponse:
+def _server_error_problem(status: int = 500) -> HttpResponse:
     return problem(
-        500, _("Server error"), _("Something went wrong on our side; it has been logged."), code="server-error"
+        status, _("Server error"), _("Something went wrong on our side; it has been logged."), code="server-error"
     )
 
 
 _PROBLEM_TYPE = "application/problem+json"
+_TITLES = {
+    400: _lazy("Bad request"),
+    403: _lazy("Permission denied"),
+    404: _lazy("Not found"),
+    405: _lazy("Method not allowed"),
+    413: _lazy("Request too large"),
+}
 
 
 class ApiProblemMiddleware:
@@ -468,12 +476,11 @@ class ApiProblemMiddleware:
         ):
             return response
         if response.status_code >= 500:
-            answer = _server_error_problem()
-            answer.status_code = response.status_code
+            answer = _server_error_problem(response.status_code)
         else:
             answer = problem(
                 response.status_code,
-                str(response.reason_phrase),
+                str(_TITLES.get(response.status_code, _("Error"))),
                 _("The request could not be handled (HTTP %(status)s).") % {"status": response.status_code},
                 code="http-error",
             )
