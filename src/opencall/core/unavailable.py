@@ -23,7 +23,7 @@ from django.db import OperationalError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import DatabaseErrorWrapper
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from opencall.core.errors import DomainError
@@ -162,7 +162,10 @@ def _page(request: HttpRequest, exc: BaseException) -> HttpResponse:
     if request.path.startswith("/api/"):
         response = problem(503, _("Service unavailable"), message(), code="service-unavailable")
     else:
-        response = render(request, "error.html", {"title": _("Service unavailable"), "detail": message()}, status=503)
+        # Not the request's context: its user, session and notifications would ask the database again.
+        context = {"title": _("Service unavailable"), "detail": message(), "retry_after": RETRY_AFTER_SECONDS,
+                   "posted": request.method == "POST"}
+        response = HttpResponse(render_to_string("503.html", context), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
