@@ -238,8 +238,9 @@ def voter(request: HttpRequest, code: str) -> HttpResponse:
     token = queries.held_voter_token(viewer, live_vote, request.COOKIES.get(DEVICE_COOKIE, ""))
     if token is None:
         # A browser without this live vote's device gets a new one. A client that drops its
-        # cookies comes back here every time: minting is capped per client address and per live
-        # vote by the "live-device" rate limit, and the device carries its network's tag.
+        # cookies comes back here every time, so this is where minting is capped (the site's
+        # "live-device" rate limit, per client address and per live vote); the device also
+        # carries its network's tag, for the console.
         token = queries.new_voter_token(viewer, live_vote, address=client_address(request))
     response = render(
         request,
