@@ -418,7 +418,9 @@ def test_cover_image_upload(api, organiser, participant, challenge):
     response = api(organiser).client.post(url, {"file": SimpleUploadedFile("c.png", png_bytes())})
     assert response.status_code == 200, response.content
     challenge.refresh_from_db()
-    assert response.json()["cover_image"] == challenge.cover_image.url
+    # The view that checks who may see the challenge, never the storage path (issue 13, finding 1).
+    assert response.json()["cover_image"] == challenge.cover_url
+    assert re.fullmatch(r"/challenges/green-packaging/cover/image\?v=[0-9a-f]{12}", challenge.cover_url)
     # Storage may add a suffix when another test stored the same name in the shared test media folder.
     assert re.fullmatch(r"covers/\d{4}/\d{2}/green-packaging(_\w+)?\.png", challenge.cover_image.name)
     assert_problem(

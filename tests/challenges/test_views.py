@@ -501,7 +501,8 @@ def test_cover_upload(as_user, challenge, organiser):
     assert response.status_code == 302
     challenge.refresh_from_db()
     assert challenge.cover_image.name.startswith("covers/") and challenge.cover_image.name.endswith(".png")
-    assert f'src="{challenge.cover_image.url}"' in _text(as_user(None).get("/challenges/green-packaging/"))
+    # The cover view (which checks who may see the challenge), never the storage path (issue 13, finding 1).
+    assert f'src="{challenge.cover_url}"' in _text(as_user(None).get("/challenges/green-packaging/"))
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def e2e_settings(settings):
-    """Serve cover images as a deployment would, and keep background jobs out of the request cycle."""
+    """The site as a deployment runs it, with background jobs kept out of the request cycle."""
     settings.ROOT_URLCONF = "tests.e2e.urls"
     # The immediate backend cannot defer jobs, but advancing into a phase with an end date queues one.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}

@@ -21,6 +21,7 @@ from opencall.challenges.phases import LABELS, PhaseKind, next_phase, validate_p
 from opencall.challenges.queries import organiser_ids
 from opencall.core import audit
 from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from opencall.core.images import image_size
 from opencall.core.money import CURRENCIES
 from opencall.organisations.models import Organisation
 from opencall.organisations.permissions import can_create_challenge
@@ -263,6 +264,8 @@ def invite_to_challenge(*, challenge: Challenge, by: User, users: Iterable[User]
 
 
 COVER_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
+# What a stored cover is sent as, by the extension it was stored under (its checked format).
+COVER_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
 MAX_COVER_BYTES = 2 * 1024 * 1024
 
 
@@ -272,6 +275,12 @@ def check_cover_image(upload: Any) -> str:
 
     if upload.size is None or upload.size > MAX_COVER_BYTES:
         raise InvalidInput(_("The cover image is too large."), errors={"cover_image": [_("At most 2 MB.")]})
+    # Dimensions first, from the header alone: verify() below must never meet a decompression bomb.
+    try:
+        image_size(upload)
+    except InvalidInput as exc:
+        raise InvalidInput(_("The cover image has too many pixels."),
+                           errors={"cover_image": exc.errors["image"]}) from exc
     try:
         with Image.open(upload) as img:
             fmt = img.format or ""

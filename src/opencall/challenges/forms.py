@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from opencall.challenges.models import ChallengeRole, FieldKind, Visibility
 from opencall.challenges.phases import LABELS, ORDER, PhaseKind
+from opencall.core.images import BoundedImageField
 from opencall.core.money import CURRENCIES, minor_digits, to_minor
 
 MAX_COVER_BYTES = 2 * 1024 * 1024
@@ -123,7 +124,7 @@ class ChallengeForm(forms.Form):
         help_text=_("Invite-only challenges: organisation slugs, comma-separated."),
     )
 
-    cover_image = forms.ImageField(
+    cover_image = BoundedImageField(
         label=_("Cover image"),
         required=False,
         help_text=_("Optional. PNG, JPEG or WebP, at most 2 MB; 1200 x 400 looks best."),
@@ -239,7 +240,7 @@ class RoleForm(forms.Form):
 
 
 class CoverForm(forms.Form):
-    cover_image = forms.ImageField(
+    cover_image = BoundedImageField(
         label=_("Cover image"),
         help_text=_("PNG, JPEG or WebP, at most 2 MB; 1200 x 400 looks best."),
     )

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from opencall.challenges.phases import LABELS, ORDER, PhaseKind
@@ -40,6 +43,15 @@ class Challenge(TimeStamped):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def cover_url(self) -> str:
+        """Where pages and the API point for the cover ('' when there is none): the view that checks
+        who may see the challenge, never the storage path. `v` changes with the stored file."""
+        if not self.cover_image:
+            return ""
+        version = hashlib.sha256((self.cover_image.name or "").encode()).hexdigest()[:12]
+        return f"{reverse('challenges:cover_image', args=[self.slug])}?v={version}"
 
 
 class Category(models.Model):

@@ -100,6 +100,17 @@ def challenge_for(viewer: User, slug: str) -> Challenge | None:
     )
 
 
+def cover_for(viewer: User, slug: str) -> Challenge | None:
+    """The challenge whose cover the viewer asks for, by the same rule as `challenge_for`, without
+    the relations a page needs (covers are fetched once per card)."""
+    return (
+        Challenge.objects.filter(visibility_filter(viewer), slug=slug)
+        .exclude(cover_image="")
+        .only("pk", "slug", "cover_image", "updated_at")
+        .first()
+    )
+
+
 def phases_of(challenge: Challenge) -> list[Phase]:
     return sorted(challenge.phases.all(), key=lambda p: p.position)
 

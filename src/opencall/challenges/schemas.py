@@ -106,7 +106,7 @@ class ChallengeDetailOut(ChallengeOut):
 
     @staticmethod
     def resolve_cover_image(obj: Challenge) -> str | None:
-        return obj.cover_image.url if obj.cover_image else None
+        return obj.cover_url or None
 
     @staticmethod
     def resolve_phases(obj: Challenge) -> list[Phase]:

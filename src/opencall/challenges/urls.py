@@ -13,4 +13,5 @@ urlpatterns = [
     path("challenges/<slug:slug>/advance/", views.challenge_advance, name="advance"),
     path("challenges/<slug:slug>/roles/", views.challenge_roles, name="roles"),
     path("challenges/<slug:slug>/cover/", views.challenge_cover, name="cover"),
+    path("challenges/<slug:slug>/cover/image", views.cover_image, name="cover_image"),
 ]

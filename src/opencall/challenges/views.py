@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import PurePath
 from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from opencall.accounts.models import User
 from opencall.accounts.queries import verified_users_by_emails
@@ -37,6 +39,7 @@ from opencall.challenges.permissions import (
 )
 from opencall.challenges.phases import ORDER, Action, PhaseKind, allows, next_phase
 from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from opencall.core.media import upload_response
 from opencall.core.money import minor_digits
 from opencall.core.web import add_form_errors, parse_id
 from opencall.organisations.models import Organisation
@@ -379,6 +382,19 @@ def challenge_roles(request: HttpRequest, slug: str) -> HttpResponse:
         {"form": form, "challenge": challenge, "roles": list(queries.roles_of(challenge))},
         status=422 if form.errors else 200,
     )
+
+
+@require_safe
+def cover_image(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """The cover picture, only for those who may see the challenge (the same 404 for everyone else)."""
+    viewer = _user(request)
+    challenge = queries.cover_for(viewer, slug)
+    if challenge is None:
+        raise NotFound(_("No such file."))
+    ext = PurePath(challenge.cover_image.name or "").suffix.lower().lstrip(".")
+    # Passing the gate signed out means the challenge is public, and so is its cover.
+    return upload_response(request, challenge.cover_image, content_type=actions.COVER_TYPES.get(ext, ""),
+                           filename=f"{challenge.slug}.{ext}", inline=True, public=not viewer.is_authenticated)
 
 
 @login_required

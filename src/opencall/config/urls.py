@@ -1,6 +1,5 @@
-from django.conf import settings
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path
 
 from opencall.config.api import api
 
@@ -24,9 +23,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("opencall.review.urls")),
 ]
 
-if settings.DEBUG:
-    # Only cover images are served straight from storage; attachments go through a view that checks
-    # who may see the idea (ideas:attachment), so a confidential file never leaks by its URL.
-    from django.views.static import serve
-
-    urlpatterns += [re_path(r"^media/(?P<path>covers/.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+# No route serves uploads by their storage path (MEDIA_URL), not even under DEBUG: a static file view
+# there once normalised `covers/../attachments/...` into a confidential file. Covers and attachments are
+# sent by views that ask who may see them first (docs/decisions/0007-media-serving.md).

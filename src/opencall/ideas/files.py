@@ -48,3 +48,10 @@ def check_attachment(upload: UploadedFile[Any]) -> str:
         raise InvalidInput(f"{name}: the content does not match a {ext} file.",
                            errors={"attachments": ["The file's content does not match its type."]})
     return content_type
+
+
+def attachment_type(name: str) -> str:
+    """The content type an attachment is sent as: decided by its (checked) extension, not by what
+    was stored beside it, so a row written by older code cannot turn into HTML."""
+    entry = ALLOWED.get(PurePath(name).suffix.lower())
+    return entry[0] if entry else "application/octet-stream"

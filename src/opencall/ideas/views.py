@@ -8,10 +8,11 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from opencall.accounts.models import User
 from opencall.accounts.queries import all_skills, profile
@@ -19,10 +20,12 @@ from opencall.challenges.models import Challenge
 from opencall.challenges.permissions import can_submit_idea, is_organiser
 from opencall.challenges.phases import ORDER, PhaseKind
 from opencall.challenges.queries import challenge_for
-from opencall.core.errors import DomainError, InvalidInput, PermissionDenied
+from opencall.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from opencall.core.media import upload_response
 from opencall.core.web import add_form_errors
 from opencall.ideas import actions, queries
 from opencall.ideas.charts import submissions_chart
+from opencall.ideas.files import attachment_type
 from opencall.ideas.forms import (
     IdeaFilterForm,
     IdeaForm,
@@ -283,16 +286,15 @@ def idea_history(request: HttpRequest, idea_id: int) -> HttpResponse:
     return render(request, "ideas/history.html", {"idea": idea, "challenge": idea.challenge, "rows": rows})
 
 
-def attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
-    """Stream an attachment, only to those who may see its idea (404 for everyone else)."""
+@require_safe
+def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
+    """An attachment, only to those who may see its idea (the same 404 for everyone else), always as
+    a download: it may be any of the allowed types, and none is shown inside the site."""
     attachment = queries.attachment_for(_viewer(request), attachment_id)
     if attachment is None:
-        raise Http404(_("No such file."))
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404(_("The file is missing.")) from exc
-    return FileResponse(handle, as_attachment=True, filename=attachment.name, content_type=attachment.content_type)
+        raise NotFound(_("No such file."))
+    return upload_response(request, attachment.file, content_type=attachment_type(attachment.file.name or ""),
+                           filename=attachment.name)
 
 
 # Teams ----------------------------------------------------------------------------------------

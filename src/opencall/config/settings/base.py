@@ -210,6 +210,23 @@ OPENCALL_MAX_ATTACHMENTS_PER_IDEA = 10
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# Serving uploads (docs/decisions/0007-media-serving.md). No URL maps to MEDIA_ROOT: covers and
+# attachments are sent by views that check who may see them, then by one of these:
+#   ""                 Python streams the file (the default; works everywhere)
+#   "x-accel-redirect" nginx sends it from an `internal` location at OPENCALL_MEDIA_ACCEL_PREFIX
+#   "x-sendfile"       Apache mod_xsendfile / lighttpd send the file at its path under MEDIA_ROOT
+#   "signed-url"       a remote storage (django-storages) is asked for a URL valid a few seconds
+OPENCALL_MEDIA_ACCEL = os.environ.get("OPENCALL_MEDIA_ACCEL", "").strip().lower()
+OPENCALL_MEDIA_ACCEL_PREFIX = os.environ.get("OPENCALL_MEDIA_ACCEL_PREFIX", "/protected-media/")
+OPENCALL_MEDIA_SIGNED_URL_SECONDS = int(os.environ.get("OPENCALL_MEDIA_SIGNED_URL_SECONDS", "60"))
+if OPENCALL_MEDIA_ACCEL not in ("", "x-accel-redirect", "x-sendfile", "signed-url"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("OPENCALL_MEDIA_ACCEL must be empty, x-accel-redirect, x-sendfile or signed-url.")
+# Image uploads with more pixels than this are refused from their header, before anything decodes
+# them (decompression bombs); keep it below Pillow's own limit (about 89 million).
+OPENCALL_MAX_IMAGE_PIXELS = int(os.environ.get("OPENCALL_MAX_IMAGE_PIXELS", str(25_000_000)))
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 # --- Rate limits on writes (docs/decisions/0009-rate-limits.md) -------------------------------------------
