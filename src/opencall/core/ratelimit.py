@@ -37,8 +37,9 @@ from opencall.core.problem import problem
 log = logging.getLogger("opencall.ratelimit")
 
 ACCOUNT, ADDRESS, TARGET = "account", "address", "target"
-# Counted in this order: a refusal on the person's own account stops before the shared address.
-KINDS = (ACCOUNT, TARGET, ADDRESS)
+# Counted in this order, so a refusal stops before the keys others share: the person's own account, then
+# the address (shared behind a NAT), then the target (shared by everyone reaching for it).
+KINDS = (ACCOUNT, ADDRESS, TARGET)
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
