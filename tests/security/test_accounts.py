@@ -74,6 +74,13 @@ def test_org_invitation_is_neither_shown_to_nor_accepted_by_an_unverified_holder
     invitation.refresh_from_db()
     assert invitation.accepted_at is None
 
+    # The page's button has the verification link sent again, to that address only.
+    mail.outbox.clear()
+    client.post("/accounts/email/", {"email": SQUATTED, "action_send": ""})
+    (message,) = mail.outbox
+    assert message.to == [SQUATTED]
+    assert re.search(r"https?://\S+/accounts/confirm-email/\S+", message.body)
+
 
 def test_org_invitation_goes_to_the_verified_owner_of_the_address(as_user, org, organiser):
     owner = UserFactory(email=SQUATTED, display_name="Nia New")
