@@ -74,6 +74,13 @@ def test_org_invitation_is_neither_shown_to_nor_accepted_by_an_unverified_holder
     invitation.refresh_from_db()
     assert invitation.accepted_at is None
 
+    # The page's button has the verification link sent again, to that address only.
+    mail.outbox.clear()
+    client.post("/accounts/email/", {"email": SQUATTED, "action_send": ""})
+    (message,) = mail.outbox
+    assert message.to == [SQUATTED]
+    assert re.search(r"https?://\S+/accounts/confirm-email/\S+", message.body)
+
 
 def test_org_invitation_goes_to_the_verified_owner_of_the_address(as_user, org, organiser):
     owner = UserFactory(email=SQUATTED, display_name="Nia New")
@@ -243,6 +250,21 @@ def test_sign_up_answers_the_same_for_a_taken_and_a_new_address(participant):
     assert by_recipient["paula@example.org"] != by_recipient["nia@example.org"]
 
 
+def test_an_unverified_account_signs_in_only_after_verifying(participant):
+    """What mandatory verification means for accounts made before it: sign-in waits for the link."""
+    EmailAddress.objects.filter(user=participant).update(verified=False)
+    client = Client()
+    response = client.post("/accounts/login/", {"login": participant.email, "password": PASSWORD})
+    assert (response.status_code, response["Location"]) == (302, "/accounts/confirm-email/")
+    assert "_auth_user_id" not in client.session
+    (message,) = mail.outbox
+    assert message.to == [participant.email]
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+", message.body).group(0)
+    assert client.post(urlsplit(link).path).status_code == 302
+    assert EmailAddress.objects.get(user=participant).verified is True
+    assert client.session["_auth_user_id"] == str(participant.pk)
+
+
 # -- Finding 8: display names that impersonate ------------------------------------------------------
 
 
@@ -270,8 +292,10 @@ def test_api_refuses_invisible_and_direction_characters(participant, name):
     response = Client().patch("/api/me", json.dumps({"display_name": name}), content_type="application/json",
                               **_api(participant))
     assert response.status_code == 422 and response["Content-Type"] == PROBLEM
-    (message,) = response.json()["errors"]["display_name"]
-    assert "Names cannot contain invisible or text-direction characters (U+" in message
+    body = response.json()
+    (message,) = body["errors"]["display_name"]
+    assert re.fullmatch(r"Names cannot contain invisible or text-direction characters \(U\+[0-9A-F]{4}\)\.", message)
+    assert body["detail"] == "Check these fields: display_name."
     participant.refresh_from_db()
     assert participant.display_name == "Paula Participant"
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from ninja import Schema
 from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from opencall.accounts.models import Notification, User
 from opencall.accounts.names import clean_display_name
@@ -57,7 +58,13 @@ class ProfileIn(InSchema):
     @field_validator("display_name")
     @classmethod
     def _visible_name(cls, value: str | None) -> str | None:
-        return None if value is None else clean_display_name(value)
+        if value is None:
+            return None
+        try:
+            return clean_display_name(value)
+        except ValueError as exc:
+            # A custom error keeps the message as written (a plain ValueError gets "Value error, " in front).
+            raise PydanticCustomError("display_name", "{message}", {"message": str(exc)}) from exc
 
 
 class TokenOut(Schema):
