@@ -313,11 +313,16 @@ def test_pages_and_api_point_at_the_views_not_at_storage(public_cover, term_shee
     listing = client.get("/challenges/").content.decode()
     api = client.get("/api/challenges/green-packaging").json()
     idea_page = client.get(f"/ideas/{term_sheet.idea_id}/").content.decode()
-    expected = public_cover.cover_url.replace("&", "&amp;")
-    assert (f'src="{expected}"' in detail, f'src="{expected}"' in listing) == (True, True)
+    cover_page = client.get("/challenges/green-packaging/cover/").content.decode()
+    edit_page = client.get("/challenges/green-packaging/edit/").content.decode()
+    idea_api = client.get(f"/api/ideas/{term_sheet.idea_id}").json()
+    src = f'src="{public_cover.cover_url}"'
+    assert (src in detail, src in listing, src in cover_page) == (True, True, True)
     assert api["cover_image"] == public_cover.cover_url
     assert f'href="/attachments/{term_sheet.pk}/"' in idea_page
-    assert ["/media/" in text for text in (detail, listing, str(api), idea_page)] == [False] * 4
+    assert [a["url"] for a in idea_api["attachments"]] == [f"/attachments/{term_sheet.pk}/"]
+    texts = (detail, listing, cover_page, edit_page, str(api), idea_page, str(idea_api))
+    assert [("/media/" in text, public_cover.cover_image.name in text) for text in texts] == [(False, False)] * 7
 
 
 def test_a_new_cover_gets_a_new_url(public_cover):
