@@ -8,8 +8,10 @@ raised ones; the clock is frozen 17 s into a minute (and an hour) so Retry-After
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
+import uuid
 
 import pytest
 from django.core.cache import caches
@@ -234,6 +236,32 @@ def test_live_vote_devices_are_capped_per_address_and_per_vote(settings, open_vo
     refused = answers[-1]
     assert refused["Retry-After"] == "43"
     assert "Too many new voting devices in a short time. Try again in 43 seconds." in refused.content.decode()
+
+
+REDIS = "redis://127.0.0.1:6379/5"
+
+
+def _redis_up() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(REDIS, socket_connect_timeout=0.5).ping())
+    except Exception:  # any failure means: no Redis here
+        return False
+
+
+@pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
+def test_with_redis_url_the_counts_live_in_redis(settings, idea, participant):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS,
+                                   "KEY_PREFIX": f"opencall-test-{uuid.uuid4().hex}"}}
+    client, auth = Client(), bearer(participant)
+    statuses = [
+        post_json(client, f"/api/ideas/{idea.pk}/comments", {"body": f"C{n}"}, headers=auth).status_code
+        for n in range(8)
+    ]
+    assert statuses == [201] * 6 + [429] * 2
+    assert caches["default"].get(f"rl:comment:account:{hashlib.sha256(str(participant.pk).encode()).hexdigest()[:32]}"
+                                 f":60:{int(NOW // 60)}") == 8
 
 
 def test_client_address_groups_ipv6_by_64_and_trusts_only_configured_proxies(settings):
