@@ -69,6 +69,7 @@ PAGES: dict[str, Limited] = {
     "accounts:tokens": Limited("token"),
     "account_signup": Limited("sign-up"),
     "account_login": Limited("sign-in"),
+    "admin:login": Limited("sign-in"),
     "account_reset_password": Limited("password-reset", target=_posted("email")),
     # The phone voter page mints a device token on every GET.
     "voting:vote": Limited("live-device", READS, target=_url_kwarg("code")),
