@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from urllib.parse import urlsplit
@@ -263,6 +264,20 @@ def test_an_unverified_account_signs_in_only_after_verifying(participant):
     assert client.post(urlsplit(link).path).status_code == 302
     assert EmailAddress.objects.get(user=participant).verified is True
     assert client.session["_auth_user_id"] == str(participant.pk)
+
+
+def test_upgrade_verifies_superusers_only():
+    """Superusers are made on the server by the operator; anyone else may have typed a stranger's address."""
+    from django.apps import apps
+
+    migration = importlib.import_module("opencall.accounts.migrations.0002_superusers_addresses_verified")
+    admin = User.objects.create_superuser("root@northwind.example", PASSWORD)
+    squatter = User.objects.create_user(SQUATTED, PASSWORD)
+    migration.verify_superusers(apps, None)
+    assert list(EmailAddress.objects.values_list("user_id", "email", "primary", "verified")) == [
+        (admin.pk, "root@northwind.example", True, True)
+    ]
+    assert not EmailAddress.objects.filter(user=squatter).exists()
 
 
 # -- Finding 8: display names that impersonate ------------------------------------------------------
