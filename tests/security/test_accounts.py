@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.core.cache import cache
 from django.test import Client
 
 from opencall.accounts.actions import issue_token
@@ -33,6 +34,14 @@ pytestmark = pytest.mark.django_db
 SQUATTED = "new.hire@corp.example"
 PASSWORD = "correct horse battery staple"
 PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """allauth meters verification mails per address in the cache; start each test with none sent."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def _text(response) -> str:
