@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.core.cache import cache
 from django.test import Client
 
 from opencall.accounts.actions import issue_token
@@ -32,6 +34,14 @@ pytestmark = pytest.mark.django_db
 SQUATTED = "new.hire@corp.example"
 PASSWORD = "correct horse battery staple"
 PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """allauth meters verification mails per address in the cache; start each test with none sent."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def _text(response) -> str:
@@ -263,6 +273,20 @@ def test_an_unverified_account_signs_in_only_after_verifying(participant):
     assert client.post(urlsplit(link).path).status_code == 302
     assert EmailAddress.objects.get(user=participant).verified is True
     assert client.session["_auth_user_id"] == str(participant.pk)
+
+
+def test_upgrade_verifies_superusers_only():
+    """Superusers are made on the server by the operator; anyone else may have typed a stranger's address."""
+    from django.apps import apps
+
+    migration = importlib.import_module("opencall.accounts.migrations.0002_superusers_addresses_verified")
+    admin = User.objects.create_superuser("root@northwind.example", PASSWORD)
+    squatter = User.objects.create_user(SQUATTED, PASSWORD)
+    migration.verify_superusers(apps, None)
+    assert list(EmailAddress.objects.values_list("user_id", "email", "primary", "verified")) == [
+        (admin.pk, "root@northwind.example", True, True)
+    ]
+    assert not EmailAddress.objects.filter(user=squatter).exists()
 
 
 # -- Finding 8: display names that impersonate ------------------------------------------------------
