@@ -146,7 +146,7 @@ def fuzz(schema: Any, headers: dict[str, str], seeded: dict[str, Any]) -> tuple[
                 run()
             except hypothesis.errors.Unsatisfiable:
                 continue  # nothing in this operation can be made invalid (e.g. only fixed keys)
-            except Exception as exc:  # noqa: BLE001 - every failure is collected and reported at the end
+            except Exception as exc:  # every failure is collected and reported at the end
                 first = str(exc).strip().splitlines()[:12]
                 failures.append(f"{operation.label} [{mode.value}, {path_parameters or 'generated'}]: " + " | ".join(first))
     return operations, sent, failures
@@ -161,7 +161,7 @@ def test_api_fuzz(caller, seeded, wsgi_app, organiser, participant):
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", wsgi_app)
     started = time.monotonic()
     operations, sent, failures = fuzz(schema, headers, seeded)
-    print(  # noqa: T201 - bench/fuzz reads this line
+    print(  # bench/fuzz reads this line
         f"fuzz {caller}: {operations} operations, {sent} cases, {len(failures)} failures, "
         f"{time.monotonic() - started:.0f} s"
     )
