@@ -278,3 +278,21 @@ def test_well_typed_bodies_and_lax_query_strings_still_work(participant, challen
     assert (response.json()["confidential"], response.json()["requested_budget_minor"]) == (True, 0)
     listed = client.get("/api/notifications", {"unread": "true", "limit": "5"})
     assert (listed.status_code, listed.json()["limit"]) == (200, 5)
+
+
+def test_broken_utf8_and_overlong_ids_in_the_path_are_problems(client):
+    response = client.get("/api/challenges/%FF/follow")
+    assert problem_of(response) == (
+        404,
+        {
+            "type": PROBLEMS + "no-such-endpoint",
+            "title": "Not found",
+            "status": 404,
+            "detail": "There is no API endpoint at /api/challenges/%FF/follow.",
+        },
+    )
+    status, body = problem_of(client.get("/api/challenges/green-packaging/allocations/" + "9" * 40 + "/recount"))
+    assert (status, body["errors"]) == (
+        422,
+        {"allocation_id": ["Input should be less than or equal to 9223372036854775807"]},
+    )
