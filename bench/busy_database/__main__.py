@@ -51,7 +51,7 @@ class Client:
             data = response.read()
             status: Any = response.status
             extra = {k: response.getheader(k) for k in ("Retry-After", "Content-Type") if response.getheader(k)}
-        except Exception as exc:  # noqa: BLE001 - a bench reports whatever happened
+        except Exception as exc:  # a bench reports whatever happened
             data, status, extra = str(exc).encode(), type(exc).__name__, {}
         finally:
             conn.close()
@@ -134,9 +134,10 @@ def serve(var: Path, port: int, settings: str) -> subprocess.Popen[bytes]:
             raise SystemExit(f"port {port} is taken: stop what listens there first")
     env = {**os.environ, "OPENCALL_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": settings}
     log = (var / "server.log").open("wb")
-    server = subprocess.Popen([str(PYTHON), "-m", "opencall", "serve", "--no-demo", "--no-worker", "--no-live",
-                               "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=var,
-                              start_new_session=True)
+    argv = [str(PYTHON), "-m", "opencall", "serve", "--no-demo", "--no-worker", "--no-live", "--port", str(port)]
+    server = subprocess.Popen(  # noqa: S603 - our own argv, no shell
+        argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=var, start_new_session=True
+    )
     for _ in range(200):
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -151,8 +152,8 @@ def serve(var: Path, port: int, settings: str) -> subprocess.Popen[bytes]:
 
 def fixture(var: Path, settings: str) -> dict[str, Any]:
     env = {**os.environ, "OPENCALL_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": settings}
-    out = subprocess.run([str(PYTHON), str(Path(__file__).parent / "fixture.py")], env=env, check=True,
-                         capture_output=True, text=True).stdout
+    argv = [str(PYTHON), str(Path(__file__).parent / "fixture.py")]
+    out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout  # noqa: S603 - our argv
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
@@ -224,7 +225,9 @@ def main() -> None:
         if args.disk_full:
             var.mkdir()
             size = (args.var / "opencall.sqlite3").stat().st_size + 24 * 1024 * 1024
-            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(var)], check=True)
+            subprocess.run(  # noqa: S603 - our own argv, no shell
+                ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(var)], check=True  # noqa: S607 - from PATH
+            )
             mounted = True
             shutil.copytree(args.var, var, dirs_exist_ok=True)
         else:
@@ -239,10 +242,8 @@ def main() -> None:
             (disk_full if args.disk_full else locked)(args, var, client)
         finally:
             os.killpg(server.pid, signal.SIGINT)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
             # granian's workers too, or the next run would talk to this server
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(server.pid, signal.SIGKILL)
@@ -252,8 +253,11 @@ def main() -> None:
             causes = sorted({line.partition(": ")[2] for line in lines if "Answered 503" in line})
             print(f"\nserver log: {len(lines)} lines on errors and 503s; the causes given: {causes or '-'}")
     finally:
-        for _ in range(20 if mounted else 0):  # the server's last process may take a moment to go
-            if subprocess.run(["umount", str(var)], check=False, capture_output=True).returncode == 0:
+        for _ in range(60 if mounted else 0):  # the server's last process may take a moment to go
+            umount = subprocess.run(  # noqa: S603 - our own argv, no shell
+                ["umount", str(var)], check=False, capture_output=True  # noqa: S607 - umount from PATH
+            )
+            if umount.returncode == 0:
                 break
             time.sleep(0.5)
         shutil.rmtree(work, ignore_errors=True)

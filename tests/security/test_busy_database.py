@@ -118,6 +118,22 @@ def test_api_comment_under_the_write_lock_is_503_saves_nothing_and_succeeds_afte
 
 
 @SQLITE_ONLY
+def test_after_a_refusal_new_connections_wait_only_briefly_so_writers_do_not_take_every_thread(idea, participant):
+    def busy_timeout() -> int:
+        connection.ensure_connection()
+        return int(connection.connection.execute("PRAGMA busy_timeout").fetchone()[0])
+
+    assert answered(busy_timeout) == 3000  # the configured wait for the lock, in a server thread
+    client = token_client(participant)
+    with write_lock_held():
+        refused = answered(lambda: client.post(f"/api/ideas/{idea.pk}/comments", {"body": "Hi"}))
+        assert refused.status_code == 503
+        assert answered(busy_timeout) == 200
+    forget_busy()  # as 5 s later
+    assert answered(busy_timeout) == 3000
+
+
+@SQLITE_ONLY
 def test_form_comment_under_the_write_lock_shows_the_message_and_keeps_the_input(idea, participant):
     client = Client()
     client.force_login(participant)  # the session is written before the lock is taken

@@ -17,6 +17,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from types import TracebackType
 
 from django.db import OperationalError, connection
@@ -99,6 +100,9 @@ def is_disk_full(exc: BaseException) -> bool:
 # otherwise take every server thread and leave none for readers.
 _busy_until = 0.0
 BRIEF_BUSY_TIMEOUT_MS = 200
+# Bookkeeping on a read waits this long for the lock, enough for ordinary writes to finish.
+BOOKKEEPING_BUSY_TIMEOUT_MS = 100
+_bookkeeping: ContextVar[bool] = ContextVar("opencall_bookkeeping", default=False)
 
 
 def note_busy() -> None:
@@ -129,7 +133,9 @@ class UnavailableErrors(DatabaseErrorWrapper):
             exc_value, self.db.vendor
         ):
             self.db.errors_occurred = True  # as Django does: the connection is checked before reuse
-            if getattr(exc_value, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            busy = getattr(exc_value, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            # A bookkeeping write gave up after a very short wait: that says nothing of a lock held for long.
+            if busy and not _bookkeeping.get():
                 note_busy()
             raise ServiceUnavailable().with_traceback(traceback) from exc_value
         super().__exit__(exc_type, exc_value, traceback)
@@ -137,8 +143,8 @@ class UnavailableErrors(DatabaseErrorWrapper):
 
 @contextlib.contextmanager
 def unless_busy() -> Iterator[None]:
-    """For bookkeeping writes made while serving a read (a token's last use): skipped, not waited for,
-    when the database cannot take them, so the read is answered at once."""
+    """For bookkeeping writes made while serving a read (a token's last use): skipped after a very short
+    wait when the database cannot take them, so the read is still answered at once."""
     if connection.in_atomic_block:
         # A failed statement would leave the surrounding transaction unusable on PostgreSQL: let it fail.
         yield
@@ -148,11 +154,13 @@ def unless_busy() -> Iterator[None]:
         connection.ensure_connection()
         raw = connection.connection  # raw: a pragma is not one of the request's queries
         (previous,) = raw.execute("PRAGMA busy_timeout").fetchone()
-        raw.execute("PRAGMA busy_timeout = 0")
+        raw.execute(f"PRAGMA busy_timeout = {BOOKKEEPING_BUSY_TIMEOUT_MS}")
+    token = _bookkeeping.set(True)
     try:
         with contextlib.suppress(ServiceUnavailable):
             yield
     finally:
+        _bookkeeping.reset(token)
         if raw is not None:
             raw.execute(f"PRAGMA busy_timeout = {int(previous)}")
 
