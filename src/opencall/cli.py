@@ -20,7 +20,8 @@ from typing import Any
 # passes) asks for plain http on loopback, where the demo data is allowed (docs/decisions/0011).
 DEFAULT_SETTINGS = "opencall.config.settings.production"
 LOCAL_SETTINGS = "opencall.config.settings.local"
-# How long the children of `opencall serve` get to stop after SIGTERM before their process groups are killed.
+# How long the children of `opencall serve` get to stop after SIGTERM before their process groups are killed
+# (OPENCALL_STOP_GRACE overrides it: keep it under a supervisor's own stop timeout).
 STOP_GRACE_SECONDS = 10.0
 
 
@@ -152,8 +153,9 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _stop(procs: Sequence[subprocess.Popen[bytes]], grace: float = STOP_GRACE_SECONDS) -> None:
-    """SIGTERM every child's process group, wait up to `grace` seconds for them to empty, then SIGKILL."""
+def _stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every child's process group, wait up to the grace period for them to empty, then SIGKILL."""
+    grace = float(os.environ.get("OPENCALL_STOP_GRACE", STOP_GRACE_SECONDS))
     groups = [proc.pid for proc in procs]
     for pgid in groups:
         with contextlib.suppress(ProcessLookupError, PermissionError):
