@@ -116,21 +116,23 @@ def debug_urls() -> Iterator[None]:
     clear_url_caches()
 
 
+# Raw request paths that reach the stored file `{stored}` if anything serves MEDIA_ROOT by its path.
+TRAVERSALS = [
+    "/media/{stored}",
+    "/media/covers/../{stored}",
+    "/media/covers/%2e%2e/{stored}",
+    "/media/covers/%2E%2E/{stored}",
+    "/media/covers/.%2e/{stored}",
+    "/media/covers/..%2f{slashes}",
+    "/media/covers%2f..%2f{stored}",
+    "/media/covers/./../{stored}",
+    "/media/covers//../{stored}",
+    "/media/covers/2026/../../{stored}",
+]
+
+
 def traversals(stored: str) -> list[str]:
-    """Raw request paths that reach `stored` (a storage name) if anything serves MEDIA_ROOT by path."""
-    encoded_slashes = stored.replace("/", "%2f")
-    return [
-        f"/media/{stored}",
-        f"/media/covers/../{stored}",
-        f"/media/covers/%2e%2e/{stored}",
-        f"/media/covers/%2E%2E/{stored}",
-        f"/media/covers/.%2e/{stored}",
-        f"/media/covers/..%2f{encoded_slashes}",
-        f"/media/covers%2f..%2f{stored}",
-        f"/media/covers/./../{stored}",
-        f"/media/covers//../{stored}",
-        f"/media/covers/2026/../../{stored}",
-    ]
+    return [t.format(stored=stored, slashes=stored.replace("/", "%2f")) for t in TRAVERSALS]
 
 
 # Path traversal ------------------------------------------------------------------------------
@@ -173,9 +175,9 @@ def test_no_raw_media_path_returns_a_file(raw_server, debug_urls, term_sheet, pu
     assert answers == [(raw, 404, False) for raw, _, _ in answers]
 
 
-@pytest.mark.parametrize("index", range(10))
-def test_no_media_path_through_the_test_client(debug_urls, term_sheet, public_cover, index):
-    path = traversals(term_sheet.file.name)[index]
+@pytest.mark.parametrize("template", TRAVERSALS)
+def test_no_media_path_through_the_test_client(debug_urls, term_sheet, public_cover, template):
+    path = traversals(term_sheet.file.name)[TRAVERSALS.index(template)]
     response = Client().get(path)
     assert (response.status_code, SECRET in b"".join(getattr(response, "streaming_content", [response.content]))) == (
         404, False)
@@ -288,11 +290,12 @@ def test_internal_cover_only_for_members(internal_challenge, visitor, outsider, 
         response, body = fetch(user, url)
         assert (response.status_code, body) == (200, stored)
         assert {k: response[k] for k in ("Content-Type", "Content-Disposition", "X-Content-Type-Options",
-                                         "Cache-Control")} == {
+                                         "Cache-Control", "Cross-Origin-Resource-Policy")} == {
             "Content-Type": "image/png",
             "Content-Disposition": 'inline; filename="shop-floor.png"',
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, no-cache",
+            "Cross-Origin-Resource-Policy": "same-origin",
         }
 
 
@@ -301,10 +304,21 @@ def test_internal_cover_not_served_by_its_storage_path(debug_urls, internal_chal
     assert (response.status_code, body.startswith(b"\x89PNG")) == (404, False)
 
 
+@pytest.mark.parametrize("pointing_at", ["{name}", "covers/../{name}", "covers/2026/../../{name}"])
+def test_a_cover_field_pointing_elsewhere_serves_nothing(public_cover, term_sheet, visitor, organiser, pointing_at):
+    """No write path sets a cover to an arbitrary name today; if one ever does, the cover view still
+    refuses anything outside the covers folder instead of bypassing the idea gate."""
+    Challenge.objects.filter(pk=public_cover.pk).update(cover_image=pointing_at.format(name=term_sheet.file.name))
+    answers = [(r.status_code, SECRET in body) for r, body in
+               (fetch(user, "/challenges/green-packaging/cover/image") for user in (visitor, organiser))]
+    assert answers == [(404, False), (404, False)]
+
+
 def test_public_cover_may_be_cached_by_anyone(public_cover, visitor):
     response, body = fetch(visitor, public_cover.cover_url)
-    assert (response.status_code, body, response["Cache-Control"], response["Content-Type"]) == (
-        200, public_cover.cover_image.open("rb").read(), "public, max-age=300", "image/png")
+    assert (response.status_code, body, response["Cache-Control"], response["Content-Type"],
+            response["Cross-Origin-Resource-Policy"]) == (
+        200, public_cover.cover_image.open("rb").read(), "public, max-age=300", "image/png", "cross-origin")
 
 
 def test_pages_and_api_point_at_the_views_not_at_storage(public_cover, term_sheet, organiser):

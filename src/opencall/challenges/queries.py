@@ -104,8 +104,10 @@ def cover_for(viewer: User, slug: str) -> Challenge | None:
     """The challenge whose cover the viewer asks for, by the same rule as `challenge_for`, without
     the relations a page needs (covers are fetched once per card)."""
     return (
-        Challenge.objects.filter(visibility_filter(viewer), slug=slug)
-        .exclude(cover_image="")
+        # Only names under the covers folder: a cover field pointing anywhere else (say, at an
+        # attachment) must not turn this view into a way around the idea gate.
+        Challenge.objects.filter(visibility_filter(viewer), slug=slug, cover_image__startswith="covers/")
+        .exclude(cover_image__contains="..")
         .only("pk", "slug", "cover_image", "updated_at")
         .first()
     )

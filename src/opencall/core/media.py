@@ -103,7 +103,8 @@ def upload_response(request: HttpRequest, file: FieldFile, *, content_type: str,
         "X-Content-Type-Options": "nosniff",
         # Opened directly, an upload is a document of its own: no scripts, no plugins, no same-origin.
         "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
-        "Cross-Origin-Resource-Policy": "same-origin",
+        # Other sites may embed what anyone may see; nothing private loads into another origin's page.
+        "Cross-Origin-Resource-Policy": "cross-origin" if public else "same-origin",
         # `no-cache` makes the browser ask again (cheaply, with the ETag) so a lost right takes effect at once.
         "Cache-Control": f"public, max-age={PUBLIC_MAX_AGE}" if public else "private, no-cache",
         "ETag": f'"{digest[:32]}"',
