@@ -159,14 +159,13 @@ def hit(scope: str, identities: Mapping[str, str]) -> Refusal | None:
     if not getattr(settings, "OPENCALL_RATE_LIMITS_ENABLED", True):
         return None
     rates_by_kind = settings.OPENCALL_RATE_LIMITS.get(scope, {})
+    # Parsed before the store is touched: a malformed setting is an error, not a silently open limit.
+    plan = [(kind, identities[kind], parse_rates(rates_by_kind.get(kind, ""))) for kind in KINDS if identities.get(kind)]
     now = _now()
     try:
-        for kind in KINDS:
-            who = identities.get(kind)
-            if not who:
-                continue
+        for kind, who, rates in plan:
             digest = hashlib.sha256(who.encode()).hexdigest()[:32]
-            for rate in parse_rates(rates_by_kind.get(kind, "")):
+            for rate in rates:
                 window = int(now // rate.period)
                 reset = max(1, math.ceil((window + 1) * rate.period - now))
                 key = f"rl:{scope}:{kind}:{digest}:{rate.period}:{window}"
