@@ -185,8 +185,11 @@ class VendoredSwagger(DocsBase):
         def asset(name: str) -> str:
             return reverse(f"{api.urls_namespace}:docs-asset", kwargs={"name": name})
 
+        # validatorUrl None: Swagger UI would otherwise show a badge image fetched from
+        # validator.swagger.io with our document's URL, which the CSP (img-src) refuses anyway.
         settings = json.dumps(
-            {"layout": "BaseLayout", "deepLinking": True, "url": self.get_openapi_url(api, kwargs)}
+            {"layout": "BaseLayout", "deepLinking": True, "url": self.get_openapi_url(api, kwargs),
+             "validatorUrl": None}
         ).replace("<", "\\u003c")
         return HttpResponse(
             _DOCS_PAGE.format(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 SRC_DIR = Path(__file__).resolve().parents[3]  # src/
@@ -285,4 +287,35 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
+
+# --- Content-Security-Policy (django-csp 4.x: one dict per policy) --------------------------------
+# No inline script or style runs: scripts are files from our origin or carry the response's nonce
+# (`{{ request.csp_nonce }}`), styles are files from our origin only (HTMX's indicator rule lives in
+# site.css, see the htmx-config meta tag in base.html). `data:` images are allowed because the vendored
+# Pico CSS and Swagger UI draw their icons as data: SVG backgrounds; no script can run from them.
+# The live-vote pages send votes and read the tally stream (fetch, EventSource) from the fast path,
+# which `opencall serve` runs on its own port and announces in OPENCALL_LIVE_URL: its origin must be
+# in connect-src, or every phone's vote is blocked.
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of an absolute http(s) URL, or "" for anything else (empty, relative)."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in {"http", "https"} and parts.netloc else ""
+
+
+_LIVE_ORIGIN = origin_of(os.environ.get("OPENCALL_LIVE_URL", ""))
+INSTALLED_APPS += ["csp"]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF, _LIVE_ORIGIN] if _LIVE_ORIGIN else [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
 }
