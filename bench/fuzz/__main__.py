@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LINE = re.compile(r"^fuzz (\w+): (\d+) operations, (\d+) cases, (\d+) failures, (\d+) s$")
+LINE = re.compile(r"fuzz (\w+): (\d+) operations, (\d+) cases, (\d+) failures, (\d+) s$")
 
 
 def main() -> int:
@@ -46,7 +46,7 @@ def main() -> int:
     wall = time.monotonic() - started
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 
-    rows = [m.groups() for m in map(LINE.match, done.stdout.splitlines()) if m]
+    rows = [m.groups() for m in map(LINE.search, done.stdout.splitlines()) if m]
     print(f"examples per variant: {env['OPENCALL_FUZZ_EXAMPLES']}, all variants: {env['OPENCALL_FUZZ_FULL'] == '1'}, "
           f"seed: {args.seed if args.seed is not None else 'derandomized'}")
     print(f"{'caller':<12} {'operations':>10} {'cases':>7} {'failures':>8} {'seconds':>8}")
