@@ -18,6 +18,7 @@ import contextlib
 import http.client
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -128,11 +129,11 @@ def hold_lock(db: Path, seconds: float, ready: threading.Event) -> None:
     conn.close()
 
 
-def serve(var: Path, port: int, settings: str) -> subprocess.Popen[bytes]:
+def serve(var: Path, port: int, settings: str, extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             raise SystemExit(f"port {port} is taken: stop what listens there first")
-    env = {**os.environ, "OPENCALL_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": settings}
+    env = {**os.environ, "OPENCALL_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": settings, **extra_env}
     log = (var / "server.log").open("wb")
     argv = [str(PYTHON), "-m", "opencall", "serve", "--no-demo", "--no-worker", "--no-live", "--port", str(port)]
     server = subprocess.Popen(  # noqa: S603 - our own argv, no shell
@@ -150,8 +151,8 @@ def serve(var: Path, port: int, settings: str) -> subprocess.Popen[bytes]:
     raise SystemExit("the server did not start; see " + str(var / "server.log"))
 
 
-def fixture(var: Path, settings: str) -> dict[str, Any]:
-    env = {**os.environ, "OPENCALL_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": settings}
+def fixture(var: Path, settings: str, extra_env: dict[str, str]) -> dict[str, Any]:
+    env = {**os.environ, "OPENCALL_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": settings, **extra_env}
     argv = [str(PYTHON), str(Path(__file__).parent / "fixture.py")]
     out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout  # noqa: S603 - our argv
     return dict(json.loads(out.strip().splitlines()[-1]))
@@ -210,6 +211,49 @@ def disk_full(args: argparse.Namespace, var: Path, client: Client) -> None:
     print(f"comments with the marker saved: {comment_count(db, marker)} (the one after space was freed)")
 
 
+def pg_ctl(data: Path, *command: str) -> None:
+    argv = ["su", "postgres", "-c", " ".join(["pg_ctl", "-D", str(data), "-w", *command])]
+    subprocess.run(argv, check=True, capture_output=True)  # noqa: S603 - our own argv
+
+
+def restart(args: argparse.Namespace, var: Path, client: Client) -> None:
+    """PostgreSQL stopped for `--hold` seconds, then started again, with a post and a read every 0.5 s."""
+    marker = f"restart-{int(time.time())}"
+    results: list[dict[str, Any]] = []
+    done = threading.Event()
+
+    def traffic() -> None:
+        n = 0
+        while not done.is_set():
+            n += 1
+            results.extend(together(lambda n=n: client.api_post_comment(f"{marker} {n}"), client.page_anon))
+            time.sleep(0.5)
+
+    LOCK["start"], LOCK["released"] = time.monotonic(), 0.0
+    # Started again with the options it runs with now (port, socket folder, addresses).
+    opts = shlex.split((args.pg_data / "postmaster.opts").read_text())[1:]
+    opts = [o for i, o in enumerate(opts) if o != "-D" and (i == 0 or opts[i - 1] != "-D")]
+    worker = threading.Thread(target=traffic, daemon=True)
+    worker.start()
+    try:
+        time.sleep(2)
+        stop = time.monotonic()
+        pg_ctl(args.pg_data, "stop", "-m", "fast")
+        print(f"\nPostgreSQL stopped at t={stop - LOCK['start']:.1f} s")
+        time.sleep(args.hold)
+        pg_ctl(args.pg_data, "start", "-l", str(args.pg_data.parent / "log"), "-o", shlex.quote(shlex.join(opts)))
+        LOCK["released"] = time.monotonic()
+        print(f"PostgreSQL answering again at t={LOCK['released'] - LOCK['start']:.1f} s")
+        time.sleep(3)
+    finally:
+        done.set()
+        worker.join()
+    for r in results:
+        down = stop <= LOCK["start"] + r["at"] < LOCK["released"]
+        r["what"], r["held"] = ("[PG down] " if down else "[PG up]   ") + r["what"], True
+    show("a post and a page read every 0.5 s", results)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--var", type=Path, required=True, help="a data folder holding the demo database")
@@ -217,12 +261,16 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=30)
     parser.add_argument("--settings", default="opencall.config.settings.dev")
     parser.add_argument("--disk-full", action="store_true", help="a full disk instead of a held lock (root)")
+    parser.add_argument("--postgres", help="DATABASE_URL of a PostgreSQL database holding the demo, to restart")
+    parser.add_argument("--pg-data", type=Path, help="that cluster's data folder (pg_ctl runs as user postgres)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="opencall-busy-"))
     var = work / "var"
     mounted = False
     try:
-        if args.disk_full:
+        if args.postgres:
+            var.mkdir()
+        elif args.disk_full:
             var.mkdir()
             size = (args.var / "opencall.sqlite3").stat().st_size + 24 * 1024 * 1024
             subprocess.run(  # noqa: S603 - our own argv, no shell
@@ -232,14 +280,16 @@ def main() -> None:
             shutil.copytree(args.var, var, dirs_exist_ok=True)
         else:
             shutil.copytree(args.var, var)
-        fx = fixture(var, args.settings)
+        extra_env = {"DATABASE_URL": args.postgres} if args.postgres else {}
+        fx = fixture(var, args.settings, extra_env)
         print(f"free space in the data folder: {shutil.disk_usage(var).free} bytes")
-        server = serve(var, args.port, args.settings)
+        server = serve(var, args.port, args.settings, extra_env)
         print(f"free space in the data folder: {shutil.disk_usage(var).free} bytes")
         try:
             client = Client(args.port, fx)
             show("warm-up", [client.page_anon(), client.api_read()])
-            (disk_full if args.disk_full else locked)(args, var, client)
+            scenario = restart if args.postgres else disk_full if args.disk_full else locked
+            scenario(args, var, client)
         finally:
             os.killpg(server.pid, signal.SIGINT)
             with contextlib.suppress(subprocess.TimeoutExpired):
