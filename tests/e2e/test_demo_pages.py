@@ -10,6 +10,7 @@ import os
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from opencall.challenges.models import Challenge
 from opencall.community.models import Report
@@ -52,9 +53,8 @@ def test_demo_pages(transactional_db, new_context, shoot):
         .first()
     )
     first_row = visitor.get_by_test_id("idea-row").first
-    visitor.wait_for_function(
-        "title => document.querySelector('[data-testid=idea-row] a').textContent.trim() === title", arg=top.title
-    )
+    # A locator assertion, not wait_for_function: that evaluates a string, which the CSP refuses.
+    expect(visitor.get_by_test_id("idea-row").first.locator("a").first).to_have_text(top.title)
     assert first_row.get_by_test_id("like-count").inner_text().split()[0] == str(top.like_count)
     assert visitor.get_by_test_id("idea-total").inner_text() == "70 ideas"
     picture = shoot(visitor, "demo-challenge")

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from playwright.sync_api import expect
 
 from opencall.accounts.models import User
 from opencall.challenges.actions import FieldSpec, PhaseSpec, advance_phase, create_challenge
@@ -177,7 +178,8 @@ def test_sign_up_submit_team_up_discuss_like_and_close(arena, new_context, shoot
     like = carol_page.get_by_test_id("like-button")
     assert like.is_enabled()
     like.click()
-    carol_page.wait_for_function("document.querySelector('[data-testid=like-count]').textContent.trim() === '1'")
+    # A locator assertion, not wait_for_function: that evaluates a string, which the CSP refuses.
+    expect(carol_page.get_by_test_id("like-count")).to_have_text("1")
     assert carol_page.get_by_test_id("like-button").get_attribute("aria-pressed") == "true"
     shoot(carol_page, "idea")
     assert list(Comment.objects.filter(idea=idea).values_list("author__email", "body")) == [
