@@ -230,12 +230,34 @@ def test_live_vote_devices_are_capped_per_address_and_per_vote(settings, open_vo
     url = reverse("voting:vote", args=[open_vote.code])
     statuses = [Client().get(url).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
-    other = Client(REMOTE_ADDR="198.51.100.7")
-    answers = [other.get(url) for _ in range(3)]
+    # Each a browser without this vote's device (a client dropping its cookies), from another address.
+    answers = [Client(REMOTE_ADDR="198.51.100.7").get(url) for _ in range(3)]
     assert [r.status_code for r in answers] == [200, 200, 429]  # the vote's own cap: 5 a minute
     refused = answers[-1]
     assert refused["Retry-After"] == "43"
     assert "Too many new voting devices in a short time. Try again in 43 seconds." in refused.content.decode()
+
+
+def test_a_browser_that_keeps_its_device_is_never_counted(settings, open_vote):
+    settings.OPENCALL_RATE_LIMITS = settings.OPENCALL_RATE_LIMITS | {"live-device": {"address": "3/m", "target": "5/m"}}
+    url = reverse("voting:vote", args=[open_vote.code])
+    phone = Client()
+    answers = [phone.get(url) for _ in range(10)]
+    assert [r.status_code for r in answers] == [200] * 10
+    assert {r.context["token"] for r in answers} == {answers[0].context["token"]}
+    # Only the first visit minted: two more cookie-less clients still fit the address's 3 a minute.
+    assert [Client().get(url).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_a_forged_device_cookie_is_counted_as_minting(settings, open_vote):
+    settings.OPENCALL_RATE_LIMITS = settings.OPENCALL_RATE_LIMITS | {"live-device": {"address": "2/m"}}
+    url = reverse("voting:vote", args=[open_vote.code])
+    statuses = []
+    for n in range(3):
+        client = Client()
+        client.cookies["opencall_live_device"] = f"forged-{n}"
+        statuses.append(client.get(url).status_code)
+    assert statuses == [200, 200, 429]
 
 
 REDIS = "redis://127.0.0.1:6379/5"

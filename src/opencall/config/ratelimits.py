@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from opencall.accounts.api_auth import viewer
 from opencall.core import ratelimit
 from opencall.core.errors import DomainError
+from opencall.voting.queries import DEVICE_COOKIE, browser_holds_device
 
 log = logging.getLogger("opencall.ratelimit")
 
@@ -44,12 +45,18 @@ def _posted(name: str) -> Callable[[HttpRequest, dict[str, Any]], str]:
     return lambda request, kwargs: str(request.POST.get(name, "")).strip().lower()
 
 
+def _mints_a_device(request: HttpRequest, kwargs: dict[str, Any]) -> bool:
+    return not browser_holds_device(str(kwargs.get("code", "")), request.COOKIES.get(DEVICE_COOKIE, ""))
+
+
 @dataclass(frozen=True)
 class Limited:
     scope: str
     methods: frozenset[str] = UNSAFE
     # The "target" key, when the scope has one: the live vote a device joins, the address a reset goes to.
     target: Callable[[HttpRequest, dict[str, Any]], str] | None = None
+    # Whether this request counts at all (None: every request of these methods does).
+    when: Callable[[HttpRequest, dict[str, Any]], bool] | None = None
 
 
 PAGES: dict[str, Limited] = {
@@ -71,8 +78,8 @@ PAGES: dict[str, Limited] = {
     "account_login": Limited("sign-in"),
     "admin:login": Limited("sign-in"),
     "account_reset_password": Limited("password-reset", target=_posted("email")),
-    # The phone voter page mints a device token on every GET.
-    "voting:vote": Limited("live-device", READS, target=_url_kwarg("code")),
+    # The phone voter page mints a device token for a browser that does not hold this vote's device yet.
+    "voting:vote": Limited("live-device", READS, target=_url_kwarg("code"), when=_mints_a_device),
 }
 
 API: dict[str, str] = {
@@ -140,7 +147,7 @@ class RateLimitMiddleware:
         self, request: HttpRequest, view: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> HttpResponse | None:
         limited = limit_for(request)
-        if limited is None:
+        if limited is None or (limited.when is not None and not limited.when(request, kwargs)):
             return None
         identities = {
             ratelimit.ACCOUNT: _account(request),

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from opencall.core.problem import problem
+from opencall.core.unavailable import unless_busy
 
 log = logging.getLogger("opencall.ratelimit")
 
@@ -163,16 +164,27 @@ def hit(scope: str, identities: Mapping[str, str]) -> Refusal | None:
     plan = [(kind, identities[kind], parse_rates(rates_by_kind.get(kind, ""))) for kind in KINDS if identities.get(kind)]
     now = _now()
     try:
-        for kind, who, rates in plan:
-            digest = hashlib.sha256(who.encode()).hexdigest()[:32]
-            for rate in rates:
-                window = int(now // rate.period)
-                reset = max(1, math.ceil((window + 1) * rate.period - now))
-                key = f"rl:{scope}:{kind}:{digest}:{rate.period}:{window}"
-                if _count(key, reset + 5) > rate.limit:
-                    return Refusal(scope, kind, reset)
+        # The counters live in the database cache by default: when the database is busy the count is
+        # skipped after a short wait rather than holding the request for the whole busy timeout (the
+        # write behind it meets the same lock and answers 503).
+        refusal = None  # stays None when a busy database skips the count
+        with unless_busy():
+            refusal = _count_plan(scope, plan, now)
     except Exception:  # fail open: the write itself will meet the same store trouble
         log.warning("Rate limiter unavailable for %s; letting the attempt through", scope, exc_info=True)
+        return None
+    return refusal
+
+
+def _count_plan(scope: str, plan: list[tuple[str, str, tuple[Rate, ...]]], now: float) -> Refusal | None:
+    for kind, who, rates in plan:
+        digest = hashlib.sha256(who.encode()).hexdigest()[:32]
+        for rate in rates:
+            window = int(now // rate.period)
+            reset = max(1, math.ceil((window + 1) * rate.period - now))
+            key = f"rl:{scope}:{kind}:{digest}:{rate.period}:{window}"
+            if _count(key, reset + 5) > rate.limit:
+                return Refusal(scope, kind, reset)
     return None
 
 

@@ -185,6 +185,18 @@ def rewards_available(live_vote: LiveVote) -> bool:
     return RewardCode.objects.filter(live_vote=live_vote, device="").exists()
 
 
+# The cookie that binds an anonymous device to its browser, one per live vote (path /v/<code>/).
+DEVICE_COOKIE = "opencall_live_device"
+
+
+def browser_holds_device(code: str, held: str) -> bool:
+    """Whether `held`, a browser's device cookie, is a device of the live vote `code`. Such a browser gets
+    its device back and mints nothing, so its visit does not count against the minting limit; a missing,
+    forged or foreign cookie does."""
+    token = read_token(device_key(), held) if held else None
+    return token is not None and LiveVote.objects.filter(code=code, pk=token.live_vote_id).exists()
+
+
 def held_voter_token(viewer: User, live_vote: LiveVote, held: str) -> str | None:
     """`held` (the token this browser kept for this live vote) if it is still this viewer's: signed
     by this installation, for this live vote and, in sign-in mode, for this account. Else None."""

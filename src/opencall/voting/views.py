@@ -38,7 +38,7 @@ from opencall.voting.models import LiveVote
 
 # The anonymous device a browser holds for one live vote: the signed device token itself (the
 # signature is what makes it unforgeable), kept for the voter page's path only.
-DEVICE_COOKIE = "opencall_live_device"
+DEVICE_COOKIE = queries.DEVICE_COOKIE
 DEVICE_COOKIE_AGE = 3 * 24 * 3600  # longer than any live vote: 24 hours, plus extensions
 
 

@@ -268,7 +268,7 @@ OPENCALL_RATE_LIMITS: dict[str, dict[str, str]] = {
     "sign-up": {"address": "10/m,50/h"},
     "sign-in": {"address": "30/m"},
     "password-reset": {"address": "5/m,20/h", "target": "3/10m,10/d"},
-    "live-device": {"account": "10/m,30/h", "address": "20/m,200/h", "target": "600/m"},
+    "live-device": {"account": "10/m,30/h", "address": "60/m,600/h", "target": "3000/m"},
     "write": {"account": "60/m,1000/h", "address": "300/m"},
 }
 for _scope, _kinds in json.loads(os.environ.get("OPENCALL_RATE_LIMITS_JSON", "") or "{}").items():
