@@ -94,6 +94,7 @@ _ERROR_DESCRIPTIONS = {
     "404": "Not found",
     "409": "Conflict with the current state (e.g. the phase does not allow it)",
     "422": "Invalid input",
+    "503": "The database is busy, full or restarting: nothing was saved; retry after `Retry-After` seconds",
 }
 
 _TOO_MANY: dict[str, Any] = {
