@@ -63,7 +63,7 @@ def test_api_refuses_bad_values_as_problems(challenge, organiser):
     assert_problem(client.put(URL, {"enabled": False, "focus": "top", "top_k": 0}), 422, "invalid-input",
                    errors={"top_k": ["Input should be greater than or equal to 1"]})
     assert_problem(client.put(URL, {"enabled": False, "focus": None}), 422, "invalid-input",
-                   errors={"focus": ["Input should be 'top' or 'whole'"]})
+                   errors={"focus": ["This field cannot be null."]})
     assert _stored(challenge) == (True, "whole", 4)
 
 
