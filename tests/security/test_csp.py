@@ -278,7 +278,9 @@ def test_htmx_is_configured_not_to_need_inline_style_or_eval(client, challenge):
     page = client.get("/").content.decode()
     meta = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", page)
     assert meta is not None
-    assert json.loads(meta.group(1)) == {"includeIndicatorStyles": False, "allowEval": False, "allowScriptTags": False}
+    config = json.loads(meta.group(1))
+    assert {key: config[key] for key in ("includeIndicatorStyles", "allowEval", "allowScriptTags")} == {
+        "includeIndicatorStyles": False, "allowEval": False, "allowScriptTags": False}
     css = (SRC / "static" / "opencall" / "site.css").read_text()
     assert ".htmx-indicator { opacity: 0; visibility: hidden; }" in css
 
