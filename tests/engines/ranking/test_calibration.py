@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from scipy.stats import spearmanr
 
@@ -128,6 +128,8 @@ def test_learned_scales_find_a_judge_who_compresses_the_range() -> None:
     st.floats(-50, 50),
     st.floats(0.1, 10),
 )
+# Every criterion constant on its own (found by Hypothesis): the fit must still scale with the scores.
+@example(rows=[(0, 0, 0, 0.0), (0, 0, 0, 0.0), (0, 0, 0, 0.0), (0, 0, 1, 0.25)], shift=0.0, factor=0.5)
 def test_shifting_or_rescaling_the_scores_moves_the_calibrated_scores_alike(
     rows: list[tuple[int, int, int, float]], shift: float, factor: float
 ) -> None:

@@ -254,12 +254,19 @@ def calibrate_judges(
     weight = data.weights[used]
     # Standardise each criterion: the priors are stated in units of its own spread, which makes the
     # fit equivariant to shifting or rescaling any criterion. A criterion on which every score is
-    # the same borrows the others' spread (or 1 if all are constant).
+    # the same borrows the others' spread; when every criterion is constant, the spread of all the
+    # scores together (which a common shift leaves alone and a rescaling scales), else 1.
     count_k = np.bincount(crit, minlength=k).astype(np.float64)
     offset = np.bincount(crit, data.score, k) / count_k
     spread = np.sqrt(np.bincount(crit, (data.score - offset[crit]) ** 2, k) / count_k)
     varies = spread > 1e-9 * (1.0 + np.abs(offset))
-    fallback = float(np.sqrt(np.mean(spread[varies] ** 2))) if varies.any() else 1.0
+    pooled = float(np.std(data.score)) if data.score.size else 0.0
+    if varies.any():
+        fallback = float(np.sqrt(np.mean(spread[varies] ** 2)))
+    elif pooled > 1e-9 * (1.0 + float(np.abs(data.score).max(initial=0.0))):
+        fallback = pooled
+    else:
+        fallback = 1.0
     spread = np.where(varies, spread, fallback)
     y = (data.score - offset[crit]) / spread[crit]
 
