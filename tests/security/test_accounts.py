@@ -231,8 +231,9 @@ def test_the_token_page_says_a_new_password_revokes_tokens(as_user, participant)
 # -- Finding 8: sign-up enumeration ------------------------------------------------------------
 
 
-# The per-response CSRF token (in forms and in the htmx header) is the one part allowed to differ.
-_CSRF = re.compile(r'(name="csrfmiddlewaretoken" value="|"X-CSRFToken": ")[^"]*"')
+# The per-response CSRF token (in forms and in the htmx header) and the CSP nonce are the only parts allowed
+# to differ.
+_CSRF = re.compile(r'(name="csrfmiddlewaretoken" value="|"X-CSRFToken": "|nonce=")[^"]*"')
 
 
 def _sign_up(email: str) -> tuple[int, str, str]:

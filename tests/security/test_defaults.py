@@ -34,8 +34,28 @@ from opencall.voting.tokens import issue_token, read_token, signing_key
 from tests.factories import OrganisationFactory, UserFactory
 
 PUBLISHED_DEV_KEY = "dev-only-insecure-key-do-not-use-in-production"  # the dev settings' old fallback
-SERVE_PORT = 8106  # and 8107 for its live-vote fast path
-SIGTERM_PORT = 8108  # and 8109
+
+
+def _free_port_pair() -> int:
+    """A loopback port that is free with the one after it (the live-vote fast path's), picked per test
+    process, so parallel runs of this file never meet on one port."""
+    import socket
+
+    for _ in range(100):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no two free loopback ports in a row")
+
+
+SERVE_PORT = _free_port_pair()  # and SERVE_PORT + 1 for its live-vote fast path
+SIGTERM_PORT = next(p for p in iter(_free_port_pair, 0) if abs(p - SERVE_PORT) > 1)  # and SIGTERM_PORT + 1
 START_SECONDS = 120  # an upper bound for a two-core machine shared by many; an idle one answers in seconds
 needs_sqlite_file = pytest.mark.skipif(
     bool(os.environ.get("OPENCALL_TEST_POSTGRES")),

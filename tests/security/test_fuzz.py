@@ -64,7 +64,7 @@ def wsgi_app() -> Iterator[Any]:
 @pytest.fixture
 def seeded(org, organiser, participant, challenge, idea, team_member) -> dict[str, Any]:
     comment = CommentFactory(idea=idea, author=participant, body="Could the foam be composted at home?")
-    report = report_comment(comment=comment, by=organiser, reason="Spam?")
+    report, _ = report_comment(comment=comment, by=organiser, reason="Spam?")
     position = add_position(team=idea.team, by=team_member, title="Chemist", skills=["chemistry"])
     invitation = invite_to_team(team=idea.team, user=participant, by=team_member)
     UserFactory(display_name="Another Person")
