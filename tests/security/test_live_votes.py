@@ -285,6 +285,16 @@ def test_only_organisers_reach_the_stop_page(as_user, participant, open_vote) ->
     assert open_vote.state == "open"
 
 
+def test_a_blocked_account_gets_no_device(as_user, participant, open_vote) -> None:
+    participant.is_blocked = True
+    participant.save(update_fields=["is_blocked"])
+    response = as_user(participant).get(voter_url(open_vote))
+    assert response.status_code == 403
+    assert "You cannot vote in this live vote." in response.content.decode()
+    assert "opencall_live_device" not in response.cookies
+    assert 'id="live-token"' not in response.content.decode()
+
+
 # Device tokens are keyed by the installation's secret, never by a constant.
 
 

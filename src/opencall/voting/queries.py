@@ -15,7 +15,13 @@ from opencall.core.errors import NotFound, PermissionDenied
 from opencall.core.models import AuditEvent
 from opencall.ideas.models import Idea, IdeaStatus
 from opencall.voting.models import LiveBallot, LiveCount, LiveVote, RewardCode
-from opencall.voting.permissions import can_create_live_vote, can_manage_live_vote, can_see_results, can_watch_live_vote
+from opencall.voting.permissions import (
+    can_create_live_vote,
+    can_manage_live_vote,
+    can_see_results,
+    can_vote_live,
+    can_watch_live_vote,
+)
 from opencall.voting.tokens import (
     DEVICE_ID_LENGTH,
     NETWORK_TAG_LENGTH,
@@ -195,6 +201,16 @@ def browser_holds_device(code: str, held: str) -> bool:
     forged or foreign cookie does."""
     token = read_token(device_key(), held) if held else None
     return token is not None and LiveVote.objects.filter(code=code, pk=token.live_vote_id).exists()
+
+
+def device_for(viewer: User, live_vote: LiveVote, *, held: str, address: str) -> str:
+    """The device token this browser votes with: the one it holds for this live vote if still valid, else a
+    new one; PermissionDenied for a viewer who may watch but not vote (a blocked account, an outsider of
+    an internal challenge's vote)."""
+    if not can_vote_live(viewer, live_vote):
+        raise PermissionDenied(_("You cannot vote in this live vote."))
+    token = held_voter_token(viewer, live_vote, held)
+    return token if token is not None else new_voter_token(viewer, live_vote, address=address)
 
 
 def held_voter_token(viewer: User, live_vote: LiveVote, held: str) -> str | None:

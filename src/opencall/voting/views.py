@@ -235,13 +235,12 @@ def voter(request: HttpRequest, code: str) -> HttpResponse:
     live_vote = queries.live_vote_for(viewer, code)
     if live_vote.sign_in_required and not viewer.is_authenticated:
         return redirect(f"{settings.LOGIN_URL}?next=/v/{live_vote.code}/")
-    token = queries.held_voter_token(viewer, live_vote, request.COOKIES.get(DEVICE_COOKIE, ""))
-    if token is None:
-        # A browser without this live vote's device gets a new one. A client that drops its
-        # cookies comes back here every time, so this is where minting is capped (the site's
-        # "live-device" rate limit, per client address and per live vote); the device also
-        # carries its network's tag, for the console.
-        token = queries.new_voter_token(viewer, live_vote, address=client_address(request))
+    # A browser without this live vote's device gets a new one, tagged with its network for the console.
+    # A client that drops its cookies comes back for one every time, so minting is capped per client
+    # address and per live vote (the "live-device" rate limit, opencall.config.ratelimits).
+    token = queries.device_for(
+        viewer, live_vote, held=request.COOKIES.get(DEVICE_COOKIE, ""), address=client_address(request)
+    )
     response = render(
         request,
         "voting/voter.html",
