@@ -11,7 +11,12 @@
   var store = "opencall-live-" + config.code;
   var saved = {};
   try { saved = JSON.parse(localStorage.getItem(store) || "{}"); } catch (e) { saved = {}; }
-  if (!saved.token) { saved = {token: freshToken, seq: 0}; }
+  // In a sign-in vote the page's token is the signed-in account's: a phone handed to another person must
+  // not go on voting with the previous account's device. In an anonymous vote the kept device wins (the
+  // cookie binding the browser to it may have been cleared while the storage was not).
+  if (!saved.token || (config.signIn === "true" && saved.token !== freshToken)) {
+    saved = {token: freshToken, seq: 0};
+  }
   var text = {
     sending: config.textSending,
     recorded: config.textRecorded,
