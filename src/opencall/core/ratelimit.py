@@ -116,10 +116,10 @@ def wait_text(seconds: int) -> str:
     return ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
 
 
-def client_address(request: HttpRequest) -> str:
-    """The client's address as a rate-limit key: REMOTE_ADDR, or with OPENCALL_TRUSTED_PROXIES = N the
-    N-th address from the right of X-Forwarded-For (each trusted proxy appends the one it saw; anything
-    further left is the client's own word). IPv6 clients are grouped by /64, what one host usually holds."""
+def client_ip(request: HttpRequest) -> str:
+    """The client's own address: REMOTE_ADDR, or with OPENCALL_TRUSTED_PROXIES = N the N-th address from the
+    right of X-Forwarded-For (each trusted proxy appends the one it saw; anything further left is the
+    client's own word)."""
     raw = str(request.META.get("REMOTE_ADDR", ""))
     proxies = int(getattr(settings, "OPENCALL_TRUSTED_PROXIES", 0))
     if proxies > 0:
@@ -127,8 +127,14 @@ def client_address(request: HttpRequest) -> str:
         # Fewer hops than proxies: the request did not come the configured way; keep the peer address.
         if len(hops) >= proxies:
             raw = hops[-proxies]
+    return raw
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address (`client_ip`) as a rate-limit key. IPv6 clients are grouped by /64, what one
+    host usually holds."""
     try:
-        address = ipaddress.ip_address(raw)
+        address = ipaddress.ip_address(client_ip(request))
     except ValueError:
         return "unknown"
     if isinstance(address, ipaddress.IPv6Address):

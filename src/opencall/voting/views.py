@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from opencall.accounts.models import User
 from opencall.challenges.queries import challenge_for
+from opencall.core import ratelimit
 from opencall.core.errors import DomainError, InvalidInput, NotFound
 from opencall.core.web import add_form_errors
 from opencall.voting import actions, queries
@@ -239,7 +240,7 @@ def voter(request: HttpRequest, code: str) -> HttpResponse:
     # A client that drops its cookies comes back for one every time, so minting is capped per client
     # address and per live vote (the "live-device" rate limit, opencall.config.ratelimits).
     token = queries.device_for(
-        viewer, live_vote, held=request.COOKIES.get(DEVICE_COOKIE, ""), address=client_address(request)
+        viewer, live_vote, held=request.COOKIES.get(DEVICE_COOKIE, ""), address=ratelimit.client_ip(request)
     )
     response = render(
         request,
@@ -264,17 +265,6 @@ def voter(request: HttpRequest, code: str) -> HttpResponse:
             samesite="Lax",
         )
     return response
-
-
-def client_address(request: HttpRequest) -> str:
-    """The voter's address, by the fast path's rule: the last X-Forwarded-For hop only when the
-    peer is one of OPENCALL_LIVE_TRUSTED_PROXIES (anyone can send the header)."""
-    peer = str(request.META.get("REMOTE_ADDR") or "")
-    trusted = {p.strip() for p in os.environ.get("OPENCALL_LIVE_TRUSTED_PROXIES", "").split(",") if p.strip()}
-    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR") or "")
-    if forwarded and peer in trusted:
-        return forwarded.rsplit(",", 1)[-1].strip() or peer
-    return peer
 
 
 @require_POST
