@@ -228,6 +228,11 @@ def test_the_token_page_says_a_new_password_revokes_tokens(as_user, participant)
     assert "Changing or resetting your password revokes every token" in page
 
 
+def test_the_change_password_page_says_it_revokes_tokens(as_user, participant):
+    page = _text(as_user(participant).get("/accounts/password/change/"))
+    assert "A new password also revokes all your personal API tokens" in page
+
+
 # -- Finding 8: sign-up enumeration ------------------------------------------------------------
 
 
