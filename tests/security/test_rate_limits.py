@@ -252,12 +252,16 @@ def test_a_browser_that_keeps_its_device_is_never_counted(settings, open_vote):
 def test_a_forged_device_cookie_is_counted_as_minting(settings, open_vote):
     settings.OPENCALL_RATE_LIMITS = settings.OPENCALL_RATE_LIMITS | {"live-device": {"address": "2/m"}}
     url = reverse("voting:vote", args=[open_vote.code])
-    statuses = []
+    answers = []
     for n in range(3):
         client = Client()
         client.cookies["opencall_live_device"] = f"forged-{n}"
-        statuses.append(client.get(url).status_code)
-    assert statuses == [200, 200, 429]
+        answers.append(client.get(url))
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    # The two let through were given new, distinct devices (the forged values were not taken).
+    minted = [r.context["token"] for r in answers[:2]]
+    assert len(set(minted)) == 2 and not any(t.startswith("forged-") for t in minted)
+    assert "Too many new voting devices in a short time." in answers[2].content.decode()
 
 
 REDIS = "redis://127.0.0.1:6379/5"
