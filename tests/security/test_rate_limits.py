@@ -261,7 +261,7 @@ def test_a_forged_device_cookie_is_counted_as_minting(settings, open_vote):
     # The two let through were given new, distinct devices (the forged values were not taken).
     minted = [r.context["token"] for r in answers[:2]]
     assert len(set(minted)) == 2 and not any(t.startswith("forged-") for t in minted)
-    assert "Too many new voting devices in a short time." in answers[2].content.decode()
+    assert "Too many new voting devices from your network in a short time." in answers[2].content.decode()
 
 
 REDIS = "redis://127.0.0.1:6379/5"
