@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from opencall.accounts.models import User
 from opencall.challenges.models import Challenge, ChallengeRole, Phase, Visibility
 from opencall.challenges.phases import PhaseKind
+from opencall.core.errors import NotFound
+from opencall.core.viewer import forget_when_changed, recall
 from opencall.organisations.queries import member_org_ids, organiser_org_ids
 
 
+def _read_challenge_roles(user: User) -> dict[int, set[str]]:
+    roles: dict[int, set[str]] = {}
+    for cid, kind in ChallengeRole.objects.filter(user=user).values_list("challenge_id", "kind"):
+        roles.setdefault(cid, set()).add(kind)
+    return roles
+
+
+forget_when_changed("challenge-roles", ChallengeRole)
+
+
 def challenge_roles(user: User) -> dict[int, set[str]]:
-    """challenge id → {'judge', 'moderator'} for this user, cached on the user object."""
+    """challenge id → {'judge', 'moderator'} for this user, read once per request (core.viewer)."""
     if not user.is_authenticated:
         return {}
-    cache: dict[int, set[str]] | None = getattr(user, "_challenge_roles", None)
-    if cache is None:
-        cache = {}
-        for cid, kind in ChallengeRole.objects.filter(user=user).values_list("challenge_id", "kind"):
-            cache.setdefault(cid, set()).add(kind)
-        user._challenge_roles = cache  # type: ignore[attr-defined]
-    return cache
+    return recall("challenge-roles", user.pk, lambda: _read_challenge_roles(user))
 
 
 def sees_every_challenge(user: User) -> bool:
@@ -90,14 +97,19 @@ def open_challenges(viewer: User) -> QuerySet[Challenge]:
     return visible_challenges(viewer).exclude(phase__in=[PhaseKind.DRAFT, PhaseKind.CLOSED]).order_by("-created_at")
 
 
-def challenge_for(viewer: User, slug: str) -> Challenge | None:
-    return (
+def challenge_for(viewer: User, slug: str) -> Challenge:
+    """The gate for reading one challenge: it, with what its pages show, or NotFound (missing and
+    not visible to this viewer answer alike, so existence never leaks)."""
+    challenge = (
         Challenge.objects.filter(visibility_filter(viewer), slug=slug)
         .distinct()
         .select_related("organisation")
         .prefetch_related("categories", "phases", "custom_fields", "sponsors")
         .first()
     )
+    if challenge is None:
+        raise NotFound(_("No such challenge, or it is not visible to you."))
+    return challenge
 
 
 def cover_for(viewer: User, slug: str) -> Challenge | None:

@@ -205,13 +205,6 @@ def load_demo(*, seed: int = 7, echo: Echo = print) -> dict[str, int]:
     return counts
 
 
-def _forget(user: User) -> None:
-    """Drop the per-object permission caches after memberships change behind this object's back."""
-    for attr in ("_org_roles", "_challenge_roles", "_team_ids"):
-        if hasattr(user, attr):
-            delattr(user, attr)
-
-
 class _Loader:
     def __init__(self, rng: random.Random, now: datetime, *, extra: random.Random | None = None) -> None:
         self.rng = rng
@@ -365,8 +358,6 @@ class _Loader:
             by=self.users["helena"],
         )
         self.counts["pending_invitations"] += 2
-        for user in self.users.values():
-            _forget(user)
 
     def new_challenge(
         self,
@@ -404,7 +395,6 @@ class _Loader:
         )
         for judge in judges:
             assign_role(challenge=challenge, user=self.users[judge], kind="judge", by=organiser)
-            _forget(self.users[judge])
         self.counts["challenges"] += 1
         start = plan[0].starts_at or self.now
         self.times.append((Challenge, challenge.pk, {"created_at": start - timedelta(days=12)}))
@@ -525,7 +515,6 @@ class _Loader:
                     if rng.random() < 0.5:
                         respond_to_join_request(request=request, by=lead, accept=True)
                         self.counts["team_members"] += 1
-                        _forget(applicant)
 
     def pledge(self, idea: Idea) -> None:
         """Internal ventures: each member pledges a share of working time (no action exists for it yet)."""
@@ -879,8 +868,6 @@ class _Loader:
             invited_organisations=[self.orgs[LAKESIDE]],
             invited_users=[self.users["giulia"]],
         )
-        for user in self.users.values():
-            _forget(user)
         self.advance(challenge)
         academics = [u for u in self.group(LAKESIDE) if u.pk != self.users["helena"].pk]
         partners = [self.users[k] for k in ("aisha", "tomasz", "wei", "bjorn", "priya", "arjun", "elif", "seun")]

@@ -48,7 +48,7 @@ from opencall.ideas.permissions import (
     can_withdraw,
     is_team_member,
 )
-from opencall.ideas.queries import forget_team_cache, team_member_ids
+from opencall.ideas.queries import team_member_ids
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,6 @@ def create_idea(*, challenge: Challenge, by: User, draft: IdeaDraft, accept_term
     with transaction.atomic():
         team = Team.objects.create(challenge=challenge, name=(team_name.strip() or f"{by}'s team")[:120])
         TeamMember.objects.create(team=team, user=by, role=TeamMember.Role.LEAD)
-        forget_team_cache(by)
         idea = Idea(challenge=challenge, team=team, created_by=by, version=0,
                     terms_accepted_at=timezone.now() if accept_terms else None)
         idea.title, idea.summary = draft.title, draft.summary
@@ -345,7 +344,6 @@ def _add_member(team: Team, user: User) -> TeamMember:
             member = TeamMember.objects.create(team=team, user=user, role=TeamMember.Role.MEMBER)
     except IntegrityError as exc:
         raise Conflict("Already a member of this team.") from exc
-    forget_team_cache(user)
     return member
 
 
@@ -414,7 +412,6 @@ def leave_team(*, team: Team, by: User) -> None:
             others[0].role = TeamMember.Role.LEAD
             others[0].save(update_fields=["role"])
         member.delete()
-        forget_team_cache(by)
         audit.record(actor=by, verb="team.leave", obj=team)
         notify(recipients=[o.user_id for o in others], kind="team", text=f"{by} left “{team.name}”",
                url=reverse("ideas:team", args=[team.pk]))

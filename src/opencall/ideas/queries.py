@@ -13,6 +13,7 @@ from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
 from opencall.challenges.permissions import is_judge, is_moderator, is_organiser
 from opencall.challenges.queries import managed_challenges, visibility_filter
+from opencall.core.viewer import forget_when_changed, recall
 from opencall.ideas.models import (
     Attachment,
     FieldAnswer,
@@ -35,19 +36,15 @@ SORTS = {
 }
 
 
+forget_when_changed("team-ids", TeamMember)
+
+
 def my_team_ids(user: User) -> set[int]:
+    """The teams this user belongs to, read once per request (core.viewer)."""
     if not user.is_authenticated:
         return set()
-    cache: set[int] | None = getattr(user, "_team_ids", None)
-    if cache is None:
-        cache = set(TeamMember.objects.filter(user=user).values_list("team_id", flat=True))
-        user._team_ids = cache  # type: ignore[attr-defined]
-    return cache
-
-
-def forget_team_cache(user: User) -> None:
-    if hasattr(user, "_team_ids"):
-        del user._team_ids
+    return recall("team-ids", user.pk, lambda: set(
+        TeamMember.objects.filter(user=user).values_list("team_id", flat=True)))
 
 
 def idea_filter(viewer: User, challenge: Challenge) -> Q:

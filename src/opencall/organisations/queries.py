@@ -3,32 +3,36 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 
 from opencall.accounts.models import User
+from opencall.core.viewer import forget_when_changed, recall
 from opencall.organisations.models import Invitation, Membership, Organisation, Role
 
 
+def _org_roles(user: User) -> dict[int, str]:
+    """organisation id → this user's role there, read once per request (core.viewer)."""
+    return recall("org-roles", user.pk, lambda: dict(
+        Membership.objects.filter(user=user).values_list("organisation_id", "role")))
+
+
+forget_when_changed("org-roles", Membership)
+
+
 def role_in(user: User, organisation_id: int) -> str | None:
-    """The viewer's role in one organisation, cached per request on the user object."""
+    """The viewer's role in one organisation."""
     if not user.is_authenticated:
         return None
-    cache: dict[int, str] | None = getattr(user, "_org_roles", None)
-    if cache is None:
-        cache = dict(Membership.objects.filter(user=user).values_list("organisation_id", "role"))
-        user._org_roles = cache  # type: ignore[attr-defined]
-    return cache.get(organisation_id)
+    return _org_roles(user).get(organisation_id)
 
 
 def member_org_ids(user: User) -> set[int]:
     if not user.is_authenticated:
         return set()
-    role_in(user, 0)
-    return set(user._org_roles)  # type: ignore[attr-defined]
+    return set(_org_roles(user))
 
 
 def organiser_org_ids(user: User) -> set[int]:
     if not user.is_authenticated:
         return set()
-    role_in(user, 0)
-    return {o for o, r in user._org_roles.items() if r in (Role.OWNER, Role.ORGANISER)}  # type: ignore[attr-defined]
+    return {o for o, r in _org_roles(user).items() if r in (Role.OWNER, Role.ORGANISER)}
 
 
 def organisations() -> QuerySet[Organisation]:
