@@ -75,7 +75,7 @@ def test_detail_owner_sees_role_forms_invite_and_new_challenge(as_user, org, org
 def test_detail_unknown_is_404(as_user):
     response = as_user(None).get("/organisations/nope/")
     assert response.status_code == 404
-    assert "There is no such organisation." in _text(response)
+    assert "No such organisation." in _text(response)
 
 
 def test_create_makes_the_creator_owner(as_user, participant):

@@ -17,7 +17,7 @@ from opencall.accounts.actions import notify
 from opencall.accounts.models import User
 from opencall.challenges.models import Category, Challenge, ChallengeRole, CustomField, FieldKind, Phase, Visibility
 from opencall.challenges.permissions import can_advance_phase, can_edit_challenge, viewers_among
-from opencall.challenges.phases import LABELS, PhaseKind, next_phase, validate_plan
+from opencall.challenges.phases import DEFAULT_PLAN, LABELS, PhaseKind, next_phase, validate_plan
 from opencall.challenges.queries import organiser_ids
 from opencall.core import audit
 from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -56,21 +56,21 @@ def _check_fields(title: str, summary: str, description: str, terms: str, curren
                   budget_minor: int | None, visibility: str) -> None:
     errors: dict[str, list[str]] = {}
     if not title.strip() or len(title) > 160:
-        errors["title"] = ["A title of 1-160 characters is required."]
+        errors["title"] = [_("A title of 1-160 characters is required.")]
     if not summary.strip() or len(summary) > 300:
-        errors["summary"] = ["A summary of 1-300 characters is required."]
+        errors["summary"] = [_("A summary of 1-300 characters is required.")]
     if len(description) > 20000:
-        errors["description"] = ["At most 20,000 characters."]
+        errors["description"] = [_("At most 20,000 characters.")]
     if len(terms) > 20000:
-        errors["terms"] = ["At most 20,000 characters."]
+        errors["terms"] = [_("At most 20,000 characters.")]
     if currency not in CURRENCIES:
-        errors["currency"] = [f"One of {', '.join(CURRENCIES)}."]
+        errors["currency"] = [_("One of %(list)s.") % {"list": ", ".join(CURRENCIES)}]
     if budget_minor is not None and budget_minor < 0:
-        errors["budget_minor"] = ["The budget cannot be negative."]
+        errors["budget_minor"] = [_("The budget cannot be negative.")]
     if visibility not in Visibility.values:
-        errors["visibility"] = ["Unknown visibility."]
+        errors["visibility"] = [_("Unknown visibility.")]
     if errors:
-        raise InvalidInput("The challenge has errors.", errors=errors)
+        raise InvalidInput(_("The challenge has errors."), errors=errors)
 
 
 def _check_plan(plan: Sequence[PhaseSpec]) -> None:
@@ -78,32 +78,32 @@ def _check_plan(plan: Sequence[PhaseSpec]) -> None:
     last_end: datetime | None = None
     for p in plan:
         if p.starts_at and p.ends_at and p.ends_at <= p.starts_at:
-            errors.append(f"Phase {p.kind} ends before it starts.")
+            errors.append(_("Phase %(phase)s ends before it starts.") % {"phase": p.kind})
         if last_end and p.starts_at and p.starts_at < last_end:
-            errors.append(f"Phase {p.kind} starts before the previous phase ends.")
+            errors.append(_("Phase %(phase)s starts before the previous phase ends.") % {"phase": p.kind})
         last_end = p.ends_at or last_end
     if errors:
-        raise InvalidInput("The phase plan has errors.", errors={"phases": errors})
+        raise InvalidInput(_("The phase plan has errors."), errors={"phases": errors})
 
 
 def _check_custom_fields(fields: Sequence[FieldSpec]) -> None:
     errors: list[str] = []
     keys = [f.key for f in fields]
     if len(set(keys)) != len(keys):
-        errors.append("Field keys must be unique.")
+        errors.append(_("Field keys must be unique."))
     for f in fields:
         if f.kind not in FieldKind.values:
-            errors.append(f"Field {f.key}: unknown kind {f.kind!r}.")
+            errors.append(_("Field %(key)s: unknown kind %(kind)r.") % {"key": f.key, "kind": f.kind})
         if f.kind == FieldKind.CHOICE and not f.choices:
-            errors.append(f"Field {f.key}: a choice field needs choices.")
+            errors.append(_("Field %(key)s: a choice field needs choices.") % {"key": f.key})
         if not f.key or slugify(f.key) != f.key or len(f.key) > 40:
-            errors.append(f"Field {f.key!r}: keys are lowercase slugs of at most 40 characters.")
+            errors.append(_("Field %(key)r: keys are lowercase slugs of at most 40 characters.") % {"key": f.key})
         if not f.label or len(f.label) > 120:
-            errors.append(f"Field {f.key}: a label of 1-120 characters is required.")
+            errors.append(_("Field %(key)s: a label of 1-120 characters is required.") % {"key": f.key})
     if len(fields) > 20:
-        errors.append("At most 20 custom fields.")
+        errors.append(_("At most 20 custom fields."))
     if errors:
-        raise InvalidInput("The custom fields have errors.", errors={"custom_fields": errors})
+        raise InvalidInput(_("The custom fields have errors."), errors={"custom_fields": errors})
 
 
 def create_challenge(*, organisation: Organisation, by: User, title: str, summary: str,
@@ -114,9 +114,9 @@ def create_challenge(*, organisation: Organisation, by: User, title: str, summar
                      invited_organisations: Iterable[Organisation] = (),
                      invited_users: Iterable[User] = (), cover_image: Any = None) -> Challenge:
     if not can_create_challenge(by, organisation):
-        raise PermissionDenied("Only the organisation's owners and organisers create challenges.")
+        raise PermissionDenied(_("Only the organisation's owners and organisers create challenges."))
     _check_fields(title, summary, description, terms, currency, budget_minor, visibility)
-    plan = list(plan) or [PhaseSpec(k) for k in ("submission", "community", "review", "results")]
+    plan = list(plan) or [PhaseSpec(k) for k in DEFAULT_PLAN]
     _check_plan(plan)
     _check_custom_fields(custom_fields)
     cover_ext = check_cover_image(cover_image) if cover_image else ""
@@ -146,11 +146,11 @@ def create_challenge(*, organisation: Organisation, by: User, title: str, summar
 
 def update_challenge(*, challenge: Challenge, by: User, **changes: Any) -> Challenge:
     if not can_edit_challenge(by, challenge):
-        raise PermissionDenied("Only organisers edit a challenge.")
+        raise PermissionDenied(_("Only organisers edit a challenge."))
     editable = {"title", "summary", "description", "terms", "budget_minor", "currency", "visibility", "cover_image"}
     unknown = set(changes) - editable - {"categories"}
     if unknown:
-        raise InvalidInput(f"Cannot change: {', '.join(sorted(unknown))}.")
+        raise InvalidInput(_("Cannot change: %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
     merged = {k: changes.get(k, getattr(challenge, k)) for k in editable - {"cover_image"}}
     _check_fields(merged["title"], merged["summary"], merged["description"], merged["terms"],
                   merged["currency"], merged["budget_minor"], merged["visibility"])
@@ -171,11 +171,11 @@ def update_challenge(*, challenge: Challenge, by: User, **changes: Any) -> Chall
 
 def set_phase_plan(*, challenge: Challenge, by: User, plan: Sequence[PhaseSpec]) -> list[Phase]:
     if not can_edit_challenge(by, challenge):
-        raise PermissionDenied("Only organisers change the phase plan.")
+        raise PermissionDenied(_("Only organisers change the phase plan."))
     _check_plan(plan)
     kinds = [p.kind for p in plan]
     if challenge.phase not in (PhaseKind.DRAFT, PhaseKind.CLOSED) and challenge.phase not in kinds:
-        raise Conflict("The current phase cannot be removed from the plan.")
+        raise Conflict(_("The current phase cannot be removed from the plan."))
     with transaction.atomic():
         challenge.phases.all().delete()
         phases = Phase.objects.bulk_create([Phase(challenge=challenge, kind=p.kind, starts_at=p.starts_at,
@@ -203,13 +203,13 @@ def advance_phase(*, challenge: Challenge, by: User | None, expected: str | None
     """Move to the next planned phase. `by=None` is the scheduler, which passes `expected` so a
     late job never skips a phase someone already advanced by hand."""
     if by is not None and not can_advance_phase(by, challenge):
-        raise PermissionDenied("Only organisers advance the phase.")
+        raise PermissionDenied(_("Only organisers advance the phase."))
     with transaction.atomic():
         locked = Challenge.objects.select_for_update().get(pk=challenge.pk)
         if expected is not None and locked.phase != expected:
             return locked
         if locked.phase == PhaseKind.CLOSED:
-            raise Conflict("The challenge is closed.")
+            raise Conflict(_("The challenge is closed."))
         plan = [p.kind for p in sorted(locked.phases.all(), key=lambda p: p.position)]
         before = locked.phase
         locked.phase = next_phase(before, plan)
@@ -238,13 +238,13 @@ def _notify_phase_change(challenge: Challenge) -> None:
 
 def assign_role(*, challenge: Challenge, user: User, kind: str, by: User) -> ChallengeRole:
     if not can_edit_challenge(by, challenge):
-        raise PermissionDenied("Only organisers add judges and moderators.")
+        raise PermissionDenied(_("Only organisers add judges and moderators."))
     if kind not in ChallengeRole.Kind.values:
-        raise InvalidInput("Unknown role.", errors={"kind": ["judge or moderator"]})
+        raise InvalidInput(_("Unknown role."), errors={"kind": [_("judge or moderator")]})
     with transaction.atomic():
         role, created = ChallengeRole.objects.get_or_create(challenge=challenge, user=user, kind=kind)
         if not created:
-            raise Conflict(f"{user} is already a {kind}.")
+            raise Conflict(_("%(name)s is already a %(role)s.") % {"name": user, "role": kind})
         audit.record(actor=by, verb="challenge.role", obj=role, data={"user": user.pk, "kind": kind})
     return role
 
@@ -252,7 +252,7 @@ def assign_role(*, challenge: Challenge, user: User, kind: str, by: User) -> Cha
 def invite_to_challenge(*, challenge: Challenge, by: User, users: Iterable[User] = (),
                         organisations: Iterable[Organisation] = ()) -> None:
     if not can_edit_challenge(by, challenge):
-        raise PermissionDenied("Only organisers invite.")
+        raise PermissionDenied(_("Only organisers invite."))
     users, organisations = list(users), list(organisations)
     with transaction.atomic():
         challenge.invited_users.add(*users)

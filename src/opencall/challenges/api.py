@@ -27,25 +27,16 @@ from opencall.challenges.schemas import (
     RoleOut,
     RolePage,
 )
-from opencall.core.errors import InvalidInput, NotFound, PermissionDenied
+from opencall.core.errors import InvalidInput
 from opencall.core.schemas import FilterSchema, IdPath
 from opencall.organisations.queries import organisation_by_slug
 
 router = Router(tags=["challenges"])
 
 
-def _challenge(who: User, slug: str) -> Challenge:
-    challenge = queries.challenge_for(who, slug)
-    if challenge is None:
-        raise NotFound(_("No such challenge, or it is not visible to you."))
-    return challenge
-
-
 def _detail(who: User, slug: str) -> Challenge:
     """The challenge with its idea count and what the caller may do with it, for ChallengeDetailOut."""
     challenge = queries.challenge_page_for(who, slug)
-    if challenge is None:
-        raise NotFound(_("No such challenge, or it is not visible to you."))
     challenge.viewer_rights = {  # type: ignore[attr-defined]
         "edit": permissions.can_edit_challenge(who, challenge),
         "advance_phase": permissions.can_advance_phase(who, challenge),
@@ -128,7 +119,7 @@ def challenge_update(request: HttpRequest, slug: str, payload: ChallengePatch) -
     for name in ("description", "terms"):
         if name in changes and changes[name] is None:
             changes[name] = ""
-    actions.update_challenge(challenge=_challenge(user, slug), by=user, **changes)
+    actions.update_challenge(challenge=queries.challenge_for(user, slug), by=user, **changes)
     return _detail(user, slug)
 
 
@@ -140,7 +131,7 @@ def challenge_update(request: HttpRequest, slug: str, payload: ChallengePatch) -
 )
 def challenge_phases(request: HttpRequest, slug: str, payload: PhasePlanIn) -> Challenge:
     user = caller(request)
-    actions.set_phase_plan(challenge=_challenge(user, slug), by=user, plan=_plan(payload.phases))
+    actions.set_phase_plan(challenge=queries.challenge_for(user, slug), by=user, plan=_plan(payload.phases))
     return _detail(user, slug)
 
 
@@ -152,7 +143,8 @@ def challenge_phases(request: HttpRequest, slug: str, payload: PhasePlanIn) -> C
 )
 def challenge_custom_fields(request: HttpRequest, slug: str, payload: CustomFieldsIn) -> Challenge:
     user = caller(request)
-    actions.set_custom_fields(challenge=_challenge(user, slug), by=user, fields=_fields(payload.custom_fields))
+    actions.set_custom_fields(challenge=queries.challenge_for(user, slug), by=user,
+                              fields=_fields(payload.custom_fields))
     return _detail(user, slug)
 
 
@@ -164,7 +156,7 @@ def challenge_custom_fields(request: HttpRequest, slug: str, payload: CustomFiel
 )
 def challenge_advance(request: HttpRequest, slug: str) -> Challenge:
     user = caller(request)
-    actions.advance_phase(challenge=_challenge(user, slug), by=user)
+    actions.advance_phase(challenge=queries.challenge_for(user, slug), by=user)
     return _detail(user, slug)
 
 
@@ -176,7 +168,7 @@ def challenge_advance(request: HttpRequest, slug: str) -> Challenge:
 )
 def challenge_cover(request: HttpRequest, slug: str, file: File[UploadedFile]) -> Challenge:
     user = caller(request)
-    actions.set_cover_image(challenge=_challenge(user, slug), by=user, upload=file)
+    actions.set_cover_image(challenge=queries.challenge_for(user, slug), by=user, upload=file)
     return _detail(user, slug)
 
 
@@ -188,10 +180,7 @@ def challenge_cover(request: HttpRequest, slug: str, file: File[UploadedFile]) -
 )
 def challenge_roles(request: HttpRequest, slug: str, filters: Query[FilterSchema]) -> dict[str, Any]:
     user = caller(request)
-    challenge = _challenge(user, slug)
-    if not permissions.can_edit_challenge(user, challenge):
-        raise PermissionDenied(_("Only organisers see the judges and moderators."))
-    return page(filters, queries.roles_of(challenge))
+    return page(filters, queries.roles_of(user, queries.challenge_for(user, slug)))
 
 
 @router.post(
@@ -205,7 +194,7 @@ def challenge_role_add(request: HttpRequest, slug: str, payload: RoleIn) -> Stat
     person = profile(payload.user_id)
     if person is None:
         raise InvalidInput(_("No such person."), errors={"user_id": [_("No active account has this id.")]})
-    role = actions.assign_role(challenge=_challenge(user, slug), user=person, kind=payload.kind, by=user)
+    role = actions.assign_role(challenge=queries.challenge_for(user, slug), user=person, kind=payload.kind, by=user)
     return Status(201, role)
 
 
@@ -217,5 +206,5 @@ def challenge_role_add(request: HttpRequest, slug: str, payload: RoleIn) -> Stat
 )
 def challenge_role_remove(request: HttpRequest, slug: str, role_id: IdPath) -> Status[None]:
     user = caller(request)
-    actions.remove_role(challenge=_challenge(user, slug), role_id=role_id, by=user)
+    actions.remove_role(challenge=queries.challenge_for(user, slug), role_id=role_id, by=user)
     return Status(204, None)

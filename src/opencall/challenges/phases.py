@@ -1,12 +1,17 @@
-"""The one place that knows phase order and what each phase allows.
+"""The one place that knows phase names, their order and what each phase allows.
 
-Every permission that depends on time asks `allows(phase, action)`; nothing else decides it.
+Every permission that depends on time asks `allows(phase, action)`; pages ask `facts(phase)`; API
+shapes take their names from `ORDER` and `LIFECYCLE`. Nothing else names a phase.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -39,6 +44,16 @@ ORDER: tuple[PhaseKind, ...] = (
     PhaseKind.TRACKING,
 )
 
+# Every phase a challenge passes through, first to last: the planned ones between "not yet open"
+# and "closed".
+LIFECYCLE: tuple[PhaseKind, ...] = (PhaseKind.DRAFT, *ORDER, PhaseKind.CLOSED)
+
+# The plan a challenge gets when its organiser gives none.
+DEFAULT_PLAN: tuple[PhaseKind, ...] = (PhaseKind.SUBMISSION, PhaseKind.COMMUNITY, PhaseKind.REVIEW, PhaseKind.RESULTS)
+
+# Phases whose pages point to the published funding results.
+_SHOWS_RESULTS = frozenset({PhaseKind.RESULTS, PhaseKind.TRACKING})
+
 LABELS = {
     PhaseKind.DRAFT: _("Not yet open"),
     PhaseKind.SUBMISSION: _("Submission"),
@@ -70,6 +85,44 @@ def allowed_actions(phase: str) -> frozenset[Action]:
     return _ALLOWED[PhaseKind(phase)]
 
 
+StepState = Literal["done", "current", "upcoming"]
+
+
+def step_state(kind: str, current: str) -> StepState:
+    """Where a planned phase stands on a challenge's timeline while `current` is the phase."""
+    here, there = LIFECYCLE.index(PhaseKind(kind)), LIFECYCLE.index(PhaseKind(current))
+    if here == there:
+        return "current"
+    return "done" if here < there else "upcoming"
+
+
+@dataclass(frozen=True)
+class PhaseFacts:
+    """What pages show about a phase, so that no template compares phase names."""
+
+    kind: PhaseKind
+    not_yet_open: bool  # being prepared, visible to its organisers only
+    closed: bool
+    accepts_ideas: bool
+    crowd_votes: bool  # likes, crowd votes and pairwise comparisons
+    budget_ballots: bool
+    shows_results: bool  # the published funding results are the news
+
+
+def facts(phase: str) -> PhaseFacts:
+    kind = PhaseKind(phase)
+    allowed = _ALLOWED[kind]
+    return PhaseFacts(
+        kind=kind,
+        not_yet_open=kind == PhaseKind.DRAFT,
+        closed=kind == PhaseKind.CLOSED,
+        accepts_ideas=Action.SUBMIT in allowed,
+        crowd_votes=Action.VOTE in allowed,
+        budget_ballots=Action.FUND in allowed,
+        shows_results=kind in _SHOWS_RESULTS,
+    )
+
+
 def next_phase(current: str, plan: list[str]) -> PhaseKind:
     """The phase after `current` in a plan (a subsequence of ORDER); CLOSED after the last."""
     kinds = [PhaseKind(p) for p in plan]
@@ -82,7 +135,7 @@ def next_phase(current: str, plan: list[str]) -> PhaseKind:
     return later[0] if later else PhaseKind.CLOSED
 
 
-def validate_plan(plan: list[str]) -> list[str]:
+def validate_plan(plan: Sequence[str]) -> list[str]:
     """Errors in a plan: unknown kinds, repeats, or out of order."""
     errors: list[str] = []
     seen: list[PhaseKind] = []
@@ -90,16 +143,16 @@ def validate_plan(plan: list[str]) -> list[str]:
         try:
             kind = PhaseKind(p)
         except ValueError:
-            errors.append(f"Unknown phase {p!r}.")
+            errors.append(gettext("Unknown phase %(phase)r.") % {"phase": str(p)})
             continue
         if kind not in ORDER:
-            errors.append(f"{p!r} cannot be planned.")
+            errors.append(gettext("%(phase)r cannot be planned.") % {"phase": str(p)})
         elif kind in seen:
-            errors.append(f"Phase {p!r} appears twice.")
+            errors.append(gettext("Phase %(phase)r appears twice.") % {"phase": str(p)})
         elif seen and ORDER.index(kind) < ORDER.index(seen[-1]):
-            errors.append(f"Phase {p!r} is out of order.")
+            errors.append(gettext("Phase %(phase)r is out of order.") % {"phase": str(p)})
         else:
             seen.append(kind)
     if not seen:
-        errors.append("A plan needs at least one phase.")
+        errors.append(gettext("A plan needs at least one phase."))
     return errors

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from opencall.accounts.models import User
 from opencall.challenges.models import Challenge, ChallengeRole, Phase, Visibility
 from opencall.challenges.phases import PhaseKind
-from opencall.core.errors import NotFound
+from opencall.core.errors import NotFound, PermissionDenied
 from opencall.core.viewer import forget_when_changed, recall
 from opencall.organisations.queries import member_org_ids, organiser_org_ids
 
@@ -97,9 +97,17 @@ def open_challenges(viewer: User) -> QuerySet[Challenge]:
     return visible_challenges(viewer).exclude(phase__in=[PhaseKind.DRAFT, PhaseKind.CLOSED]).order_by("-created_at")
 
 
-def challenge_for(viewer: User, slug: str) -> Challenge:
-    """The gate for reading one challenge: it, with what its pages show, or NotFound (missing and
-    not visible to this viewer answer alike, so existence never leaks)."""
+def _not_found() -> NotFound:
+    return NotFound(_("No such challenge, or it is not visible to you."))
+
+
+def challenge_for(viewer: User, slug: str, *, manage: bool = False) -> Challenge:
+    """The gate for one challenge: it, with what its pages show, or NotFound (missing and not
+    visible to this viewer answer alike, so existence never leaks). With `manage`, PermissionDenied
+    unless the viewer organises it (the pages that edit it)."""
+    # The predicates read roles through this module, so they are imported when a gate runs.
+    from opencall.challenges.permissions import can_edit_challenge
+
     challenge = (
         Challenge.objects.filter(visibility_filter(viewer), slug=slug)
         .distinct()
@@ -108,14 +116,16 @@ def challenge_for(viewer: User, slug: str) -> Challenge:
         .first()
     )
     if challenge is None:
-        raise NotFound(_("No such challenge, or it is not visible to you."))
+        raise _not_found()
+    if manage and not can_edit_challenge(viewer, challenge):
+        raise PermissionDenied(_("Only the challenge's organisers can do this."))
     return challenge
 
 
-def cover_for(viewer: User, slug: str) -> Challenge | None:
+def cover_for(viewer: User, slug: str) -> Challenge:
     """The challenge whose cover the viewer asks for, by the same rule as `challenge_for`, without
-    the relations a page needs (covers are fetched once per card)."""
-    return (
+    the relations a page needs (covers are fetched once per card); NotFound when there is none."""
+    challenge = (
         # Only names under the covers folder: a cover field pointing anywhere else (say, at an
         # attachment) must not turn this view into a way around the idea gate.
         Challenge.objects.filter(visibility_filter(viewer), slug=slug, cover_image__startswith="covers/")
@@ -123,6 +133,9 @@ def cover_for(viewer: User, slug: str) -> Challenge | None:
         .only("pk", "slug", "cover_image", "updated_at")
         .first()
     )
+    if challenge is None:
+        raise NotFound(_("No such file."))
+    return challenge
 
 
 def phases_of(challenge: Challenge) -> list[Phase]:
@@ -179,7 +192,12 @@ def is_following(user: User, challenge: Challenge) -> bool:
     return Challenge.objects.filter(pk=challenge.pk, followers__user=user).exists()
 
 
-def roles_of(challenge: Challenge) -> QuerySet[ChallengeRole]:
+def roles_of(viewer: User, challenge: Challenge) -> QuerySet[ChallengeRole]:
+    """The judges and moderators; PermissionDenied unless the viewer organises the challenge."""
+    from opencall.challenges.permissions import can_edit_challenge
+
+    if not can_edit_challenge(viewer, challenge):
+        raise PermissionDenied(_("Only organisers see the judges and moderators."))
     return ChallengeRole.objects.filter(challenge=challenge).select_related("user").order_by("kind", "user__email")
 
 
@@ -198,13 +216,16 @@ def open_challenge_cards(viewer: User, limit: int = 6) -> list[Challenge]:
     return list(open_challenges(viewer).prefetch_related("categories")[:limit])
 
 
-def challenge_page_for(viewer: User, slug: str) -> Challenge | None:
+def challenge_page_for(viewer: User, slug: str) -> Challenge:
     """`challenge_for` plus the `idea_count` annotation of `visible_challenges` (API detail)."""
-    return (
+    challenge = (
         visible_challenges(viewer).filter(slug=slug)
         .prefetch_related("categories", "phases", "custom_fields", "sponsors")
         .first()
     )
+    if challenge is None:
+        raise _not_found()
+    return challenge
 
 
 def joined_challenges(viewer: User, limit: int = 8) -> list[Challenge]:

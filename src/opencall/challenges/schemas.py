@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from ninja import Schema
 from pydantic import Field
 
 from opencall.accounts.schemas import UserRef
 from opencall.challenges.models import Challenge, Phase
-from opencall.challenges.phases import LABELS, PhaseKind, allowed_actions
+from opencall.challenges.phases import DEFAULT_PLAN, LABELS, LIFECYCLE, ORDER, PhaseKind, allowed_actions
 from opencall.core.markdown import render_markdown
 from opencall.core.schemas import MAX_ID, FilterSchema, Id, InSchema, Instant, Page, omittable
 from opencall.organisations.schemas import OrganisationRef
 
 VisibilityName = Literal["public", "internal", "invite_only"]
-PhaseName = Literal["submission", "community", "review", "funding", "results", "tracking"]
-CurrentPhaseName = Literal["draft", "submission", "community", "review", "funding", "results", "tracking", "closed"]
+if TYPE_CHECKING:
+    PhaseName = str
+    CurrentPhaseName = str
+else:
+    # Literals built from the phase module's tuples: the same enum in the OpenAPI document (values
+    # in lifecycle order) as written-out literals, and a new phase appears here by itself.
+    PhaseName = Literal[tuple(k.value for k in ORDER)]  # a phase that can be planned
+    CurrentPhaseName = Literal[tuple(k.value for k in LIFECYCLE)]  # any phase a challenge can be in
 FieldKindName = Literal["text", "number", "choice", "url"]
 CategoryName = Annotated[str, Field(min_length=1, max_length=60)]
 ChoiceText = Annotated[str, Field(min_length=1, max_length=200)]
@@ -157,7 +163,7 @@ class ChallengeIn(InSchema):
     phases: list[PhaseIn] = Field(
         default_factory=list,
         max_length=6,
-        description="The phase plan; left empty: submission, community, review, results.",
+        description=f"The phase plan; left empty: {', '.join(DEFAULT_PLAN)}.",
     )
     custom_fields: list[CustomFieldIn] = Field(default_factory=list, max_length=20)
 

@@ -32,20 +32,18 @@ from opencall.challenges.forms import (
 from opencall.challenges.models import Challenge, FieldKind
 from opencall.challenges.permissions import (
     can_advance_phase,
-    can_edit_challenge,
     can_participate,
     can_submit_idea,
     is_organiser,
 )
-from opencall.challenges.phases import ORDER, Action, PhaseKind, allows, next_phase
-from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from opencall.challenges.phases import facts, next_phase, step_state
+from opencall.core.errors import Conflict, InvalidInput
 from opencall.core.media import upload_response
 from opencall.core.money import minor_digits
 from opencall.core.web import add_form_errors, parse_id
 from opencall.organisations.models import Organisation
-from opencall.organisations.permissions import can_create_challenge
 from opencall.organisations.queries import (
-    organisation_by_slug,
+    organisation_for,
     organisations,
     organisations_by_slugs,
 )
@@ -56,20 +54,6 @@ PAGE_SIZE = 12
 def _user(request: HttpRequest) -> User:
     """The viewer; AnonymousUser quacks like a User for every query and predicate."""
     return cast(User, request.user)
-
-
-def _challenge(request: HttpRequest, slug: str) -> Challenge:
-    challenge = queries.challenge_for(_user(request), slug)
-    if challenge is None:
-        raise NotFound(_("There is no such challenge, or you may not see it."))
-    return challenge
-
-
-def _managed_challenge(request: HttpRequest, slug: str) -> Challenge:
-    challenge = _challenge(request, slug)
-    if not can_edit_challenge(_user(request), challenge):
-        raise PermissionDenied(_("Only the challenge's organisers can do this."))
-    return challenge
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -107,33 +91,26 @@ def challenge_list(request: HttpRequest) -> HttpResponse:
 
 def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = _user(request)
-    challenge = _challenge(request, slug)
+    challenge = queries.challenge_for(viewer, slug)
     phases = queries.phases_of(challenge)
     current = challenge.phase
-    position = ORDER.index(PhaseKind(current)) if current in ORDER else (-1 if current == PhaseKind.DRAFT else 99)
-    timeline = [
-        {
-            "phase": p,
-            "state": "current" if p.kind == current else ("done" if p.position < position else "upcoming"),
-        }
-        for p in phases
-    ]
+    phase = facts(current)
     organiser = is_organiser(viewer, challenge)
     context: dict[str, Any] = {
         "challenge": challenge,
-        "timeline": timeline,
+        "phase": phase,
+        "timeline": [{"phase": p, "state": step_state(p.kind, current)} for p in phases],
         "categories": list(challenge.categories.all()),
         "sponsors": list(challenge.sponsors.all()),
         "organiser": organiser,
         "can_participate": can_participate(viewer, challenge),
         "can_submit": can_submit_idea(viewer, challenge),
-        "submission_open": allows(current, Action.SUBMIT),
         "following": queries.is_following(viewer, challenge),
         "can_advance": can_advance_phase(viewer, challenge),
-        "next_phase": next_phase(current, [p.kind for p in phases]) if current != PhaseKind.CLOSED else None,
+        "next_phase": None if phase.closed else next_phase(current, [p.kind for p in phases]),
     }
     if organiser:
-        context["roles"] = list(queries.roles_of(challenge))
+        context["roles"] = list(queries.roles_of(viewer, challenge))
         context["role_form"] = RoleForm()
         context["partners"] = queries.partners_of(challenge)
     return render(request, "challenges/detail.html", context)
@@ -184,11 +161,7 @@ def _resolve_partners(form: ChallengeForm, organiser_org: Organisation) -> dict[
 @login_required
 def challenge_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     viewer = _user(request)
-    org = organisation_by_slug(org_slug)
-    if org is None:
-        raise NotFound(_("There is no such organisation."))
-    if not can_create_challenge(viewer, org):
-        raise PermissionDenied(_("Only the organisation's owners and organisers create challenges."))
+    org = organisation_for(viewer, org_slug, manage=True)
     form = ChallengeForm(request.POST or None, request.FILES or None)
     fields = CustomFieldFormSet(request.POST or None, prefix="fields")
     if request.method == "POST" and form.is_valid() and fields.is_valid():
@@ -246,7 +219,7 @@ def _initial(challenge: Challenge) -> dict[str, Any]:
 @login_required
 def challenge_edit(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = _user(request)
-    challenge = _managed_challenge(request, slug)
+    challenge = queries.challenge_for(viewer, slug, manage=True)
     field_initial = [
         {
             "key": f.key,
@@ -305,7 +278,7 @@ def challenge_edit(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def challenge_phases(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = _user(request)
-    challenge = _managed_challenge(request, slug)
+    challenge = queries.challenge_for(viewer, slug, manage=True)
     if request.method == "POST":
         form = PhasePlanForm(request.POST)
     else:
@@ -336,8 +309,9 @@ def challenge_phases(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def challenge_advance(request: HttpRequest, slug: str) -> HttpResponse:
-    challenge = _challenge(request, slug)
-    updated = actions.advance_phase(challenge=challenge, by=_user(request))
+    viewer = _user(request)
+    challenge = queries.challenge_for(viewer, slug)
+    updated = actions.advance_phase(challenge=challenge, by=viewer)
     messages.success(
         request,
         _("The challenge is now in the %(phase)s phase.") % {"phase": updated.get_phase_display()},
@@ -348,13 +322,11 @@ def challenge_advance(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def challenge_roles(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = _user(request)
-    challenge = _managed_challenge(request, slug)
+    challenge = queries.challenge_for(viewer, slug, manage=True)
     remove = request.POST.get("remove", "")
     if remove:
-        role_id = parse_id(remove)
-        if role_id is None:
-            raise NotFound(_("No such role on this challenge."))
-        actions.remove_role(challenge=challenge, role_id=role_id, by=viewer)
+        # An id that is no number names no role: the action answers NotFound for it as for any other.
+        actions.remove_role(challenge=challenge, role_id=parse_id(remove) or 0, by=viewer)
         messages.success(request, _("Role removed."))
         return redirect("challenges:roles", challenge.slug)
     form = RoleForm(request.POST or None)
@@ -379,7 +351,7 @@ def challenge_roles(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "challenges/roles.html",
-        {"form": form, "challenge": challenge, "roles": list(queries.roles_of(challenge))},
+        {"form": form, "challenge": challenge, "roles": list(queries.roles_of(viewer, challenge))},
         status=422 if form.errors else 200,
     )
 
@@ -389,8 +361,6 @@ def cover_image(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The cover picture, only for those who may see the challenge (the same 404 for everyone else)."""
     viewer = _user(request)
     challenge = queries.cover_for(viewer, slug)
-    if challenge is None:
-        raise NotFound(_("No such file."))
     ext = PurePath(challenge.cover_image.name or "").suffix.lower().lstrip(".")
     # Passing the gate signed out means the challenge is public, and so is its cover.
     return upload_response(request, challenge.cover_image, content_type=actions.COVER_TYPES.get(ext, ""),
@@ -400,7 +370,7 @@ def cover_image(request: HttpRequest, slug: str) -> HttpResponseBase:
 @login_required
 def challenge_cover(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = _user(request)
-    challenge = _managed_challenge(request, slug)
+    challenge = queries.challenge_for(viewer, slug, manage=True)
     form = CoverForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -20,7 +20,6 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models, transaction
-from django.test.utils import override_settings
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -35,6 +34,7 @@ from opencall.challenges.actions import (
     update_challenge,
 )
 from opencall.challenges.models import Challenge, Visibility
+from opencall.challenges.phases import PhaseKind
 from opencall.community.actions import (
     add_comment,
     block_account,
@@ -192,8 +192,7 @@ def load_demo(*, seed: int = 7, echo: Echo = print) -> dict[str, int]:
         echo("The demo data is already loaded (organisation “Northwind Retail Group” exists); nothing to do.")
         return {}
     loader = _Loader(random.Random(seed), timezone.now(), extra=random.Random(seed * 7919 + 1))
-    # Invitation e-mails would go to fictitious .example addresses (or flood the console): drop them.
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
+    with transaction.atomic():
         loader.run()
     counts = dict(sorted(loader.counts.items()))
     headline = ("people", "organisations", "challenges", "ideas", "team_members", "comments", "likes", "reports")
@@ -344,18 +343,20 @@ class _Loader:
                 if person.home != home or person.key == owner_key:
                     continue
                 role = Role.ORGANISER if person.key == "kwame" else Role.MEMBER
-                invitation = invite_member(org=org, email=person.email, role=role, by=owner)
+                invitation = invite_member(org=org, email=person.email, role=role, by=owner, mail_invitee=False)
                 accept_invitation(token=invitation.token, by=self.users[person.key])
                 self.counts["memberships"] += 1
         # Two invitations nobody has answered yet.
         invite_member(
-            org=self.orgs[NORTHWIND], email="new.colleague@northwind.example", role=Role.MEMBER, by=self.users["ingrid"]
+            org=self.orgs[NORTHWIND], email="new.colleague@northwind.example", role=Role.MEMBER,
+            by=self.users["ingrid"], mail_invitee=False,
         )
         invite_member(
             org=self.orgs[LAKESIDE],
             email="visiting.researcher@lakeside-tu.example",
             role=Role.MEMBER,
             by=self.users["helena"],
+            mail_invitee=False,
         )
         self.counts["pending_invitations"] += 2
 
@@ -609,7 +610,10 @@ class _Loader:
     def contest(self) -> Challenge:
         """Public start-up contest, now in community voting."""
         rng = self.rng
-        plan = self.plan(("submission", -50, -8), ("community", -8, 10), ("review", 10, 30), ("results", 30, 45))
+        plan = self.plan(
+            (PhaseKind.SUBMISSION, -50, -8), (PhaseKind.COMMUNITY, -8, 10), (PhaseKind.REVIEW, 10, 30),
+            (PhaseKind.RESULTS, 30, 45),
+        )
         challenge = self.new_challenge(
             texts.CONTEST,
             key="contest",
@@ -706,12 +710,12 @@ class _Loader:
         """Internal venture round for employees, now in review with a shortlist."""
         rng = self.rng
         plan = self.plan(
-            ("submission", -80, -40),
-            ("community", -40, -20),
-            ("review", -20, 12),
-            ("funding", 12, 26),
-            ("results", 26, 40),
-            ("tracking", 40, None),
+            (PhaseKind.SUBMISSION, -80, -40),
+            (PhaseKind.COMMUNITY, -40, -20),
+            (PhaseKind.REVIEW, -20, 12),
+            (PhaseKind.FUNDING, 12, 26),
+            (PhaseKind.RESULTS, 26, 40),
+            (PhaseKind.TRACKING, 40, None),
         )
         judges = ("meilin", "daniel", "hannah")
         challenge = self.new_challenge(
@@ -785,7 +789,10 @@ class _Loader:
     def cosponsored(self) -> None:
         """Public challenge co-sponsored by Blue Harbour Coffee, taking submissions now."""
         rng = self.rng
-        plan = self.plan(("submission", -12, 30), ("community", 30, 44), ("review", 44, 70), ("results", 70, None))
+        plan = self.plan(
+            (PhaseKind.SUBMISSION, -12, 30), (PhaseKind.COMMUNITY, 30, 44), (PhaseKind.REVIEW, 44, 70),
+            (PhaseKind.RESULTS, 70, None),
+        )
         challenge = self.new_challenge(
             texts.COSPONSORED,
             key="coffee",
@@ -853,7 +860,8 @@ class _Loader:
         """Invite-only research call with Lakeside TU; results are out."""
         rng = self.rng
         plan = self.plan(
-            ("submission", -150, -110), ("review", -110, -60), ("results", -60, 20), ("tracking", 20, None)
+            (PhaseKind.SUBMISSION, -150, -110), (PhaseKind.REVIEW, -110, -60), (PhaseKind.RESULTS, -60, 20),
+            (PhaseKind.TRACKING, 20, None),
         )
         judges = ("helena", "fatima", "meilin")
         challenge = self.new_challenge(
@@ -1065,7 +1073,10 @@ class _Loader:
         """A public neighbourhood fund, split by knapsack ballots; Equal Shares' allocation is published."""
         rng = self.rng
         organiser = self.users["ingrid"]
-        plan = self.plan(("submission", -75, -45), ("funding", -45, -14), ("results", -14, 60), ("tracking", 60, None))
+        plan = self.plan(
+            (PhaseKind.SUBMISSION, -75, -45), (PhaseKind.FUNDING, -45, -14), (PhaseKind.RESULTS, -14, 60),
+            (PhaseKind.TRACKING, 60, None),
+        )
         challenge = self.new_challenge(
             texts.FUND,
             key="fund",

@@ -36,7 +36,7 @@ def _unique_slug(name: str) -> str:
 def create_organisation(*, name: str, by: User, description: str = "", website: str = "") -> Organisation:
     name = name.strip()
     if not name or len(name) > 120:
-        raise InvalidInput("A name of 1-120 characters is required.", errors={"name": ["1-120 characters."]})
+        raise InvalidInput(_("A name of 1-120 characters is required."), errors={"name": [_("1-120 characters.")]})
     with transaction.atomic():
         org = Organisation.objects.create(name=name, slug=_unique_slug(name), description=description,
                                           website=website)
@@ -45,14 +45,16 @@ def create_organisation(*, name: str, by: User, description: str = "", website: 
     return org
 
 
-def invite_member(*, org: Organisation, email: str, role: str, by: User) -> Invitation:
+def invite_member(*, org: Organisation, email: str, role: str, by: User, mail_invitee: bool = True) -> Invitation:
+    """Invite an address to join; the invitation is e-mailed to it unless `mail_invitee` is False
+    (the demo loader, whose addresses are fictitious)."""
     if not can_manage_organisation(by, org):
-        raise PermissionDenied("Only owners and organisers can invite.")
+        raise PermissionDenied(_("Only owners and organisers can invite."))
     if role not in Role.values or (role == Role.OWNER and not can_change_roles(by, org)):
-        raise InvalidInput("Unknown or forbidden role.", errors={"role": ["Choose member or organiser."]})
+        raise InvalidInput(_("Unknown or forbidden role."), errors={"role": [_("Choose member or organiser.")]})
     email = email.strip().lower()
     if Membership.objects.filter(organisation=org, user__email=email).exists():
-        raise Conflict("That person is already a member.")
+        raise Conflict(_("That person is already a member."))
     with transaction.atomic():
         inv = Invitation.objects.create(organisation=org, email=email, role=role, invited_by=by)
         audit.record(actor=by, verb="organisation.invite", obj=inv, data={"email": email, "role": role})
@@ -62,7 +64,8 @@ def invite_member(*, org: Organisation, email: str, role: str, by: User) -> Invi
         owners, _missing = verified_users_by_emails([email])
         if owners:
             notify(recipients=owners, kind="org_invite", text=f"{by} invited you to join {org.name}", url=path)
-        transaction.on_commit(lambda: _send_invitation_mail(inv))
+        if mail_invitee:
+            transaction.on_commit(lambda: _send_invitation_mail(inv))
     return inv
 
 
@@ -103,7 +106,7 @@ def accept_invitation(*, token: str, by: User) -> Membership:
     with transaction.atomic():
         inv = Invitation.objects.select_for_update().filter(token=token).first()
         if inv is None:
-            raise NotFound("This invitation does not exist.")
+            raise NotFound(_("This invitation does not exist."))
         refusal = acceptance_refusal(invitation=inv, by=by)
         if refusal is not None:
             raise refusal
@@ -111,7 +114,7 @@ def accept_invitation(*, token: str, by: User) -> Membership:
             with transaction.atomic():
                 membership = Membership.objects.create(organisation=inv.organisation, user=by, role=inv.role)
         except IntegrityError as exc:
-            raise Conflict("You are already a member.") from exc
+            raise Conflict(_("You are already a member.")) from exc
         inv.accepted_at = timezone.now()
         inv.save(update_fields=["accepted_at"])
         audit.record(actor=by, verb="organisation.join", obj=membership)
@@ -120,14 +123,14 @@ def accept_invitation(*, token: str, by: User) -> Membership:
 
 def change_role(*, membership: Membership, role: str, by: User) -> Membership:
     if not can_change_roles(by, membership.organisation):
-        raise PermissionDenied("Only owners change roles.")
+        raise PermissionDenied(_("Only owners change roles."))
     if role not in Role.values:
-        raise InvalidInput("Unknown role.", errors={"role": ["Unknown role."]})
+        raise InvalidInput(_("Unknown role."), errors={"role": [_("Unknown role.")]})
     with transaction.atomic():
         if membership.role == Role.OWNER and role != Role.OWNER:
             owners = Membership.objects.filter(organisation=membership.organisation, role=Role.OWNER).count()
             if owners <= 1:
-                raise Conflict("An organisation keeps at least one owner.")
+                raise Conflict(_("An organisation keeps at least one owner."))
         membership.role = role
         membership.save(update_fields=["role"])
         audit.record(actor=by, verb="organisation.role", obj=membership, data={"role": role})

@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from opencall.accounts.api import page, visitor
-from opencall.core.errors import NotFound, PermissionDenied
 from opencall.core.schemas import FilterSchema
 from opencall.organisations import queries
 from opencall.organisations.models import Organisation
-from opencall.organisations.permissions import can_view_members
 from opencall.organisations.schemas import MemberPage, OrganisationOut, OrganisationPage
 
 router = Router(tags=["organisations"])
@@ -27,11 +24,7 @@ def organisation_list(request: HttpRequest, filters: Query[FilterSchema]) -> dic
 
 @router.get("/organisations/{slug:slug}", response=OrganisationOut, summary="One organisation")
 def organisation_detail(request: HttpRequest, slug: str) -> Organisation:
-    visitor(request)
-    org = queries.organisation_with_counts(slug)
-    if org is None:
-        raise NotFound(_("No such organisation."))
-    return org
+    return queries.organisation_for(visitor(request), slug)
 
 
 @router.get(
@@ -41,9 +34,4 @@ def organisation_detail(request: HttpRequest, slug: str) -> Organisation:
 )
 def organisation_members(request: HttpRequest, slug: str, filters: Query[FilterSchema]) -> dict[str, Any]:
     who = visitor(request)
-    org = queries.organisation_by_slug(slug)
-    if org is None:
-        raise NotFound(_("No such organisation."))
-    if not can_view_members(who, org):
-        raise PermissionDenied(_("Only the organisation's members see its member list."))
-    return page(filters, queries.members_of(org))
+    return page(filters, queries.members_of(who, queries.organisation_for(who, slug)))

@@ -13,11 +13,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from opencall.accounts.models import User
-from opencall.core.errors import Conflict, EmailNotVerified, InvalidInput, NotFound, PermissionDenied
+from opencall.core.errors import Conflict, EmailNotVerified, InvalidInput
 from opencall.core.web import add_form_errors
 from opencall.organisations import actions, queries
 from opencall.organisations.forms import InviteForm, OrganisationForm, RoleChangeForm
-from opencall.organisations.models import Organisation, Role
+from opencall.organisations.models import Role
 from opencall.organisations.permissions import (
     can_change_roles,
     can_create_challenge,
@@ -31,13 +31,6 @@ ROLE_RANK: dict[str, int] = {Role.OWNER: 0, Role.ORGANISER: 1, Role.MEMBER: 2}  
 
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def _organisation(slug: str) -> Organisation:
-    org = queries.organisation_with_counts(slug)
-    if org is None:
-        raise NotFound(_("There is no such organisation."))
-    return org
 
 
 def organisation_list(request: HttpRequest) -> HttpResponse:
@@ -65,13 +58,14 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
 
 def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = _user(request)
-    org = _organisation(slug)
+    org = queries.organisation_for(viewer, slug)
     show_members = can_view_members(viewer, org)
     manage = can_manage_organisation(viewer, org)
+    members = sorted(queries.members_of(viewer, org), key=lambda m: ROLE_RANK.get(m.role, 9)) if show_members else []
     context = {
         "organisation": org,
         "my_role": queries.role_in(viewer, org.pk),
-        "members": sorted(queries.members_of(org), key=lambda m: ROLE_RANK.get(m.role, 9)) if show_members else [],
+        "members": members,
         "show_members": show_members,
         "can_manage": manage,
         "can_change_roles": can_change_roles(viewer, org),
@@ -86,9 +80,7 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def organisation_invite(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = _user(request)
-    org = _organisation(slug)
-    if not can_manage_organisation(viewer, org):
-        raise PermissionDenied(_("Only owners and organisers invite people."))
+    org = queries.organisation_for(viewer, slug, manage=True)
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -111,10 +103,8 @@ def organisation_invite(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
-    org = _organisation(slug)
+    org = queries.organisation_for(_user(request), slug)
     membership = queries.membership_in(org, membership_id)
-    if membership is None:
-        raise NotFound(_("No such member."))
     form = RoleChangeForm(request.POST)
     if not form.is_valid():
         raise InvalidInput(_("Choose owner, organiser or member."), errors={"role": [_("Unknown role.")]})
@@ -132,9 +122,7 @@ def member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResp
 
 @login_required
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = queries.invitation_by_token(token)
-    if invitation is None:
-        raise NotFound(_("This invitation does not exist."))
+    invitation = queries.invitation_for(token)
     refusal = actions.acceptance_refusal(invitation=invitation, by=_user(request))
     if request.method == "POST":
         try:
