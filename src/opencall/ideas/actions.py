@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from opencall.accounts.actions import normalise_skills, notify
 from opencall.accounts.models import User
-from opencall.accounts.queries import verified_users_by_emails
+from opencall.accounts.queries import profile, verified_users_by_emails
 from opencall.challenges.models import Challenge, CustomField, FieldKind
 from opencall.challenges.phases import Action
 from opencall.core import audit
@@ -389,6 +389,18 @@ def invite_by_email(*, team: Team, email: str, by: User) -> TeamInvitation:
         message = _("No one has an account with that verified email address yet.")
         raise InvalidInput(message, errors={"email": [message]})
     return invite_to_team(team=team, user=found[0], by=by)
+
+
+def invite_someone(*, team: Team, by: User, user_id: int | None = None, email: str | None = None) -> TeamInvitation:
+    """Invite exactly one person, named by their account id or by a verified email address."""
+    if (user_id is None) == (email is None):
+        raise InvalidInput(_("Name exactly one person."), errors={"user_id": [_("Give either user_id or email.")]})
+    if email is not None:
+        return invite_by_email(team=team, email=email, by=by)
+    invitee = profile(user_id) if user_id is not None else None
+    if invitee is None:
+        raise InvalidInput(_("No such person."), errors={"user_id": [_("No active account has this id.")]})
+    return invite_to_team(team=team, user=invitee, by=by)
 
 
 def _add_member(team: Team, user: User) -> TeamMember:

@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Status, UploadedFile
 
 from opencall.accounts.api import caller, page, user_auth, visitor
 from opencall.accounts.models import User
-from opencall.accounts.queries import profile
 from opencall.challenges.queries import challenge_for
-from opencall.core.errors import InvalidInput
 from opencall.core.schemas import FilterSchema, IdPath
 from opencall.ideas import actions, permissions, queries
 from opencall.ideas.models import Idea, JoinRequest, Position, Team, TeamInvitation
@@ -220,15 +217,10 @@ def team_detail(request: HttpRequest, team_id: IdPath) -> Team:
 )
 def team_invite(request: HttpRequest, payload: InviteIn, team_id: IdPath) -> Status[TeamInvitation]:
     user = caller(request)
-    team = queries.team_for(user, team_id)
-    if (payload.user_id is None) == (payload.email is None):
-        raise InvalidInput(_("Name exactly one person."), errors={"user_id": [_("Give either user_id or email.")]})
-    if payload.email is not None:
-        return Status(201, actions.invite_by_email(team=team, email=payload.email, by=user))
-    invitee = profile(payload.user_id)  # type: ignore[arg-type]
-    if invitee is None:
-        raise InvalidInput(_("No such person."), errors={"user_id": [_("No active account has this id.")]})
-    return Status(201, actions.invite_to_team(team=team, user=invitee, by=user))
+    invitation = actions.invite_someone(
+        team=queries.team_for(user, team_id), by=user, user_id=payload.user_id, email=payload.email
+    )
+    return Status(201, invitation)
 
 
 @router.get(
