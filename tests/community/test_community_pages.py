@@ -68,7 +68,7 @@ def test_comment_without_htmx_redirects_to_the_comment(idea, as_user, participan
         ({"body": "   "}, "Write something first."),
         ({"body": "x" * 5001}, "Ensure this value has at most 5000 characters (it has 5001)."),
         ({"body": "ok", "parent": "abc"}, "Enter a whole number."),
-        ({"body": "ok", "parent": "999999"}, "You can only reply to a visible comment on the same idea."),
+        ({"body": "ok", "parent": "999999"}, "No such comment."),
     ],
 )
 def test_comment_errors_inline_and_nothing_saved(idea, as_user, participant, data, message):

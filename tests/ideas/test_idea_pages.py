@@ -277,13 +277,14 @@ def test_script_in_markdown_never_reaches_the_page(challenge, as_user, participa
 
 
 def test_outside_submission_phase_the_form_is_refused(challenge, as_user, participant):
+    """The page answers what the action answers: a closed phase is a 409, as in the API."""
     challenge.phase = "review"
     challenge.save()
     url = reverse("ideas:create", args=[challenge.slug])
-    assert as_user(participant).get(url).status_code == 403
+    assert as_user(participant).get(url).status_code == 409
     response = as_user(participant).post(url, _form())
-    assert response.status_code == 403
-    assert "This challenge does not take ideas now." in response.content.decode()
+    assert response.status_code == 409
+    assert "New ideas are not accepted in the Review phase." in response.content.decode()
     assert Idea.objects.count() == 0
 
 

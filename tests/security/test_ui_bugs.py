@@ -11,6 +11,7 @@ from django.db.models import Q
 from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
 from opencall.challenges.queries import visibility_filter
+from opencall.core.errors import NotFound
 from opencall.ideas.models import Idea
 from opencall.ideas.queries import idea_for, ideas_of_user
 from tests.factories import ChallengeFactory, IdeaFactory, UserFactory
@@ -80,7 +81,8 @@ def test_participant_gate_is_unchanged(participant, idea, challenge):
     """The fix must not widen anyone else's view: a participant still cannot open a confidential idea."""
     secret = IdeaFactory(challenge=challenge, title="Term sheet", confidential=True)
     assert idea_for(participant, idea.pk) == idea
-    assert idea_for(participant, secret.pk) is None
+    with pytest.raises(NotFound):
+        idea_for(participant, secret.pk)
 
 
 # -- the Moderation link ----------------------------------------------------------------------------

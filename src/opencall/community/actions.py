@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from opencall.accounts.actions import block_user, notify
 from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
 from opencall.challenges.permissions import can_participate
-from opencall.challenges.phases import LABELS, Action, PhaseKind, allows
+from opencall.challenges.phases import Action
 from opencall.community.models import Comment, Follow, Like, Report
 from opencall.community.permissions import (
     can_block,
@@ -22,33 +23,30 @@ from opencall.community.permissions import (
 )
 from opencall.community.queries import follower_ids_of_idea
 from opencall.core import audit
-from opencall.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied, PhaseClosed
+from opencall.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from opencall.ideas.actions import bump_counter
 from opencall.ideas.models import Idea
-from opencall.ideas.permissions import can_view_idea, viewers_among
+from opencall.ideas.permissions import can_view_idea, refusal, viewers_among
 from opencall.ideas.queries import team_member_ids
 
 
 def _refuse(by: User, idea: Idea, action: Action, *, closed: str, denied: str) -> DomainError:
-    """Why a person who can see the idea may not act: the phase (409) or their rights (403)."""
-    if (can_view_idea(by, idea) and can_participate(by, idea.challenge)
-            and not allows(idea.challenge.phase, action)):
-        return PhaseClosed(f"{closed} in the {LABELS[PhaseKind(idea.challenge.phase)]} phase.")
-    return PermissionDenied(denied)
+    """Why a person may not act on an idea: the phase (409) if they see it, else their rights (403)."""
+    return refusal(by, idea.challenge, action, closed=closed, denied=denied, entitled=can_view_idea(by, idea))
 
 
 def add_comment(*, idea: Idea, by: User, body: str, parent: Comment | None = None) -> Comment:
     if not can_comment_on(by, idea):
-        raise _refuse(by, idea, Action.COMMENT, closed="Comments are closed",
-                      denied="You cannot comment on this idea.")
+        raise _refuse(by, idea, Action.COMMENT, closed=_("Comments are closed"),
+                      denied=_("You cannot comment on this idea."))
     body = body.strip()
     if not body:
-        raise InvalidInput("The comment is empty.", errors={"body": ["Write something first."]})
+        raise InvalidInput(_("The comment is empty."), errors={"body": [_("Write something first.")]})
     if len(body) > 5000:
-        raise InvalidInput("The comment is too long.", errors={"body": ["At most 5,000 characters."]})
+        raise InvalidInput(_("The comment is too long."), errors={"body": [_("At most 5,000 characters.")]})
     if parent is not None and (parent.idea_id != idea.pk or parent.hidden):
-        raise InvalidInput("You can only reply to a visible comment on the same idea.",
-                           errors={"parent": ["Not a comment on this idea."]})
+        raise InvalidInput(_("You can only reply to a visible comment on the same idea."),
+                           errors={"parent": [_("Not a comment on this idea.")]})
     with transaction.atomic():
         comment = Comment.objects.create(idea=idea, author=by, parent=parent, body=body)
         bump_counter(idea.pk, "comment_count", 1)
@@ -59,7 +57,8 @@ def add_comment(*, idea: Idea, by: User, body: str, parent: Comment | None = Non
         # Followers and earlier commenters may have lost sight of the idea since (it became
         # confidential, was hidden, or they left the organisation): the text names it.
         recipients = viewers_among(idea, recipients)
-        notify(recipients=recipients, exclude=by, kind="comment", text=f"{by} commented on “{idea.title}”",
+        notify(recipients=recipients, exclude=by, kind="comment",
+               text=_("%(name)s commented on “%(title)s”") % {"name": by, "title": idea.title},
                url=reverse("ideas:detail", args=[idea.pk]) + f"#comment-{comment.pk}")
     return comment
 
@@ -67,7 +66,7 @@ def add_comment(*, idea: Idea, by: User, body: str, parent: Comment | None = Non
 def like_idea(*, idea: Idea, by: User) -> bool:
     """Like an idea once. Returns False (and changes nothing) if it was already liked."""
     if not can_like(by, idea):
-        raise _refuse(by, idea, Action.VOTE, closed="Voting is closed", denied="You cannot vote on this idea.")
+        raise _refuse(by, idea, Action.VOTE, closed=_("Voting is closed"), denied=_("You cannot vote on this idea."))
     try:
         with transaction.atomic():
             like = Like.objects.create(idea=idea, user=by)
@@ -80,9 +79,9 @@ def like_idea(*, idea: Idea, by: User) -> bool:
 
 def unlike_idea(*, idea: Idea, by: User) -> bool:
     if not can_like(by, idea):
-        raise _refuse(by, idea, Action.VOTE, closed="Voting is closed", denied="You cannot vote on this idea.")
+        raise _refuse(by, idea, Action.VOTE, closed=_("Voting is closed"), denied=_("You cannot vote on this idea."))
     with transaction.atomic():
-        deleted, _ = Like.objects.filter(idea=idea, user=by).delete()
+        deleted, _per_model = Like.objects.filter(idea=idea, user=by).delete()
         if deleted:
             bump_counter(idea.pk, "like_count", -1)
             audit.record(actor=by, verb="like.remove", obj=idea)
@@ -91,9 +90,9 @@ def unlike_idea(*, idea: Idea, by: User) -> bool:
 
 def follow_idea(*, idea: Idea, by: User, on: bool = True) -> bool:
     if not can_follow(by, idea):
-        raise PermissionDenied("You cannot follow this idea.")
+        raise PermissionDenied(_("You cannot follow this idea."))
     if on:
-        _, created = Follow.objects.get_or_create(user=by, idea=idea)
+        _follow, created = Follow.objects.get_or_create(user=by, idea=idea)
         return created
     return bool(Follow.objects.filter(user=by, idea=idea).delete()[0])
 
@@ -101,10 +100,10 @@ def follow_idea(*, idea: Idea, by: User, on: bool = True) -> bool:
 def follow_challenge(*, challenge: Challenge, by: User, on: bool = True) -> bool:
     """Joining a challenge: follow it to hear of every phase change."""
     if not can_participate(by, challenge):
-        raise PermissionDenied("You cannot join this challenge.")
+        raise PermissionDenied(_("You cannot join this challenge."))
     with transaction.atomic():
         if on:
-            _, changed = Follow.objects.get_or_create(user=by, challenge=challenge)
+            _follow, changed = Follow.objects.get_or_create(user=by, challenge=challenge)
         else:
             changed = bool(Follow.objects.filter(user=by, challenge=challenge).delete()[0])
         if changed:
@@ -115,16 +114,16 @@ def follow_challenge(*, challenge: Challenge, by: User, on: bool = True) -> bool
 def _check_reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
-        raise InvalidInput("Say what is wrong.", errors={"reason": ["A reason is required."]})
+        raise InvalidInput(_("Say what is wrong."), errors={"reason": [_("A reason is required.")]})
     if len(reason) > 500:
-        raise InvalidInput("The reason is too long.", errors={"reason": ["At most 500 characters."]})
+        raise InvalidInput(_("The reason is too long."), errors={"reason": [_("At most 500 characters.")]})
     return reason
 
 
 def report_idea(*, idea: Idea, by: User, reason: str) -> tuple[Report, bool]:
     """File a report, or find the reporter's open report on the same idea: (report, created)."""
     if not can_report_idea(by, idea):
-        raise PermissionDenied("You cannot report this idea.")
+        raise PermissionDenied(_("You cannot report this idea."))
     reason = _check_reason(reason)
     with transaction.atomic():
         # Locking the reported row serialises two reports of it (a double click, a retried call), so
@@ -141,7 +140,7 @@ def report_idea(*, idea: Idea, by: User, reason: str) -> tuple[Report, bool]:
 def report_comment(*, comment: Comment, by: User, reason: str) -> tuple[Report, bool]:
     """File a report, or find the reporter's open report on the same comment: (report, created)."""
     if not can_report_comment(by, comment):
-        raise PermissionDenied("You cannot report this comment.")
+        raise PermissionDenied(_("You cannot report this comment."))
     reason = _check_reason(reason)
     with transaction.atomic():
         Comment.objects.select_for_update().filter(pk=comment.pk).exists()
@@ -156,16 +155,16 @@ def report_comment(*, comment: Comment, by: User, reason: str) -> tuple[Report, 
 def resolve_report(*, report: Report, by: User, hide: bool, resolution: str) -> Report:
     """Hide the reported content with a reason, or dismiss the report."""
     if not can_handle_report(by, report):
-        raise PermissionDenied("You do not moderate this challenge.")
+        raise PermissionDenied(_("You do not moderate this challenge."))
     resolution = resolution.strip()
     if hide and not resolution:
-        raise InvalidInput("Give the reason the content is hidden.", errors={"resolution": ["Required."]})
+        raise InvalidInput(_("Give the reason the content is hidden."), errors={"resolution": [_("Required.")]})
     if len(resolution) > 300:
-        raise InvalidInput("The reason is too long.", errors={"resolution": ["At most 300 characters."]})
+        raise InvalidInput(_("The reason is too long."), errors={"resolution": [_("At most 300 characters.")]})
     with transaction.atomic():
         locked = Report.objects.select_for_update().get(pk=report.pk)
         if locked.status != Report.Status.OPEN:
-            raise Conflict("This report was already handled.")
+            raise Conflict(_("This report was already handled."))
         locked.status = Report.Status.HIDDEN if hide else Report.Status.DISMISSED
         locked.handled_by = by
         locked.resolution = resolution
@@ -180,12 +179,13 @@ def resolve_report(*, report: Report, by: User, hide: bool, resolution: str) -> 
             same.filter(status=Report.Status.OPEN).update(status=Report.Status.HIDDEN, handled_by=by,
                                                           resolution=resolution)
             author_ids = [locked.comment.author_id] if locked.comment_id else team_member_ids(locked.idea.team)  # type: ignore[union-attr]
-            notify(recipients=author_ids, kind="moderation", text=f"Your content was hidden: {resolution}")
+            notify(recipients=author_ids, kind="moderation",
+                   text=_("Your content was hidden: %(reason)s") % {"reason": resolution})
         audit.record(actor=by, verb="report." + locked.status, obj=locked, data={"resolution": resolution})
     return locked
 
 
 def block_account(*, user: User, by: User, reason: str) -> None:
     if not can_block(by):
-        raise PermissionDenied("Only site moderators block accounts.")
+        raise PermissionDenied(_("Only site moderators block accounts."))
     block_user(user=user, by=by, reason=reason)

@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
 from opencall.accounts.api import caller, page, user_auth, visitor
 from opencall.accounts.models import User
-from opencall.accounts.queries import profile
-from opencall.challenges.models import Challenge
 from opencall.challenges.queries import challenge_for
 from opencall.challenges.queries import is_following as follows_challenge
 from opencall.community import actions, queries
@@ -31,26 +28,11 @@ from opencall.community.schemas import (
     ReportOut,
     ResolveIn,
 )
-from opencall.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencall.core.schemas import FilterSchema, IdPath
 from opencall.ideas.models import Idea
 from opencall.ideas.queries import idea_for
 
 router = Router(tags=["community"])
-
-
-def _idea(who: User, idea_id: int) -> Idea:
-    idea = idea_for(who, idea_id)
-    if idea is None:
-        raise NotFound(_("No such idea, or it is not visible to you."))
-    return idea
-
-
-def _challenge(who: User, slug: str) -> Challenge:
-    challenge = challenge_for(who, slug)
-    if challenge is None:
-        raise NotFound(_("No such challenge, or it is not visible to you."))
-    return challenge
 
 
 def _likes(who: User, idea: Idea) -> dict[str, Any]:
@@ -66,7 +48,7 @@ def _likes(who: User, idea: Idea) -> dict[str, Any]:
 )
 def comment_list(request: HttpRequest, filters: Query[FilterSchema], idea_id: IdPath) -> dict[str, Any]:
     who = visitor(request)
-    return page(filters, queries.comments_for(who, _idea(who, idea_id)))
+    return page(filters, queries.comments_for(who, idea_for(who, idea_id)))
 
 
 @router.post(
@@ -78,12 +60,8 @@ def comment_list(request: HttpRequest, filters: Query[FilterSchema], idea_id: Id
 )
 def comment_create(request: HttpRequest, payload: CommentIn, idea_id: IdPath) -> Status[Comment]:
     user = caller(request)
-    idea = _idea(user, idea_id)
-    parent = None
-    if payload.parent_id is not None:
-        parent = queries.comment_for(user, payload.parent_id)
-        if parent is None:
-            raise InvalidInput(_("No such comment to reply to."), errors={"parent_id": [_("No such comment.")]})
+    idea = idea_for(user, idea_id)
+    parent = queries.reply_target_for(user, payload.parent_id) if payload.parent_id is not None else None
     comment = actions.add_comment(idea=idea, by=user, body=payload.body, parent=parent)
     depth, above = 0, parent
     while above is not None and depth < 4:
@@ -101,9 +79,7 @@ def comment_create(request: HttpRequest, payload: CommentIn, idea_id: IdPath) ->
 )
 def comment_report(request: HttpRequest, payload: ReportIn, comment_id: IdPath) -> Status[Report]:
     user = caller(request)
-    comment = queries.comment_for(user, comment_id)
-    if comment is None:
-        raise NotFound(_("No such comment."))
+    comment = queries.comment_to_report(user, comment_id)
     report, created = actions.report_comment(comment=comment, by=user, reason=payload.reason)
     return Status(201 if created else 200, report)
 
@@ -116,7 +92,7 @@ def comment_report(request: HttpRequest, payload: ReportIn, comment_id: IdPath) 
 )
 def idea_report(request: HttpRequest, payload: ReportIn, idea_id: IdPath) -> Status[Report]:
     user = caller(request)
-    report, created = actions.report_idea(idea=_idea(user, idea_id), by=user, reason=payload.reason)
+    report, created = actions.report_idea(idea=idea_for(user, idea_id), by=user, reason=payload.reason)
     return Status(201 if created else 200, report)
 
 
@@ -125,7 +101,7 @@ def idea_report(request: HttpRequest, payload: ReportIn, idea_id: IdPath) -> Sta
 )
 def like_state(request: HttpRequest, idea_id: IdPath) -> dict[str, Any]:
     who = visitor(request)
-    return _likes(who, _idea(who, idea_id))
+    return _likes(who, idea_for(who, idea_id))
 
 
 @router.post(
@@ -137,7 +113,7 @@ def like_state(request: HttpRequest, idea_id: IdPath) -> dict[str, Any]:
 )
 def like(request: HttpRequest, idea_id: IdPath) -> dict[str, Any]:
     user = caller(request)
-    idea = _idea(user, idea_id)
+    idea = idea_for(user, idea_id)
     actions.like_idea(idea=idea, by=user)
     return _likes(user, idea)
 
@@ -151,7 +127,7 @@ def like(request: HttpRequest, idea_id: IdPath) -> dict[str, Any]:
 )
 def unlike(request: HttpRequest, idea_id: IdPath) -> dict[str, Any]:
     user = caller(request)
-    idea = _idea(user, idea_id)
+    idea = idea_for(user, idea_id)
     actions.unlike_idea(idea=idea, by=user)
     return _likes(user, idea)
 
@@ -159,7 +135,7 @@ def unlike(request: HttpRequest, idea_id: IdPath) -> dict[str, Any]:
 @router.get("/ideas/{idea_id}/follow", response=FollowOut, tags=["follows"], summary="Whether you follow an idea")
 def idea_follow_state(request: HttpRequest, idea_id: IdPath) -> dict[str, bool]:
     who = visitor(request)
-    return {"following": queries.is_following(who, idea=_idea(who, idea_id))}
+    return {"following": queries.is_following(who, idea=idea_for(who, idea_id))}
 
 
 @router.post(
@@ -171,7 +147,7 @@ def idea_follow_state(request: HttpRequest, idea_id: IdPath) -> dict[str, bool]:
 )
 def idea_follow(request: HttpRequest, idea_id: IdPath) -> dict[str, bool]:
     user = caller(request)
-    actions.follow_idea(idea=_idea(user, idea_id), by=user, on=True)
+    actions.follow_idea(idea=idea_for(user, idea_id), by=user, on=True)
     return {"following": True}
 
 
@@ -180,7 +156,7 @@ def idea_follow(request: HttpRequest, idea_id: IdPath) -> dict[str, bool]:
 )
 def idea_unfollow(request: HttpRequest, idea_id: IdPath) -> dict[str, bool]:
     user = caller(request)
-    actions.follow_idea(idea=_idea(user, idea_id), by=user, on=False)
+    actions.follow_idea(idea=idea_for(user, idea_id), by=user, on=False)
     return {"following": False}
 
 
@@ -192,7 +168,7 @@ def idea_unfollow(request: HttpRequest, idea_id: IdPath) -> dict[str, bool]:
 )
 def challenge_follow_state(request: HttpRequest, slug: str) -> dict[str, bool]:
     who = visitor(request)
-    return {"following": follows_challenge(who, _challenge(who, slug))}
+    return {"following": follows_challenge(who, challenge_for(who, slug))}
 
 
 @router.post(
@@ -204,7 +180,7 @@ def challenge_follow_state(request: HttpRequest, slug: str) -> dict[str, bool]:
 )
 def challenge_follow(request: HttpRequest, slug: str) -> dict[str, bool]:
     user = caller(request)
-    actions.follow_challenge(challenge=_challenge(user, slug), by=user, on=True)
+    actions.follow_challenge(challenge=challenge_for(user, slug), by=user, on=True)
     return {"following": True}
 
 
@@ -217,7 +193,7 @@ def challenge_follow(request: HttpRequest, slug: str) -> dict[str, bool]:
 )
 def challenge_unfollow(request: HttpRequest, slug: str) -> dict[str, bool]:
     user = caller(request)
-    actions.follow_challenge(challenge=_challenge(user, slug), by=user, on=False)
+    actions.follow_challenge(challenge=challenge_for(user, slug), by=user, on=False)
     return {"following": False}
 
 
@@ -232,10 +208,7 @@ def challenge_unfollow(request: HttpRequest, slug: str) -> dict[str, bool]:
     summary="Reports you may handle (site moderators: all; others: the challenges they moderate or run)",
 )
 def report_queue(request: HttpRequest, filters: Query[QueueFilters]) -> dict[str, Any]:
-    user = caller(request)
-    if not queries.can_moderate_any(user):
-        raise PermissionDenied(_("Only moderators and organisers see reports."))
-    return page(filters, queries.moderation_queue(user, status=filters.status))
+    return page(filters, queries.moderation_queue(caller(request), status=filters.status))
 
 
 @router.post(
@@ -248,12 +221,8 @@ def report_queue(request: HttpRequest, filters: Query[QueueFilters]) -> dict[str
 def report_resolve(request: HttpRequest, payload: ResolveIn, report_id: IdPath) -> Report:
     user = caller(request)
     report = queries.report_for(user, report_id)
-    if report is None:
-        raise NotFound(_("No such report for you to handle."))
     actions.resolve_report(report=report, by=user, hide=payload.hide, resolution=payload.resolution)
-    resolved = queries.report_for(user, report_id)
-    assert resolved is not None
-    return resolved
+    return queries.report_for(user, report_id)
 
 
 @router.post(
@@ -265,8 +234,6 @@ def report_resolve(request: HttpRequest, payload: ResolveIn, report_id: IdPath) 
 )
 def person_block(request: HttpRequest, payload: BlockIn, user_id: IdPath) -> dict[str, Any]:
     user = caller(request)
-    target = profile(user_id)
-    if target is None:
-        raise NotFound(_("No such active account."))
+    target = queries.person_to_block(user, user_id)
     actions.block_account(user=target, by=user, reason=payload.reason)
     return {"id": target.pk, "blocked": True}

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from opencall.accounts.models import User
+from opencall.accounts.queries import profile
 from opencall.challenges.models import Challenge
 from opencall.challenges.permissions import is_moderator, is_organiser
 from opencall.challenges.queries import visibility_filter
 from opencall.community.models import Comment, Follow, Like, Report
+from opencall.community.permissions import can_block, can_report_comment
+from opencall.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencall.ideas.models import Idea
 from opencall.organisations.queries import organiser_org_ids
 
@@ -32,8 +36,7 @@ def comments_for(viewer: User, idea: Idea) -> list[Comment]:
     return ordered
 
 
-def comment_for(viewer: User, comment_id: int) -> Comment | None:
-    """A comment on an idea the viewer may see; hidden ones only for those who see hidden comments."""
+def _visible_comment(viewer: User, comment_id: int) -> Comment | None:
     comment = Comment.objects.filter(pk=comment_id).select_related("idea", "idea__challenge", "idea__team").first()
     if comment is None:
         return None
@@ -44,6 +47,26 @@ def comment_for(viewer: User, comment_id: int) -> Comment | None:
     if comment.hidden and not (is_moderator(viewer, comment.idea.challenge)
                                or is_organiser(viewer, comment.idea.challenge)):
         return None
+    return comment
+
+
+def comment_to_report(viewer: User, comment_id: int) -> Comment:
+    """The gate to a comment the viewer may report (a visible one on an idea they see): NotFound if they
+    cannot see it, PermissionDenied if they see it but may not report it (it is hidden)."""
+    comment = _visible_comment(viewer, comment_id)
+    if comment is None:
+        raise NotFound(_("No such comment."))
+    if not can_report_comment(viewer, comment):
+        raise PermissionDenied(_("You cannot report this comment."))
+    return comment
+
+
+def reply_target_for(viewer: User, comment_id: int) -> Comment:
+    """The comment a new comment answers: one the viewer can see (the action checks it is on the same
+    idea and not hidden). An unknown one is an input error, as the id comes in the comment's form."""
+    comment = _visible_comment(viewer, comment_id)
+    if comment is None:
+        raise InvalidInput(_("No such comment to reply to."), errors={"parent_id": [_("No such comment.")]})
     return comment
 
 
@@ -78,7 +101,14 @@ def follower_ids_of_idea(idea: Idea) -> list[int]:
 
 
 def moderation_queue(viewer: User, *, status: str = "open") -> QuerySet[Report]:
-    """Reports the viewer may handle: all for site moderators, else those in challenges they run."""
+    """The gate to the moderation queue: reports the viewer may handle (all for site moderators, else
+    those in challenges they run); PermissionDenied for people who moderate nothing."""
+    if not can_moderate_any(viewer):
+        raise PermissionDenied(_("Only moderators and organisers see reports."))
+    return _handled_reports(viewer, status=status)
+
+
+def _handled_reports(viewer: User, *, status: str) -> QuerySet[Report]:
     qs = Report.objects.filter(status=status).select_related(
         "reporter", "idea", "idea__challenge", "idea__created_by", "comment", "comment__author", "comment__idea",
         "comment__idea__challenge", "handled_by")
@@ -115,10 +145,20 @@ def can_moderate_any(viewer: User) -> bool:
     return any("moderator" in kinds for kinds in challenge_roles(viewer).values())
 
 
-def report_for(viewer: User, report_id: int) -> Report | None:
-    """A report the viewer may handle, whatever its status."""
+def report_for(viewer: User, report_id: int) -> Report:
+    """The gate to a report the viewer may handle, whatever its status."""
     for status in (Report.Status.OPEN, Report.Status.HIDDEN, Report.Status.DISMISSED):
-        report = moderation_queue(viewer, status=status).filter(pk=report_id).first()
+        report = _handled_reports(viewer, status=status).filter(pk=report_id).first()
         if report is not None:
             return report
-    return None
+    raise NotFound(_("No such report for you to handle."))
+
+
+def person_to_block(viewer: User, user_id: int) -> User:
+    """The gate to an active account the viewer may block: site moderators only, checked first."""
+    if not can_block(viewer):
+        raise PermissionDenied(_("Only site moderators block accounts."))
+    person = profile(user_id)
+    if person is None:
+        raise NotFound(_("No such active account."))
+    return person

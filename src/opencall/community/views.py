@@ -11,28 +11,20 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from opencall.accounts.models import User
-from opencall.accounts.queries import profile
 from opencall.challenges.phases import Action, allows
 from opencall.challenges.queries import challenge_for
 from opencall.community import actions, queries
 from opencall.community.forms import BlockForm, CommentForm, ModerationFilterForm, ReportForm, ResolveForm
 from opencall.community.models import Comment, Report
-from opencall.community.permissions import (
-    can_block,
-    can_comment_on,
-    can_follow,
-    can_like,
-    can_report_comment,
-    can_report_idea,
-)
-from opencall.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
+from opencall.community.permissions import can_block, can_comment_on, can_follow, can_like
+from opencall.core.errors import Conflict, DomainError, InvalidInput
 from opencall.core.web import add_form_errors, local_url, parse_id
 from opencall.ideas.models import Idea, IdeaStatus
 from opencall.ideas.queries import idea_for
@@ -47,13 +39,6 @@ def _viewer(request: HttpRequest) -> User:
 
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
-
-
-def _idea(request: HttpRequest, idea_id: int) -> Idea:
-    idea = idea_for(_viewer(request), idea_id)
-    if idea is None:
-        raise Http404(_("No such idea."))
-    return idea
 
 
 def _back_to_idea(idea: Idea, anchor: str = "") -> HttpResponse:
@@ -92,7 +77,7 @@ def _like_box(request: HttpRequest, idea: Idea, *, error: str = "") -> HttpRespo
 
 def like_toggle(request: HttpRequest, idea_id: int) -> HttpResponse:
     """GET: the like button; POST like=1|0: like or unlike (idempotent)."""
-    idea = _idea(request, idea_id)
+    idea = idea_for(_viewer(request), idea_id)
     if request.method != "POST":
         return _like_box(request, idea) if _is_htmx(request) else _back_to_idea(idea)
     if not request.user.is_authenticated:
@@ -110,7 +95,7 @@ def like_toggle(request: HttpRequest, idea_id: int) -> HttpResponse:
         if error:
             messages.error(request, error)
         return _back_to_idea(idea)
-    return _like_box(request, _idea(request, idea_id), error=error)
+    return _like_box(request, idea_for(_viewer(request), idea_id), error=error)
 
 
 def _follow_box(request: HttpRequest, idea: Idea, *, error: str = "") -> HttpResponse:
@@ -129,7 +114,7 @@ def _follow_box(request: HttpRequest, idea: Idea, *, error: str = "") -> HttpRes
 
 def follow_toggle(request: HttpRequest, idea_id: int) -> HttpResponse:
     """GET: the follow button; POST follow=1|0."""
-    idea = _idea(request, idea_id)
+    idea = idea_for(_viewer(request), idea_id)
     if request.method != "POST":
         return _follow_box(request, idea) if _is_htmx(request) else _back_to_idea(idea)
     if not request.user.is_authenticated:
@@ -195,7 +180,7 @@ def _discussion(
 
 def comment_create(request: HttpRequest, idea_id: int) -> HttpResponse:
     """GET: the discussion (a fragment for HTMX). POST: add a comment or a reply."""
-    idea = _idea(request, idea_id)
+    idea = idea_for(_viewer(request), idea_id)
     if request.method != "POST":
         return _discussion(request, idea)
     if not request.user.is_authenticated:
@@ -204,22 +189,17 @@ def comment_create(request: HttpRequest, idea_id: int) -> HttpResponse:
     form = CommentForm(request.POST)
     reply_to: int | None = None
     if form.is_valid():
-        parent: Comment | None = None
         reply_to = form.cleaned_data["parent"]
-        if reply_to is not None:
-            parent = queries.comment_for(viewer, reply_to)
-            if parent is None:
-                form.add_error(None, _("You can only reply to a visible comment on the same idea."))
-        if not form.errors:
-            try:
-                comment = actions.add_comment(idea=idea, by=viewer, body=form.cleaned_data["body"], parent=parent)
-            except DomainError as exc:
-                add_form_errors(form, exc)
-            else:
-                if not _is_htmx(request):
-                    messages.success(request, _("Your comment was posted."))
-                    return _back_to_idea(idea, f"#comment-{comment.pk}")
-                return _discussion(request, _idea(request, idea_id), new_comment=comment.pk)
+        try:
+            parent = queries.reply_target_for(viewer, reply_to) if reply_to is not None else None
+            comment = actions.add_comment(idea=idea, by=viewer, body=form.cleaned_data["body"], parent=parent)
+        except DomainError as exc:
+            add_form_errors(form, exc)
+        else:
+            if not _is_htmx(request):
+                messages.success(request, _("Your comment was posted."))
+                return _back_to_idea(idea, f"#comment-{comment.pk}")
+            return _discussion(request, idea_for(viewer, idea_id), new_comment=comment.pk)
     else:
         reply_to = parse_id(request.POST.get("parent", ""))
     return _discussion(request, idea, form=form, reply_to=reply_to, status=422)
@@ -263,9 +243,7 @@ def _report(request: HttpRequest, *, idea: Idea, comment: Comment | None) -> Htt
                 )[1]
             else:
                 created = actions.report_idea(idea=idea, by=_viewer(request), reason=form.cleaned_data["reason"])[1]
-        except PermissionDenied:
-            raise
-        except DomainError as exc:
+        except InvalidInput as exc:
             add_form_errors(form, exc)
         else:
             if not _is_htmx(request):
@@ -282,19 +260,13 @@ def _report(request: HttpRequest, *, idea: Idea, comment: Comment | None) -> Htt
 
 @login_required
 def idea_report(request: HttpRequest, idea_id: int) -> HttpResponse:
-    idea = _idea(request, idea_id)
-    if not can_report_idea(_viewer(request), idea):
-        raise PermissionDenied(_("You cannot report this idea."))
-    return _report(request, idea=idea, comment=None)
+    # Signed in and able to see the idea is all it takes to report it (the action checks it again).
+    return _report(request, idea=idea_for(_viewer(request), idea_id), comment=None)
 
 
 @login_required
 def comment_report(request: HttpRequest, comment_id: int) -> HttpResponse:
-    comment = queries.comment_for(_viewer(request), comment_id)
-    if comment is None:
-        raise Http404(_("No such comment."))
-    if not can_report_comment(_viewer(request), comment):
-        raise PermissionDenied(_("You cannot report this comment."))
+    comment = queries.comment_to_report(_viewer(request), comment_id)
     return _report(request, idea=comment.idea, comment=comment)
 
 
@@ -306,8 +278,6 @@ def comment_report(request: HttpRequest, comment_id: int) -> HttpResponse:
 def challenge_join(request: HttpRequest, slug: str) -> HttpResponse:
     """Join (follow) or leave a challenge, then go back where the person came from."""
     challenge = challenge_for(_viewer(request), slug)
-    if challenge is None:
-        raise Http404(_("No such challenge."))
     on = request.POST.get("join", "1") != "0"
     actions.follow_challenge(challenge=challenge, by=_viewer(request), on=on)
     if on:
@@ -330,8 +300,6 @@ def _moderation_page(
     status: int = 200,
 ) -> HttpResponse:
     viewer = _viewer(request)
-    if not queries.can_moderate_any(viewer):
-        raise PermissionDenied(_("You do not moderate any challenge."))
     filters = ModerationFilterForm(request.GET)
     state = (filters.cleaned_data.get("status") if filters.is_valid() else "") or Report.Status.OPEN
     page = Paginator(queries.moderation_queue(viewer, status=state), REPORTS_PER_PAGE).get_page(request.GET.get("page"))
@@ -360,8 +328,6 @@ def moderation(request: HttpRequest) -> HttpResponse:
 @require_POST
 def report_resolve(request: HttpRequest, report_id: int) -> HttpResponse:
     report = queries.report_for(_viewer(request), report_id)
-    if report is None:
-        raise Http404(_("No such report."))
     form = ResolveForm(request.POST)
     if form.is_valid():
         hide = form.cleaned_data["decision"] == "hide"
@@ -384,11 +350,7 @@ def report_resolve(request: HttpRequest, report_id: int) -> HttpResponse:
 @require_POST
 def user_block(request: HttpRequest, user_id: int) -> HttpResponse:
     viewer = _viewer(request)
-    if not can_block(viewer):
-        raise PermissionDenied(_("Only site moderators block accounts."))
-    person = profile(user_id)
-    if person is None:
-        raise Http404(_("No such person."))
+    person = queries.person_to_block(viewer, user_id)
     form = BlockForm(request.POST)
     if form.is_valid():
         try:

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Status, UploadedFile
 
 from opencall.accounts.api import caller, page, user_auth, visitor
 from opencall.accounts.models import User
-from opencall.accounts.queries import profile
-from opencall.challenges.models import Challenge
 from opencall.challenges.queries import challenge_for
-from opencall.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencall.core.schemas import FilterSchema, IdPath
 from opencall.ideas import actions, permissions, queries
 from opencall.ideas.models import Idea, JoinRequest, Position, Team, TeamInvitation
 from opencall.ideas.schemas import (
-    AnswerValue,
     AttachmentList,
     DecisionIn,
     IdeaDetailOut,
@@ -45,23 +40,9 @@ from opencall.ideas.schemas import (
 router = Router(tags=["ideas"])
 
 
-def _challenge(who: User, slug: str) -> Challenge:
-    challenge = challenge_for(who, slug)
-    if challenge is None:
-        raise NotFound(_("No such challenge, or it is not visible to you."))
-    return challenge
-
-
-def _idea(who: User, idea_id: int) -> Idea:
-    idea = queries.idea_for(who, idea_id)
-    if idea is None:
-        raise NotFound(_("No such idea, or it is not visible to you."))
-    return idea
-
-
 def _detail(who: User, idea_id: int) -> Idea:
     """The idea with what the caller may do with it, for IdeaDetailOut."""
-    idea = _idea(who, idea_id)
+    idea = queries.idea_for(who, idea_id)
     idea.viewer_rights = {  # type: ignore[attr-defined]
         "edit": permissions.can_edit_idea(who, idea),
         "submit": permissions.can_submit(who, idea),
@@ -70,10 +51,6 @@ def _detail(who: User, idea_id: int) -> Idea:
         "decide_status": permissions.can_decide_status(who, idea),
     }
     return idea
-
-
-def _answers(sent: dict[str, AnswerValue]) -> dict[str, str]:
-    return {key: "" if value is None else str(value) for key, value in sent.items()}
 
 
 # Ideas ---------------------------------------------------------------------------------------
@@ -88,7 +65,7 @@ def idea_list(request: HttpRequest, slug: str, filters: Query[IdeaFilters]) -> d
     who = visitor(request)
     rows = queries.visible_ideas(
         who,
-        _challenge(who, slug),
+        challenge_for(who, slug),
         sort=filters.sort,
         category=filters.category.strip(),
         status=filters.status,
@@ -112,10 +89,10 @@ def idea_create(request: HttpRequest, slug: str, payload: IdeaIn) -> Status[Idea
         category=payload.category,
         requested_budget_minor=payload.requested_budget_minor,
         confidential=payload.confidential,
-        answers=_answers(payload.answers),
+        answers=actions.answer_texts(payload.answers),
     )
     idea = actions.create_idea(
-        challenge=_challenge(user, slug),
+        challenge=challenge_for(user, slug),
         by=user,
         draft=draft,
         accept_terms=payload.accept_terms,
@@ -138,20 +115,10 @@ def idea_detail(request: HttpRequest, idea_id: IdPath) -> Idea:
 )
 def idea_update(request: HttpRequest, payload: IdeaPatch, idea_id: IdPath) -> Idea:
     user = caller(request)
-    idea = _idea(user, idea_id)
-    sent = payload.model_dump(exclude_unset=True)
-    answers = {a.field.key: a.value for a in idea.answers.all()}
-    answers.update(_answers(payload.answers or {}))
-    draft = actions.IdeaDraft(
-        title=sent.get("title", idea.title),
-        summary=sent.get("summary", idea.summary),
-        body=(sent["body"] or "") if "body" in sent else idea.body,
-        category=(sent["category"] or "") if "category" in sent else (idea.category.name if idea.category else ""),
-        requested_budget_minor=sent.get("requested_budget_minor", idea.requested_budget_minor),
-        confidential=sent.get("confidential", idea.confidential),
-        answers=answers,
+    changes = cast(actions.IdeaChanges, payload.model_dump(exclude_unset=True, exclude={"remove_attachments"}))
+    actions.update_idea(
+        idea=queries.idea_for(user, idea_id), by=user, draft=changes, remove_attachments=payload.remove_attachments
     )
-    actions.update_idea(idea=idea, by=user, draft=draft, remove_attachments=payload.remove_attachments)
     return _detail(user, idea_id)
 
 
@@ -163,7 +130,7 @@ def idea_update(request: HttpRequest, payload: IdeaPatch, idea_id: IdPath) -> Id
 )
 def idea_attach(request: HttpRequest, files: File[list[UploadedFile]], idea_id: IdPath) -> Status[dict[str, Any]]:
     user = caller(request)
-    attachments = actions.add_attachments(idea=_idea(user, idea_id), by=user, uploads=files)
+    attachments = actions.add_attachments(idea=queries.idea_for(user, idea_id), by=user, uploads=files)
     return Status(201, {"items": attachments})
 
 
@@ -175,14 +142,16 @@ def idea_attach(request: HttpRequest, files: File[list[UploadedFile]], idea_id: 
 )
 def idea_submit(request: HttpRequest, idea_id: IdPath, payload: SubmitIn | None = None) -> Idea:
     user = caller(request)
-    actions.submit_idea(idea=_idea(user, idea_id), by=user, accept_terms=payload.accept_terms if payload else False)
+    actions.submit_idea(
+        idea=queries.idea_for(user, idea_id), by=user, accept_terms=payload.accept_terms if payload else False
+    )
     return _detail(user, idea_id)
 
 
 @router.post("/ideas/{idea_id}/withdraw", response=IdeaDetailOut, auth=user_auth, summary="Withdraw an idea")
 def idea_withdraw(request: HttpRequest, idea_id: IdPath) -> Idea:
     user = caller(request)
-    actions.withdraw_idea(idea=_idea(user, idea_id), by=user)
+    actions.withdraw_idea(idea=queries.idea_for(user, idea_id), by=user)
     return _detail(user, idea_id)
 
 
@@ -194,7 +163,9 @@ def idea_withdraw(request: HttpRequest, idea_id: IdPath) -> Idea:
 )
 def idea_status(request: HttpRequest, payload: DecisionIn, idea_id: IdPath) -> Idea:
     user = caller(request)
-    actions.decide_status(idea=_idea(user, idea_id), status=payload.status, by=user, reason=payload.reason)
+    actions.decide_status(
+        idea=queries.idea_for(user, idea_id), status=payload.status, by=user, reason=payload.reason
+    )
     return _detail(user, idea_id)
 
 
@@ -205,11 +176,8 @@ def idea_status(request: HttpRequest, payload: DecisionIn, idea_id: IdPath) -> I
     summary="Every saved version, newest first (the team and organisers)",
 )
 def idea_versions(request: HttpRequest, filters: Query[FilterSchema], idea_id: IdPath) -> dict[str, Any]:
-    user = caller(request)
-    idea = _idea(user, idea_id)
-    if not permissions.can_view_history(user, idea):
-        raise PermissionDenied(_("Only the team and the organisers see an idea's history."))
-    return page(filters, queries.versions_of(idea))
+    _idea, versions = queries.versions_for(caller(request), idea_id)
+    return page(filters, versions)
 
 
 @router.get(
@@ -225,13 +193,6 @@ def my_ideas(request: HttpRequest, filters: Query[FilterSchema]) -> dict[str, An
 # Teams ---------------------------------------------------------------------------------------
 
 
-def _team(who: User, team_id: int) -> Team:
-    team = queries.team_for(who, team_id)
-    if team is None:
-        raise NotFound(_("No such team, or it is not visible to you."))
-    return team
-
-
 @router.get(
     "/teams/{team_id}",
     response=TeamOut,
@@ -240,7 +201,7 @@ def _team(who: User, team_id: int) -> Team:
 )
 def team_detail(request: HttpRequest, team_id: IdPath) -> Team:
     who = visitor(request)
-    team = _team(who, team_id)
+    team = queries.team_for(who, team_id)
     team.pending_requests = (  # type: ignore[attr-defined]
         list(queries.pending_join_requests(team)) if permissions.can_manage_team(who, team) else []
     )
@@ -256,15 +217,10 @@ def team_detail(request: HttpRequest, team_id: IdPath) -> Team:
 )
 def team_invite(request: HttpRequest, payload: InviteIn, team_id: IdPath) -> Status[TeamInvitation]:
     user = caller(request)
-    team = _team(user, team_id)
-    if (payload.user_id is None) == (payload.email is None):
-        raise InvalidInput(_("Name exactly one person."), errors={"user_id": [_("Give either user_id or email.")]})
-    if payload.email is not None:
-        return Status(201, actions.invite_by_email(team=team, email=payload.email, by=user))
-    invitee = profile(payload.user_id)  # type: ignore[arg-type]
-    if invitee is None:
-        raise InvalidInput(_("No such person."), errors={"user_id": [_("No active account has this id.")]})
-    return Status(201, actions.invite_to_team(team=team, user=invitee, by=user))
+    invitation = actions.invite_someone(
+        team=queries.team_for(user, team_id), by=user, user_id=payload.user_id, email=payload.email
+    )
+    return Status(201, invitation)
 
 
 @router.get(
@@ -288,8 +244,6 @@ def my_invitations(request: HttpRequest, filters: Query[FilterSchema]) -> dict[s
 def invitation_respond(request: HttpRequest, payload: RespondIn, invitation_id: IdPath) -> TeamInvitation:
     user = caller(request)
     invitation = queries.invitation_for(user, invitation_id)
-    if invitation is None:
-        raise NotFound(_("No such invitation for you."))
     return actions.respond_to_invitation(invitation=invitation, by=user, accept=payload.accept)
 
 
@@ -302,7 +256,9 @@ def invitation_respond(request: HttpRequest, payload: RespondIn, invitation_id: 
 )
 def team_join(request: HttpRequest, payload: JoinIn, team_id: IdPath) -> Status[JoinRequest]:
     user = caller(request)
-    return Status(201, actions.request_to_join(team=_team(user, team_id), by=user, message=payload.message))
+    return Status(
+        201, actions.request_to_join(team=queries.team_for(user, team_id), by=user, message=payload.message)
+    )
 
 
 @router.post(
@@ -315,8 +271,6 @@ def team_join(request: HttpRequest, payload: JoinIn, team_id: IdPath) -> Status[
 def join_request_respond(request: HttpRequest, payload: RespondIn, request_id: IdPath) -> JoinRequest:
     user = caller(request)
     join_request = queries.join_request_for(user, request_id)
-    if join_request is None:
-        raise NotFound(_("No such join request to a team of yours."))
     return actions.respond_to_join_request(request=join_request, by=user, accept=payload.accept)
 
 
@@ -329,7 +283,7 @@ def join_request_respond(request: HttpRequest, payload: RespondIn, request_id: I
 )
 def team_leave(request: HttpRequest, team_id: IdPath) -> Status[None]:
     user = caller(request)
-    actions.leave_team(team=_team(user, team_id), by=user)
+    actions.leave_team(team=queries.team_for(user, team_id), by=user)
     return Status(204, None)
 
 
@@ -343,7 +297,7 @@ def team_leave(request: HttpRequest, team_id: IdPath) -> Status[None]:
 def position_create(request: HttpRequest, payload: PositionIn, team_id: IdPath) -> Status[Position]:
     user = caller(request)
     position = actions.add_position(
-        team=_team(user, team_id), by=user, title=payload.title, description=payload.description, skills=payload.skills
+        team=queries.team_for(user, team_id), by=user, title=payload.title, description=payload.description, skills=payload.skills
     )
     return Status(201, position)
 
@@ -358,8 +312,6 @@ def position_create(request: HttpRequest, payload: PositionIn, team_id: IdPath) 
 def position_close(request: HttpRequest, position_id: IdPath) -> Position:
     user = caller(request)
     position = queries.position_for(user, position_id)
-    if position is None:
-        raise NotFound(_("No such position."))
     return actions.close_position(position=position, by=user)
 
 

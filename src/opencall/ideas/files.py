@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
 
 from opencall.core.errors import InvalidInput
 
@@ -31,22 +32,24 @@ def check_attachment(upload: UploadedFile[Any]) -> str:
     name = upload.name or ""
     ext = PurePath(name).suffix.lower()
     limit: int = settings.OPENCALL_MAX_ATTACHMENT_BYTES
+    megabytes = limit // (1024 * 1024)
     if ext not in ALLOWED:
-        raise InvalidInput(f"{name}: files of type {ext or '(none)'} are not allowed.",
-                           errors={"attachments": [f"Allowed: {', '.join(sorted(ALLOWED))}."]})
+        raise InvalidInput(_("%(name)s: files of type %(ext)s are not allowed.") % {"name": name, "ext": ext or _("(none)")},
+                           errors={"attachments": [_("Allowed: %(types)s.") % {"types": ", ".join(sorted(ALLOWED))}]})
     if upload.size is None or upload.size > limit:
-        raise InvalidInput(f"{name}: the file is larger than {limit // (1024 * 1024)} MB.",
-                           errors={"attachments": [f"At most {limit // (1024 * 1024)} MB per file."]})
+        raise InvalidInput(_("%(name)s: the file is larger than %(mb)s MB.") % {"name": name, "mb": megabytes},
+                           errors={"attachments": [_("At most %(mb)s MB per file.") % {"mb": megabytes}]})
     if upload.size == 0:
-        raise InvalidInput(f"{name}: the file is empty.", errors={"attachments": ["The file is empty."]})
+        raise InvalidInput(_("%(name)s: the file is empty.") % {"name": name},
+                           errors={"attachments": [_("The file is empty.")]})
     content_type, magics = ALLOWED[ext]
     upload.seek(0)
     head = upload.read(2048)
     upload.seek(0)
     ok = any(head.startswith(m) for m in magics) if magics else b"\x00" not in head
     if not ok:
-        raise InvalidInput(f"{name}: the content does not match a {ext} file.",
-                           errors={"attachments": ["The file's content does not match its type."]})
+        raise InvalidInput(_("%(name)s: the content does not match a %(ext)s file.") % {"name": name, "ext": ext},
+                           errors={"attachments": [_("The file's content does not match its type.")]})
     return content_type
 
 

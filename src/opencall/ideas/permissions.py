@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from opencall.accounts.models import User
-from opencall.challenges.permissions import can_participate, can_view_challenge, is_judge, is_moderator, is_organiser
+from opencall.challenges.models import Challenge
+from opencall.challenges.permissions import (
+    can_participate,
+    can_submit_idea,
+    can_view_challenge,
+    is_judge,
+    is_moderator,
+    is_organiser,
+)
 from opencall.challenges.permissions import viewers_among as challenge_viewers
-from opencall.challenges.phases import Action, allows
+from opencall.challenges.phases import LABELS, Action, PhaseKind, allows
+from opencall.core.errors import DomainError, PermissionDenied, PhaseClosed
 from opencall.ideas.models import Idea, IdeaStatus, Team, TeamMember
 from opencall.ideas.queries import my_team_ids
 
@@ -77,3 +88,34 @@ def can_manage_team(user: User, team: Team) -> bool:
 
 def can_request_to_join(user: User, team: Team) -> bool:
     return can_participate(user, team.challenge) and not is_team_member(user, team) and can_view_team(user, team)
+
+
+# Why not: the one answer an action and the page showing its form give to a refused person -------
+
+
+def refusal(by: User, challenge: Challenge, action: Action, *, closed: str, denied: str,
+            entitled: bool = True) -> DomainError:
+    """Why an entitled person may not act: the phase (409 PhaseClosed), else their rights (403)."""
+    if entitled and can_participate(by, challenge) and not allows(challenge.phase, action):
+        return PhaseClosed(_("%(what)s in the %(phase)s phase.")
+                           % {"what": closed, "phase": LABELS[PhaseKind(challenge.phase)]})
+    return PermissionDenied(denied)
+
+
+def refusal_to_create(by: User, challenge: Challenge) -> DomainError | None:
+    """None if the person may put a new idea to the challenge, else the error that says why not."""
+    if can_submit_idea(by, challenge):
+        return None
+    return refusal(by, challenge, Action.SUBMIT, closed=_("New ideas are not accepted"),
+                   denied=_("You cannot submit ideas to this challenge."))
+
+
+def refusal_to_edit(by: User, idea: Idea, *, files: bool = False) -> DomainError | None:
+    """None if the person may edit the idea (or add `files` to it), else the error that says why not."""
+    if can_edit_idea(by, idea):
+        return None
+    action = Action.SUBMIT if idea.status == IdeaStatus.DRAFT else Action.EDIT
+    denied = (_("Only the idea's team can add files while it is a draft or submitted.") if files
+              else _("Only the idea's team can edit it while it is a draft or submitted."))
+    entitled = is_team_member(by, idea.team) and idea.status in (IdeaStatus.DRAFT, IdeaStatus.SUBMITTED)
+    return refusal(by, idea.challenge, action, closed=_("Ideas cannot be edited"), denied=denied, entitled=entitled)

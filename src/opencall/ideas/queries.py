@@ -8,11 +8,14 @@ from datetime import date
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from opencall.accounts.models import User
+from opencall.accounts.queries import profile
 from opencall.challenges.models import Challenge
 from opencall.challenges.permissions import is_judge, is_moderator, is_organiser
-from opencall.challenges.queries import managed_challenges, visibility_filter
+from opencall.challenges.queries import challenge_for, managed_challenges, visibility_filter
+from opencall.core.errors import NotFound, PermissionDenied
 from opencall.core.viewer import forget_when_changed, recall
 from opencall.ideas.models import (
     Attachment,
@@ -70,8 +73,9 @@ def visible_ideas(viewer: User, challenge: Challenge, *, sort: str = "newest", c
     return qs.select_related("category", "team").order_by(*SORTS.get(sort, SORTS["newest"]))
 
 
-def idea_for(viewer: User, idea_id: int) -> Idea | None:
-    """One idea with everything its page shows, or None if the viewer may not see it."""
+def idea_for(viewer: User, idea_id: int) -> Idea:
+    """The gate to one idea, with everything its page shows; NotFound if it is missing or hidden from the
+    viewer (the same answer, so existence never leaks)."""
     idea = (
         Idea.objects.filter(pk=idea_id)
         .filter(visibility_filter(viewer, "challenge__") | Q(team_id__in=my_team_ids(viewer)))
@@ -83,15 +87,57 @@ def idea_for(viewer: User, idea_id: int) -> Idea | None:
         )
         .first()
     )
-    if idea is None:
-        return None
     from opencall.ideas.permissions import can_view_idea
 
-    return idea if can_view_idea(viewer, idea) else None
+    if idea is None or not can_view_idea(viewer, idea):
+        raise NotFound(_("No such idea, or it is not visible to you."))
+    return idea
 
 
-def versions_of(idea: Idea) -> QuerySet[IdeaVersion]:
-    return IdeaVersion.objects.filter(idea=idea).select_related("author").order_by("-number")
+def _sees_idea(viewer: User, idea_id: int) -> bool:
+    try:
+        idea_for(viewer, idea_id)
+    except NotFound:
+        return False
+    return True
+
+
+def editable_idea_for(viewer: User, idea_id: int) -> Idea:
+    """An idea whose edit form the viewer may open: refused exactly as `update_idea` would refuse."""
+    from opencall.ideas.permissions import refusal_to_edit
+
+    idea = idea_for(viewer, idea_id)
+    if (refused := refusal_to_edit(viewer, idea)) is not None:
+        raise refused
+    return idea
+
+
+def challenge_taking_ideas(viewer: User, slug: str) -> Challenge:
+    """A challenge whose new-idea form the viewer may open: refused exactly as `create_idea` would refuse."""
+    from opencall.ideas.permissions import refusal_to_create
+
+    challenge = challenge_for(viewer, slug)
+    if (refused := refusal_to_create(viewer, challenge)) is not None:
+        raise refused
+    return challenge
+
+
+def versions_for(viewer: User, idea_id: int) -> tuple[Idea, QuerySet[IdeaVersion]]:
+    """The gate to an idea's history: the idea and its versions, newest first (its team and organisers)."""
+    from opencall.ideas.permissions import can_view_history
+
+    idea = idea_for(viewer, idea_id)
+    if not can_view_history(viewer, idea):
+        raise PermissionDenied(_("Only the team and the organisers see an idea's history."))
+    return idea, IdeaVersion.objects.filter(idea=idea).select_related("author").order_by("-number")
+
+
+def ideas_of_person(viewer: User, user_id: int) -> tuple[User, list[Idea]]:
+    """An active person and those of their ideas the viewer may see (their profile page)."""
+    person = profile(user_id)
+    if person is None:
+        raise NotFound(_("No such person."))
+    return person, ideas_of_user(viewer, person)
 
 
 def ideas_of_user(viewer: User, user: User) -> list[Idea]:
@@ -109,7 +155,8 @@ def ideas_of_user(viewer: User, user: User) -> list[Idea]:
     return [i for i in ideas if can_view_idea(viewer, i)]
 
 
-def team_for(viewer: User, team_id: int) -> Team | None:
+def team_for(viewer: User, team_id: int) -> Team:
+    """The gate to one team with its members and positions; NotFound if missing or hidden."""
     team = (
         Team.objects.filter(pk=team_id)
         .select_related("challenge", "challenge__organisation", "idea")
@@ -119,11 +166,31 @@ def team_for(viewer: User, team_id: int) -> Team | None:
         )
         .first()
     )
-    if team is None:
-        return None
     from opencall.ideas.permissions import can_view_team
 
-    return team if can_view_team(viewer, team) else None
+    if team is None or not can_view_team(viewer, team):
+        raise NotFound(_("No such team, or it is not visible to you."))
+    return team
+
+
+def _sees_team(viewer: User, team_id: int) -> bool:
+    try:
+        team_for(viewer, team_id)
+    except NotFound:
+        return False
+    return True
+
+
+def team_page_for(viewer: User, team_id: int) -> Team | TeamInvitation:
+    """The team, or for someone invited who may not see it yet (a draft's team) their invitation, so
+    they can answer it; NotFound for everyone else."""
+    try:
+        return team_for(viewer, team_id)
+    except NotFound:
+        invitation = invitation_to_team(viewer, team_id)
+        if invitation is None:
+            raise
+        return invitation
 
 
 def open_positions(viewer: User, *, skill: str = "") -> QuerySet[Position]:
@@ -158,11 +225,11 @@ def team_member_ids(team: Team) -> list[int]:
 # Pages of the web UI ---------------------------------------------------------------------------
 
 
-def attachment_for(viewer: User, attachment_id: int) -> Attachment | None:
-    """An attachment whose idea the viewer may see, or None."""
+def attachment_for(viewer: User, attachment_id: int) -> Attachment:
+    """An attachment whose idea the viewer may see; NotFound (the same for missing and hidden) else."""
     attachment = Attachment.objects.filter(pk=attachment_id).select_related("idea").first()
-    if attachment is None or idea_for(viewer, attachment.idea_id) is None:
-        return None
+    if attachment is None or not _sees_idea(viewer, attachment.idea_id):
+        raise NotFound(_("No such file."))
     return attachment
 
 
@@ -178,11 +245,15 @@ def invitation_to_team(viewer: User, team_id: int) -> TeamInvitation | None:
     return pending_invitations_for(viewer).filter(team_id=team_id).first()
 
 
-def invitation_for(viewer: User, invitation_id: int) -> TeamInvitation | None:
-    """An invitation addressed to the viewer."""
-    if not viewer.is_authenticated:
-        return None
-    return TeamInvitation.objects.filter(pk=invitation_id, user=viewer).select_related("team").first()
+def invitation_for(viewer: User, invitation_id: int) -> TeamInvitation:
+    """The gate to an invitation addressed to the viewer; NotFound for any other."""
+    invitation = (
+        TeamInvitation.objects.filter(pk=invitation_id, user=viewer).select_related("team").first()
+        if viewer.is_authenticated else None
+    )
+    if invitation is None:
+        raise NotFound(_("No such invitation for you."))
+    return invitation
 
 
 def my_join_request(viewer: User, team: Team) -> JoinRequest | None:
@@ -191,19 +262,23 @@ def my_join_request(viewer: User, team: Team) -> JoinRequest | None:
     return JoinRequest.objects.filter(team=team, user=viewer, status=RequestStatus.PENDING).first()
 
 
-def join_request_for(viewer: User, request_id: int) -> JoinRequest | None:
-    """A join request to a team the viewer belongs to (the action checks that they lead it)."""
-    return (
+def join_request_for(viewer: User, request_id: int) -> JoinRequest:
+    """The gate to a join request to a team the viewer belongs to (the action checks that they lead it)."""
+    join_request = (
         JoinRequest.objects.filter(pk=request_id, team_id__in=my_team_ids(viewer))
         .select_related("team", "user")
         .first()
     )
+    if join_request is None:
+        raise NotFound(_("No such join request to a team of yours."))
+    return join_request
 
 
-def position_for(viewer: User, position_id: int) -> Position | None:
+def position_for(viewer: User, position_id: int) -> Position:
+    """The gate to a position in a team the viewer may see."""
     position = Position.objects.filter(pk=position_id).select_related("team", "team__challenge").first()
-    if position is None or team_for(viewer, position.team_id) is None:
-        return None
+    if position is None or not _sees_team(viewer, position.team_id):
+        raise NotFound(_("No such position, or it is not visible to you."))
     return position
 
 
@@ -254,7 +329,10 @@ class ChallengeStats:
 
 
 def challenge_stats(viewer: User, challenge: Challenge) -> ChallengeStats:
-    """Figures for one challenge's dashboard; days are counted in the viewer's time zone."""
+    """Figures for one challenge's dashboard, for its organisers only; days are counted in the viewer's
+    time zone."""
+    if not is_organiser(viewer, challenge):
+        raise PermissionDenied(_("Only the challenge's organisers see its dashboard."))
     ideas = Idea.objects.filter(challenge=challenge)
     by_status = {
         row["status"]: row["n"] for row in ideas.values("status").annotate(n=Count("id")).order_by()

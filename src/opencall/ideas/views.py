@@ -8,19 +8,18 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from opencall.accounts.models import User
-from opencall.accounts.queries import all_skills, profile
-from opencall.challenges.models import Challenge
-from opencall.challenges.permissions import can_submit_idea, is_organiser
+from opencall.accounts.queries import all_skills
+from opencall.challenges.permissions import can_submit_idea
 from opencall.challenges.phases import ORDER, PhaseKind
 from opencall.challenges.queries import challenge_for
-from opencall.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from opencall.core.errors import Conflict, DomainError, InvalidInput
 from opencall.core.media import upload_response
 from opencall.core.web import add_form_errors
 from opencall.ideas import actions, queries
@@ -36,7 +35,7 @@ from opencall.ideas.forms import (
     StatusForm,
     SubmitForm,
 )
-from opencall.ideas.models import Idea, IdeaStatus, IdeaVersion, Team
+from opencall.ideas.models import Idea, IdeaStatus, IdeaVersion, Team, TeamInvitation
 from opencall.ideas.permissions import (
     can_decide_status,
     can_edit_idea,
@@ -61,27 +60,6 @@ def _is_fragment(request: HttpRequest) -> bool:
     return bool(htmx) and not bool(getattr(htmx, "boosted", False))
 
 
-def _challenge(request: HttpRequest, slug: str) -> Challenge:
-    challenge = challenge_for(_viewer(request), slug)
-    if challenge is None:
-        raise Http404(_("No such challenge."))
-    return challenge
-
-
-def _idea(request: HttpRequest, idea_id: int) -> Idea:
-    idea = queries.idea_for(_viewer(request), idea_id)
-    if idea is None:
-        raise Http404(_("No such idea."))
-    return idea
-
-
-def _team(request: HttpRequest, team_id: int) -> Team:
-    team = queries.team_for(_viewer(request), team_id)
-    if team is None:
-        raise Http404(_("No such team."))
-    return team
-
-
 def _error_messages(request: HttpRequest, exc: DomainError) -> None:
     details = [m for msgs in exc.errors.values() for m in msgs]
     messages.error(request, " ".join([exc.detail, *details]) if details else exc.detail)
@@ -93,7 +71,7 @@ def _error_messages(request: HttpRequest, exc: DomainError) -> None:
 def idea_list(request: HttpRequest, slug: str) -> HttpResponse:
     """The ideas of a challenge; an HTMX request gets the list alone (the challenge page embeds it)."""
     viewer = _viewer(request)
-    challenge = _challenge(request, slug)
+    challenge = challenge_for(viewer, slug)
     form = IdeaFilterForm(request.GET, challenge=challenge)
     sort = form.value("sort") or "newest"
     ideas = queries.visible_ideas(
@@ -127,9 +105,7 @@ def _idea_form_page(request: HttpRequest, form: IdeaForm, *, idea: Idea | None, 
 @login_required
 def idea_create(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = _viewer(request)
-    challenge = _challenge(request, slug)
-    if not can_submit_idea(viewer, challenge):
-        raise PermissionDenied(_("This challenge does not take ideas now."))
+    challenge = queries.challenge_taking_ideas(viewer, slug)
     if request.method != "POST":
         return _idea_form_page(request, IdeaForm(challenge=challenge), idea=None)
     form = IdeaForm(request.POST, request.FILES, challenge=challenge)
@@ -156,38 +132,36 @@ def idea_create(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def idea_edit(request: HttpRequest, idea_id: int) -> HttpResponse:
     viewer = _viewer(request)
-    idea = _idea(request, idea_id)
-    if not can_edit_idea(viewer, idea):
-        raise PermissionDenied(_("This idea cannot be edited now."))
+    idea = queries.editable_idea_for(viewer, idea_id)
     if request.method != "POST":
         return _idea_form_page(request, IdeaForm(challenge=idea.challenge, idea=idea), idea=idea)
     form = IdeaForm(request.POST, request.FILES, challenge=idea.challenge, idea=idea)
     if form.is_valid():
-        submit = request.POST.get("action") == "submit" and idea.status == IdeaStatus.DRAFT
         try:
             updated = actions.update_idea(
-                idea=idea, by=viewer, draft=form.draft(), uploads=form.uploads(), remove_attachments=form.removed()
+                idea=idea,
+                by=viewer,
+                draft=form.draft(),
+                uploads=form.uploads(),
+                remove_attachments=form.removed(),
+                submit=request.POST.get("action") == "submit",
+                accept_terms=bool(form.cleaned_data.get("accept_terms")),
             )
-        except InvalidInput as exc:
-            add_form_errors(form, exc)
-            return _idea_form_page(request, form, idea=idea, status=422)
-        if not submit:
-            messages.success(request, _("Your changes were saved."))
-            return redirect("ideas:detail", idea_id=idea.pk)
-        try:
-            actions.submit_idea(idea=updated, by=viewer, accept_terms=bool(form.cleaned_data.get("accept_terms")))
-        except InvalidInput as exc:
+        except actions.SavedNotSubmitted as exc:
             add_form_errors(form, exc)
             messages.warning(request, _("Your changes were saved as a draft, but the idea cannot be submitted yet."))
+        except InvalidInput as exc:
+            add_form_errors(form, exc)
         else:
-            messages.success(request, _("Your idea was submitted."))
+            submitted = updated.status == IdeaStatus.SUBMITTED and idea.status == IdeaStatus.DRAFT
+            messages.success(request, _("Your idea was submitted.") if submitted else _("Your changes were saved."))
             return redirect("ideas:detail", idea_id=idea.pk)
     return _idea_form_page(request, form, idea=idea, status=422)
 
 
 def idea_detail(request: HttpRequest, idea_id: int) -> HttpResponse:
     viewer = _viewer(request)
-    idea = _idea(request, idea_id)
+    idea = queries.idea_for(viewer, idea_id)
     challenge = idea.challenge
     context: dict[str, Any] = {
         "idea": idea,
@@ -211,7 +185,7 @@ def idea_detail(request: HttpRequest, idea_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def idea_submit(request: HttpRequest, idea_id: int) -> HttpResponse:
-    idea = _idea(request, idea_id)
+    idea = queries.idea_for(_viewer(request), idea_id)
     form = SubmitForm(request.POST)
     form.is_valid()
     try:
@@ -226,7 +200,7 @@ def idea_submit(request: HttpRequest, idea_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def idea_withdraw(request: HttpRequest, idea_id: int) -> HttpResponse:
-    idea = _idea(request, idea_id)
+    idea = queries.idea_for(_viewer(request), idea_id)
     actions.withdraw_idea(idea=idea, by=_viewer(request))
     messages.success(request, _("The idea was withdrawn."))
     return redirect("ideas:detail", idea_id=idea.pk)
@@ -235,7 +209,7 @@ def idea_withdraw(request: HttpRequest, idea_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def idea_status(request: HttpRequest, idea_id: int) -> HttpResponse:
-    idea = _idea(request, idea_id)
+    idea = queries.idea_for(_viewer(request), idea_id)
     form = StatusForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a decision."))
@@ -277,11 +251,8 @@ def _changes(new: IdeaVersion, old: IdeaVersion | None) -> list[str]:
 
 
 def idea_history(request: HttpRequest, idea_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    idea = _idea(request, idea_id)
-    if not can_view_history(viewer, idea):
-        raise PermissionDenied(_("Only the team and the organisers see an idea's history."))
-    versions = list(queries.versions_of(idea))
+    idea, history = queries.versions_for(_viewer(request), idea_id)
+    versions = list(history)
     rows = [(v, _changes(v, versions[i + 1] if i + 1 < len(versions) else None)) for i, v in enumerate(versions)]
     return render(request, "ideas/history.html", {"idea": idea, "challenge": idea.challenge, "rows": rows})
 
@@ -291,8 +262,6 @@ def attachment_download(request: HttpRequest, attachment_id: int) -> HttpRespons
     """An attachment, only to those who may see its idea (the same 404 for everyone else), always as
     a download: it may be any of the allowed types, and none is shown inside the site."""
     attachment = queries.attachment_for(_viewer(request), attachment_id)
-    if attachment is None:
-        raise NotFound(_("No such file."))
     return upload_response(request, attachment.file, content_type=attachment_type(attachment.file.name or ""),
                            filename=attachment.name)
 
@@ -324,28 +293,22 @@ def _team_page(request: HttpRequest, team: Team, *, status: int = 200, **forms: 
 
 
 def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    team = queries.team_for(viewer, team_id)
-    if team is None:
+    shown = queries.team_page_for(_viewer(request), team_id)
+    if isinstance(shown, TeamInvitation):
         # An invitee may not see a draft idea yet, but must be able to answer the invitation.
-        invitation = queries.invitation_to_team(viewer, team_id)
-        if invitation is None:
-            raise Http404(_("No such team."))
-        return render(request, "ideas/team_invited.html", {"invitation": invitation})
-    return _team_page(request, team)
+        return render(request, "ideas/team_invited.html", {"invitation": shown})
+    return _team_page(request, shown)
 
 
 @login_required
 @require_POST
 def team_invite(request: HttpRequest, team_id: int) -> HttpResponse:
-    team = _team(request, team_id)
+    team = queries.team_for(_viewer(request), team_id)
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
             invitation = actions.invite_by_email(team=team, email=form.cleaned_data["email"], by=_viewer(request))
-        except PermissionDenied:
-            raise
-        except DomainError as exc:  # invalid input, or a conflict such as "already invited"
+        except (InvalidInput, Conflict) as exc:  # a conflict such as "already invited"
             add_form_errors(form, exc)
         else:
             messages.success(request, _("%(name)s was invited to the team.") % {"name": invitation.user})
@@ -356,14 +319,12 @@ def team_invite(request: HttpRequest, team_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def team_join(request: HttpRequest, team_id: int) -> HttpResponse:
-    team = _team(request, team_id)
+    team = queries.team_for(_viewer(request), team_id)
     form = JoinRequestForm(request.POST)
     if form.is_valid():
         try:
             actions.request_to_join(team=team, by=_viewer(request), message=form.cleaned_data["message"])
-        except PermissionDenied:
-            raise
-        except DomainError as exc:  # invalid input, or a conflict such as "already invited"
+        except (InvalidInput, Conflict) as exc:  # a conflict such as "already asked"
             add_form_errors(form, exc)
         else:
             messages.success(request, _("Your request was sent to the team lead."))
@@ -374,7 +335,7 @@ def team_join(request: HttpRequest, team_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def team_leave(request: HttpRequest, team_id: int) -> HttpResponse:
-    team = _team(request, team_id)
+    team = queries.team_for(_viewer(request), team_id)
     try:
         actions.leave_team(team=team, by=_viewer(request))
     except DomainError as exc:
@@ -387,7 +348,7 @@ def team_leave(request: HttpRequest, team_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def position_create(request: HttpRequest, team_id: int) -> HttpResponse:
-    team = _team(request, team_id)
+    team = queries.team_for(_viewer(request), team_id)
     form = PositionForm(request.POST)
     if form.is_valid():
         try:
@@ -410,8 +371,6 @@ def position_create(request: HttpRequest, team_id: int) -> HttpResponse:
 @require_POST
 def position_close(request: HttpRequest, position_id: int) -> HttpResponse:
     position = queries.position_for(_viewer(request), position_id)
-    if position is None:
-        raise Http404(_("No such position."))
     actions.close_position(position=position, by=_viewer(request))
     messages.success(request, _("The position “%(title)s” was closed.") % {"title": position.title})
     return redirect("ideas:team", team_id=position.team_id)
@@ -421,8 +380,6 @@ def position_close(request: HttpRequest, position_id: int) -> HttpResponse:
 @require_POST
 def invitation_respond(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = queries.invitation_for(_viewer(request), invitation_id)
-    if invitation is None:
-        raise Http404(_("No such invitation."))
     accept = request.POST.get("accept") == "1"
     actions.respond_to_invitation(invitation=invitation, by=_viewer(request), accept=accept)
     if accept:
@@ -436,8 +393,6 @@ def invitation_respond(request: HttpRequest, invitation_id: int) -> HttpResponse
 @require_POST
 def join_request_respond(request: HttpRequest, request_id: int) -> HttpResponse:
     join_request = queries.join_request_for(_viewer(request), request_id)
-    if join_request is None:
-        raise Http404(_("No such request."))
     accept = request.POST.get("accept") == "1"
     actions.respond_to_join_request(request=join_request, by=_viewer(request), accept=accept)
     name = str(join_request.user)
@@ -470,10 +425,7 @@ def positions(request: HttpRequest) -> HttpResponse:
 
 def user_ideas(request: HttpRequest, user_id: int) -> HttpResponse:
     """A person's ideas that the viewer may see (embedded on their profile page)."""
-    person = profile(user_id)
-    if person is None:
-        raise Http404
-    ideas = queries.ideas_of_user(_viewer(request), person)
+    person, ideas = queries.ideas_of_person(_viewer(request), user_id)
     template = "ideas/_user_ideas.html" if request.headers.get("HX-Request") else "ideas/user_ideas.html"
     return render(request, template, {"person": person, "ideas": ideas})
 
@@ -516,9 +468,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 def challenge_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = _viewer(request)
-    challenge = _challenge(request, slug)
-    if not is_organiser(viewer, challenge):
-        raise PermissionDenied(_("Only the challenge's organisers see its dashboard."))
+    challenge = challenge_for(viewer, slug)
     stats = queries.challenge_stats(viewer, challenge)
     return render(
         request,
