@@ -16,6 +16,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+# Only called after `_django()`: gettext reads the settings, which are chosen by then.
+from django.utils.translation import gettext as _
+
 # `opencall` alone runs the production settings, safe to expose behind a TLS proxy; `--local` (what `make run`
 # passes) asks for plain http on loopback, where the demo data is allowed (docs/decisions/0011).
 DEFAULT_SETTINGS = "opencall.config.settings.production"
@@ -26,7 +29,11 @@ STOP_GRACE_SECONDS = 10.0
 
 
 class CliError(Exception):
-    """A problem to report in one line."""
+    """A problem to report in one line.
+
+    Raised after `_django()` its message is translated (gettext needs the settings); the few raised
+    before it (bad settings, a non-loopback --local host, usage) stay in English.
+    """
 
 
 def _django(*, local: bool = False) -> None:
@@ -103,9 +110,9 @@ def _prepare_data(args: argparse.Namespace) -> None:
         exposed = published_accounts()
         if exposed:
             raise CliError(
-                f"this database holds {len(exposed)} demo accounts whose password is published ({exposed[0]}, …): "
-                "serve it in local mode (opencall serve --local), or give this installation its own data folder "
-                "(OPENCALL_VAR_DIR or DATABASE_URL)"
+                _("this database holds %(count)s demo accounts whose password is published (%(first)s, …): "
+                  "serve it in local mode (opencall serve --local), or give this installation its own data folder "
+                  "(OPENCALL_VAR_DIR or DATABASE_URL)") % {"count": len(exposed), "first": exposed[0]}
             )
 
 
@@ -263,9 +270,9 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise CliError(f"not a valid email address: {email!r}") from exc
+        raise CliError(_("not a valid email address: %(email)r") % {"email": email}) from exc
     if User.objects.filter(email=email).exists():
-        raise CliError(f"an account with {email} exists already")
+        raise CliError(_("an account with %(email)s exists already") % {"email": email})
     password = args.password or os.environ.get("OPENCALL_ADMIN_PASSWORD", "")
     if not password:
         import getpass
@@ -274,7 +281,7 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
     try:
         validate_password(password)
     except ValidationError as exc:
-        raise CliError("password rejected: " + " ".join(exc.messages)) from exc
+        raise CliError(_("password rejected: %(reasons)s") % {"reasons": " ".join(exc.messages)}) from exc
     from allauth.account.models import EmailAddress
 
     admin = User.objects.create_superuser(email, password, display_name=args.name or "Administrator",
@@ -300,7 +307,8 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
 
     ok, checked, broken = verify_chain()
     if not ok:
-        raise CliError(f"audit chain broken at event #{broken} (after {checked} good events)")
+        raise CliError(_("audit chain broken at event #%(event)s (after %(checked)s good events)")
+                       % {"event": broken, "checked": checked})
     print(f"Audit chain intact: {checked} events.")
     return 0
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from opencall.accounts.models import ApiToken, Notification, Skill, User
 from opencall.accounts.names import clean_display_name
@@ -22,7 +23,7 @@ TOKEN_PREFIX = "oc_"  # noqa: S105  (a public marker on tokens, not a secret)
 def normalise_skills(names: Iterable[str]) -> list[Skill]:
     wanted = sorted({n.strip().lower()[:60] for n in names if n and n.strip()})
     if len(wanted) > 30:
-        raise InvalidInput("Too many skills.", errors={"skills": ["At most 30 skills."]})
+        raise InvalidInput(_("Too many skills."), errors={"skills": [_("At most 30 skills.")]})
     existing = {s.name: s for s in Skill.objects.filter(name__in=wanted)}
     for name in wanted:
         if name not in existing:
@@ -33,20 +34,21 @@ def normalise_skills(names: Iterable[str]) -> list[Skill]:
 def update_profile(*, user: User, by: User, display_name: str, bio: str, skills: Iterable[str],
                    languages: str, timezone_name: str = "") -> User:
     if by.pk != user.pk:
-        raise PermissionDenied("You can only edit your own profile.")
+        raise PermissionDenied(_("You can only edit your own profile."))
     errors: dict[str, list[str]] = {}
     try:
         display_name = clean_display_name(display_name)
     except ValueError as exc:
         errors["display_name"] = [str(exc)]
     if len(bio) > 2000:
-        errors["bio"] = ["At most 2000 characters."]
+        errors["bio"] = [_("At most 2000 characters.")]
     if len(languages) > 200:
-        errors["languages"] = ["At most 200 characters."]
+        errors["languages"] = [_("At most 200 characters.")]
     if timezone_name and timezone_name not in zoneinfo.available_timezones():
-        errors["timezone"] = [f"Unknown time zone {timezone_name[:64]!r}; use an IANA name such as Europe/Berlin."]
+        errors["timezone"] = [_("Unknown time zone %(name)r; use an IANA name such as Europe/Berlin.")
+                              % {"name": timezone_name[:64]}]
     if errors:
-        raise InvalidInput("The profile has errors.", errors=errors)
+        raise InvalidInput(_("The profile has errors."), errors=errors)
     with transaction.atomic():
         user.display_name = display_name
         user.bio = bio
@@ -62,7 +64,7 @@ def issue_token(*, user: User, label: str) -> tuple[ApiToken, str]:
     """Create a token; the clear text is returned once and never stored."""
     label = label.strip()
     if not label or len(label) > 80:
-        raise InvalidInput("A token needs a label of 1-80 characters.", errors={"label": ["1-80 characters."]})
+        raise InvalidInput(_("A token needs a label of 1-80 characters."), errors={"label": [_("1-80 characters.")]})
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(user=user, label=label, prefix=clear[:10],
@@ -75,7 +77,7 @@ def revoke_token(*, token_id: int, by: User) -> None:
     with transaction.atomic():
         token = ApiToken.objects.filter(pk=token_id, user=by, revoked_at__isnull=True).first()
         if token is None:
-            raise NotFound("No such token.")
+            raise NotFound(_("No such token."))
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit.record(actor=by, verb="token.revoke", obj=token)
@@ -124,11 +126,11 @@ def mark_notifications_read(*, user: User, ids: Iterable[int] | None = None) -> 
 
 def block_user(*, user: User, by: User, reason: str) -> None:
     if not (by.is_moderator or by.is_staff):
-        raise PermissionDenied("Only moderators can block accounts.")
+        raise PermissionDenied(_("Only moderators can block accounts."))
     if user.pk == by.pk:
-        raise InvalidInput("You cannot block yourself.")
+        raise InvalidInput(_("You cannot block yourself."))
     if not reason.strip():
-        raise InvalidInput("Give a reason.", errors={"reason": ["A reason is required."]})
+        raise InvalidInput(_("Give a reason."), errors={"reason": [_("A reason is required.")]})
     with transaction.atomic():
         user.is_blocked = True
         user.is_active = False

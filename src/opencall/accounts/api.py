@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.security.base import AuthBase
 
@@ -28,7 +27,6 @@ from opencall.accounts.schemas import (
     TokenPage,
     UnreadOut,
 )
-from opencall.core.errors import NotFound
 from opencall.core.pagination import page_of
 from opencall.core.schemas import FilterSchema, IdPath
 
@@ -67,10 +65,7 @@ def page(filters: FilterSchema, rows: Any) -> dict[str, Any]:
 
 @router.get("/me", response=MeOut, auth=user_auth, summary="Your profile")
 def me(request: HttpRequest) -> User:
-    found = queries.profile(caller(request).pk)
-    if found is None:
-        raise NotFound(_("Your account is not active."))
-    return found
+    return queries.own_profile(caller(request))
 
 
 @router.patch("/me", response=MeOut, auth=user_auth, summary="Change your profile")
@@ -99,10 +94,7 @@ def update_me(request: HttpRequest, payload: ProfileIn) -> User:
 @router.get("/people/{user_id}", response=ProfileOut, summary="A person's public profile")
 def person(request: HttpRequest, user_id: IdPath) -> User:
     visitor(request)
-    found = queries.profile(user_id)
-    if found is None:
-        raise NotFound(_("No such person."))
-    return found
+    return queries.person_for(user_id)
 
 
 @router.get("/me/tokens", response=TokenPage, auth=user_auth, summary="Your active API tokens")

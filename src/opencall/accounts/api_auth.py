@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.translation import gettext as _
 
 from opencall.accounts.actions import user_for_token
 from opencall.accounts.models import User
@@ -19,7 +20,7 @@ _SAFE = {"GET", "HEAD", "OPTIONS"}
 
 
 def _csrf_ok(request: HttpRequest) -> bool:
-    def _noop(_: HttpRequest) -> Any:
+    def _noop(request: HttpRequest) -> Any:
         return None
 
     check = CsrfViewMiddleware(_noop)
@@ -35,18 +36,18 @@ def viewer(request: HttpRequest) -> User | AnonymousUser:
     header = request.headers.get("Authorization", "")
     who: User | AnonymousUser
     if header:
-        scheme, _, credential = header.partition(" ")
+        scheme, _sep, credential = header.partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
-            raise NotAuthenticated("Use 'Authorization: Bearer <token>'.")
+            raise NotAuthenticated(_("Use 'Authorization: Bearer <token>'."))
         user = user_for_token(credential.strip())
         if user is None:
-            raise NotAuthenticated("The API token is unknown or revoked.")
+            raise NotAuthenticated(_("The API token is unknown or revoked."))
         who = user
     else:
         session_user = getattr(request, "user", None)
         who = session_user if session_user is not None and session_user.is_authenticated else AnonymousUser()
         if who.is_authenticated and request.method not in _SAFE and not _csrf_ok(request):
-            raise PermissionDenied("CSRF check failed: send the X-CSRFToken header with session requests.")
+            raise PermissionDenied(_("CSRF check failed: send the X-CSRFToken header with session requests."))
     request._opencall_viewer = who  # type: ignore[attr-defined]
     return who
 
@@ -54,6 +55,6 @@ def viewer(request: HttpRequest) -> User | AnonymousUser:
 def require_user(request: HttpRequest) -> User:
     who = viewer(request)
     if not who.is_authenticated:
-        raise NotAuthenticated("Sign in or send a personal API token.")
+        raise NotAuthenticated(_("Sign in or send a personal API token."))
     assert isinstance(who, User)
     return who

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from allauth.account.models import EmailAddress
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from opencall.accounts.models import ApiToken, Notification, Skill, User
+from opencall.core.errors import NotFound
 
 
 def unread_notification_count(user: User) -> int:
@@ -19,6 +21,22 @@ def notifications_for(user: User, *, unread_only: bool = False) -> QuerySet[Noti
 
 def profile(user_id: int) -> User | None:
     return User.objects.prefetch_related("skills").filter(pk=user_id, is_active=True).first()
+
+
+def person_for(user_id: int) -> User:
+    """The gate for a person's public profile: an active account, or NotFound."""
+    found = profile(user_id)
+    if found is None:
+        raise NotFound(_("No such person."))
+    return found
+
+
+def own_profile(user: User) -> User:
+    """The caller's own profile with its skills, or NotFound when the account is no longer active."""
+    found = profile(user.pk)
+    if found is None:
+        raise NotFound(_("Your account is not active."))
+    return found
 
 
 def all_skills() -> QuerySet[Skill]:

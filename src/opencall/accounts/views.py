@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from opencall.accounts import actions, queries
 from opencall.accounts.forms import ProfileForm, TokenForm
 from opencall.accounts.models import User
-from opencall.core.errors import InvalidInput, NotFound
+from opencall.core.errors import InvalidInput
 from opencall.core.web import add_form_errors, local_url, parse_id
 
 PAGE_SIZE = 25
@@ -36,9 +36,7 @@ def _optional_url(name: str, *args: object) -> str:
 
 
 def profile(request: HttpRequest, user_id: int) -> HttpResponse:
-    person = queries.profile(user_id)
-    if person is None:
-        raise NotFound(_("There is no such person."))
+    person = queries.person_for(user_id)
     context = {
         "person": person,
         "skills": list(person.skills.all()),

@@ -286,7 +286,7 @@ api.add_router("", review_router)
 
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    response = problem(exc.status, exc.title, exc.detail, code=exc.code, errors=exc.errors)
+    response = problem(exc.status, str(exc.title), exc.detail, code=exc.code, errors=exc.errors)
     if exc.status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="opencall"'
     return response

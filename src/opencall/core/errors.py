@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class DomainError(Exception):
+    """`detail` is the translated message for this case; `title` names the kind of error (translated
+    when shown: the API's problem+json and the web's error page)."""
+
     status = 400
     code = "bad-request"
-    title = "Bad request"
+    title: StrOrPromise = _("Bad request")
 
     def __init__(self, detail: str, *, errors: Mapping[str, Sequence[str]] | None = None) -> None:
         super().__init__(detail)
@@ -19,40 +28,40 @@ class DomainError(Exception):
 class NotAuthenticated(DomainError):
     status = 401
     code = "not-authenticated"
-    title = "Authentication required"
+    title = _("Authentication required")
 
 
 class PermissionDenied(DomainError):
     status = 403
     code = "permission-denied"
-    title = "Permission denied"
+    title = _("Permission denied")
 
 
 class EmailNotVerified(PermissionDenied):
     """Something was granted to an address, and the caller has not yet proved that it is theirs."""
 
     code = "email-not-verified"
-    title = "Email address not verified"
+    title = _("Email address not verified")
 
 
 class NotFound(DomainError):
     status = 404
     code = "not-found"
-    title = "Not found"
+    title = _("Not found")
 
 
 class Conflict(DomainError):
     status = 409
     code = "conflict"
-    title = "Conflict"
+    title = _("Conflict")
 
 
 class PhaseClosed(Conflict):
     code = "phase-closed"
-    title = "Not allowed in the current phase"
+    title = _("Not allowed in the current phase")
 
 
 class InvalidInput(DomainError):
     status = 422
     code = "invalid-input"
-    title = "Invalid input"
+    title = _("Invalid input")

@@ -7,9 +7,11 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
+from opencall.challenges.phases import Action, allows
 from opencall.core import audit
 from opencall.core.errors import Conflict, InvalidInput, PermissionDenied, PhaseClosed
 from opencall.core.money import format_money, minor_digits
@@ -29,22 +31,22 @@ COMPARED_RULES = ("mes", "greedy", "phragmen")
 def configure_funding(*, challenge: Challenge, by: User, ballot_kind: str, max_choices: int = 5,
                       total_points: int = 10, default_rule: str = "mes") -> FundingSettings:
     if not can_run_allocation(by, challenge):
-        raise PermissionDenied("Only organisers configure the funding phase.")
+        raise PermissionDenied(_("Only organisers configure the funding phase."))
     errors: dict[str, list[str]] = {}
     if ballot_kind not in BallotKind.values:
-        errors["ballot_kind"] = [f"One of {', '.join(BallotKind.values)}."]
+        errors["ballot_kind"] = [_("One of %(kinds)s.") % {"kinds": ", ".join(BallotKind.values)}]
     if not 1 <= max_choices <= 100:
-        errors["max_choices"] = ["Between 1 and 100."]
+        errors["max_choices"] = [_("Between 1 and 100.")]
     if not 1 <= total_points <= 1000:
-        errors["total_points"] = ["Between 1 and 1000."]
+        errors["total_points"] = [_("Between 1 and 1000.")]
     if default_rule not in RULES:
-        errors["default_rule"] = [f"Unknown rule {default_rule!r}."]
+        errors["default_rule"] = [_("Unknown rule %(rule)r.") % {"rule": default_rule}]
     if errors:
-        raise InvalidInput("The funding settings have errors.", errors=errors)
+        raise InvalidInput(_("The funding settings have errors."), errors=errors)
     with transaction.atomic():
         if challenge.budget_ballots.exists():
-            raise Conflict("Ballots were cast already; the ballot form can no longer change.")
-        found, _ = FundingSettings.objects.update_or_create(
+            raise Conflict(_("Ballots were cast already; the ballot form can no longer change."))
+        found, _created = FundingSettings.objects.update_or_create(
             challenge=challenge,
             defaults={"ballot_kind": ballot_kind, "max_choices": max_choices, "total_points": total_points,
                       "default_rule": default_rule},
@@ -61,41 +63,43 @@ def cast_ballot(*, challenge: Challenge, by: User,
     and an idea named twice.
     """
     pairs = list(choices.items()) if isinstance(choices, Mapping) else list(choices)
-    seen = [i for i, _ in pairs]
+    seen = [i for i, _points in pairs]
     if len(set(seen)) != len(seen):
-        raise InvalidInput("The ballot was not recorded.", errors={"choices": ["An idea is chosen twice."]})
+        raise InvalidInput(_("The ballot was not recorded."), errors={"choices": [_("An idea is chosen twice.")]})
     choices = dict(pairs)
     if not can_cast_ballot(by, challenge):
-        if by.is_authenticated and challenge.phase != "funding":
-            raise PhaseClosed("Budget ballots are accepted only during the funding phase.")
-        raise PermissionDenied("You cannot vote in this challenge.")
+        if by.is_authenticated and not allows(challenge.phase, Action.FUND):
+            raise PhaseClosed(_("Budget ballots are accepted only during the funding phase."))
+        raise PermissionDenied(_("You cannot vote in this challenge."))
     conf = settings_for(challenge)
     ideas = {idea.pk: idea for idea in fundable_ideas(challenge)}
     errors: list[str] = []
     unknown = [i for i in choices if i not in ideas]
     if unknown:
-        errors.append(f"Not on this ballot: {', '.join(map(str, sorted(unknown)))}.")
+        errors.append(_("Not on this ballot: %(ideas)s.") % {"ideas": ", ".join(map(str, sorted(unknown)))})
     if not choices:
-        errors.append("Choose at least one idea.")
+        errors.append(_("Choose at least one idea."))
     if any(not isinstance(p, int) or isinstance(p, bool) or p < 1 for p in choices.values()):
-        errors.append("Points must be whole numbers of at least 1.")
+        errors.append(_("Points must be whole numbers of at least 1."))
     if not errors:
         if conf.ballot_kind == BallotKind.KNAPSACK:
             if any(p != 1 for p in choices.values()):
-                errors.append("Pick each idea once.")
+                errors.append(_("Pick each idea once."))
             cost = sum(ideas[i].requested_budget_minor or 0 for i in choices)
             if challenge.budget_minor is not None and cost > challenge.budget_minor:
-                errors.append(f"Over budget: {format_money(cost, challenge.currency)} chosen, "
-                              f"{format_money(challenge.budget_minor, challenge.currency)} available.")
+                errors.append(_("Over budget: %(chosen)s chosen, %(available)s available.") % {
+                    "chosen": format_money(cost, challenge.currency),
+                    "available": format_money(challenge.budget_minor, challenge.currency)})
         elif conf.ballot_kind == BallotKind.APPROVAL:
             if any(p != 1 for p in choices.values()):
-                errors.append("Pick each idea once.")
+                errors.append(_("Pick each idea once."))
             if len(choices) > conf.max_choices:
-                errors.append(f"Too many choices: at most {conf.max_choices}.")
+                errors.append(_("Too many choices: at most %(most)s.") % {"most": conf.max_choices})
         elif sum(choices.values()) > conf.total_points:
-            errors.append(f"Too many points: {sum(choices.values())} given, {conf.total_points} available.")
+            errors.append(_("Too many points: %(given)s given, %(available)s available.")
+                          % {"given": sum(choices.values()), "available": conf.total_points})
     if errors:
-        raise InvalidInput("The ballot was not recorded.", errors={"choices": errors})
+        raise InvalidInput(_("The ballot was not recorded."), errors={"choices": errors})
     with transaction.atomic():
         ballot, created = BudgetBallot.objects.select_for_update().get_or_create(
             challenge=challenge, voter=by, defaults={"kind": conf.ballot_kind})
@@ -114,29 +118,31 @@ def cast_ballot(*, challenge: Challenge, by: User,
 
 def withdraw_ballot(*, challenge: Challenge, by: User) -> None:
     if not can_cast_ballot(by, challenge):
-        raise PhaseClosed("Ballots can be withdrawn only during the funding phase.")
+        raise PhaseClosed(_("Ballots can be withdrawn only during the funding phase."))
     with transaction.atomic():
-        deleted, _ = BudgetBallot.objects.filter(challenge=challenge, voter=by).delete()
+        deleted, _rows = BudgetBallot.objects.filter(challenge=challenge, voter=by).delete()
         if not deleted:
-            raise Conflict("You have no ballot here.")
+            raise Conflict(_("You have no ballot here."))
         audit.record(actor=by, verb="ballot.withdraw", obj=challenge)
 
 
 def _voters_with_funded(election: Election, chosen: set[int]) -> int:
-    return sum(1 for v in range(election.num_voters) if any(p in chosen for p, _ in election.ballot(v)))
+    return sum(1 for v in range(election.num_voters) if any(p in chosen for p, _cost in election.ballot(v)))
 
 
 def run_allocation(*, challenge: Challenge, by: User, rule: str | None = None) -> Allocation:
     """Run a rule over the current ballots and store inputs, outcome, explanations, and the same ballots
     under the compared rules for the side-by-side chart."""
     if not can_run_allocation(by, challenge):
-        raise PermissionDenied("Only organisers run allocations.")
+        raise PermissionDenied(_("Only organisers run allocations."))
     if challenge.budget_minor is None:
-        raise InvalidInput("Set the challenge's budget first.", errors={"budget_minor": ["Required for funding."]})
+        raise InvalidInput(_("Set the challenge's budget first."),
+                           errors={"budget_minor": [_("Required for funding.")]})
     conf = settings_for(challenge)
     rule = rule or conf.default_rule
     if rule not in RULES:
-        raise InvalidInput(f"Unknown rule {rule!r}.", errors={"rule": [f"One of {', '.join(sorted(RULES))}."]})
+        raise InvalidInput(_("Unknown rule %(rule)r.") % {"rule": rule},
+                           errors={"rule": [_("One of %(rules)s.") % {"rules": ", ".join(sorted(RULES))}]})
     ce = challenge_election(challenge)
     unit = 10 ** minor_digits(challenge.currency)
     outcomes: dict[str, Outcome] = {}
@@ -145,8 +151,10 @@ def run_allocation(*, challenge: Challenge, by: User, rule: str | None = None) -
             outcomes[name] = run_rule(ce.election, name)
         except RuleError as exc:
             if name == rule:
-                raise InvalidInput(f"The rule {rule} cannot run on {conf.ballot_kind} ballots: {exc}",
-                                   errors={"rule": ["Not applicable to these ballots."]}) from exc
+                raise InvalidInput(
+                    _("The rule %(rule)s cannot run on %(kind)s ballots: %(reason)s")
+                    % {"rule": rule, "kind": conf.ballot_kind, "reason": exc},
+                    errors={"rule": [_("Not applicable to these ballots.")]}) from exc
     comparison: dict[str, dict[str, Any]] = {
         name: {
             "selected": [ce.idea_ids[i] for i in out.selected],
@@ -174,13 +182,13 @@ def publish_allocation(*, allocation: Allocation, by: User) -> Allocation:
     """Publish a run: the funded ideas are marked funded and their teams told."""
     challenge = allocation.challenge
     if not can_run_allocation(by, challenge):
-        raise PermissionDenied("Only organisers publish results.")
-    if challenge.phase == "funding":
-        raise PhaseClosed("Close the funding phase before publishing, so no ballot changes afterwards.")
+        raise PermissionDenied(_("Only organisers publish results."))
+    if allows(challenge.phase, Action.FUND):
+        raise PhaseClosed(_("Close the funding phase before publishing, so no ballot changes afterwards."))
     with transaction.atomic():
         locked = Allocation.objects.select_for_update().get(pk=allocation.pk)
         if locked.published_at is not None:
-            raise Conflict("This allocation is published already.")
+            raise Conflict(_("This allocation is published already."))
         locked.published_at = timezone.now()
         locked.save(update_fields=["published_at"])
         for idea in fundable_ideas(challenge).filter(pk__in=locked.selected):

@@ -15,25 +15,18 @@ from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
 from opencall.challenges.permissions import is_organiser
 from opencall.challenges.queries import challenge_for
-from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from opencall.core.errors import Conflict, InvalidInput
 from opencall.core.money import format_money
 from opencall.funding import actions, queries
 from opencall.funding.charts import bar_chart
 from opencall.funding.explanations import describe
 from opencall.funding.forms import RULE_LABELS, FundingSettingsForm, RunForm
 from opencall.funding.models import Allocation, BallotKind
-from opencall.funding.permissions import can_cast_ballot, can_run_allocation, can_view_allocation
+from opencall.funding.permissions import can_cast_ballot
 
 
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def _challenge(request: HttpRequest, slug: str) -> Challenge:
-    challenge = challenge_for(_user(request), slug)
-    if challenge is None:
-        raise NotFound(_("There is no such challenge, or you may not see it."))
-    return challenge
 
 
 def _choices_from_post(request: HttpRequest, kind: str) -> list[tuple[int, int]]:
@@ -58,7 +51,7 @@ def _choices_from_post(request: HttpRequest, kind: str) -> list[tuple[int, int]]
 
 def ballot(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = _user(request)
-    challenge = _challenge(request, slug)
+    challenge = challenge_for(viewer, slug)
     conf = queries.settings_for(challenge)
     ideas = list(queries.fundable_ideas(challenge))
     mine = queries.ballot_of(challenge, viewer)
@@ -95,9 +88,7 @@ def ballot(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def allocations(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = _user(request)
-    challenge = _challenge(request, slug)
-    if not can_run_allocation(viewer, challenge):
-        raise PermissionDenied(_("Only the challenge's organisers run allocations."))
+    challenge = queries.allocation_desk_for(viewer, slug)
     conf = queries.settings_for(challenge)
     settings_form = FundingSettingsForm(initial={"ballot_kind": conf.ballot_kind, "max_choices": conf.max_choices,
                                                  "total_points": conf.total_points, "default_rule": conf.default_rule})
@@ -163,17 +154,15 @@ def _allocation_context(challenge: Challenge, allocation: Allocation) -> dict[st
 
 def allocation_detail(request: HttpRequest, slug: str, allocation_id: int) -> HttpResponse:
     viewer = _user(request)
-    challenge = _challenge(request, slug)
-    allocation = queries.allocation_by_id(challenge, allocation_id)
-    if allocation is None or not can_view_allocation(viewer, allocation):
-        raise NotFound(_("There is no such allocation, or it is not published."))
+    challenge = challenge_for(viewer, slug)
+    allocation = queries.allocation_for(viewer, challenge, allocation_id)
     context = _allocation_context(challenge, allocation)
     context["organiser"] = is_organiser(viewer, challenge)
     return render(request, "funding/results.html", context)
 
 
 def results(request: HttpRequest, slug: str) -> HttpResponse:
-    challenge = _challenge(request, slug)
+    challenge = challenge_for(_user(request), slug)
     allocation = queries.published_allocation(challenge)
     if allocation is None:
         return render(request, "funding/no_results.html", {"challenge": challenge}, status=404)
@@ -185,10 +174,9 @@ def results(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def publish(request: HttpRequest, slug: str, allocation_id: int) -> HttpResponse:
-    challenge = _challenge(request, slug)
-    allocation = queries.allocation_by_id(challenge, allocation_id)
-    if allocation is None:
-        raise NotFound(_("There is no such allocation."))
-    actions.publish_allocation(allocation=allocation, by=_user(request))
+    viewer = _user(request)
+    challenge = challenge_for(viewer, slug)
+    allocation = queries.allocation_for(viewer, challenge, allocation_id)
+    actions.publish_allocation(allocation=allocation, by=viewer)
     messages.success(request, _("The results are published and the funded teams notified."))
     return redirect("funding:results", slug=challenge.slug)

@@ -9,6 +9,7 @@ import numpy as np
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
@@ -49,25 +50,25 @@ class CriterionSpec:
 
 def _manage(by: User, challenge: Challenge) -> None:
     if not can_manage_review(by, challenge):
-        raise PermissionDenied("Only the challenge's organisers run the review.")
+        raise PermissionDenied(_("Only the challenge's organisers run the review."))
 
 
 def create_rubric(*, challenge: Challenge, by: User, name: str, criteria: Sequence[CriterionSpec]) -> Rubric:
     _manage(by, challenge)
     errors: list[str] = []
     if not name.strip() or len(name) > 120:
-        errors.append("A rubric needs a name of 1-120 characters.")
+        errors.append(_("A rubric needs a name of 1-120 characters."))
     if not criteria or len(criteria) > 20:
-        errors.append("A rubric has 1 to 20 criteria.")
+        errors.append(_("A rubric has 1 to 20 criteria."))
     for c in criteria:
         if not c.label.strip() or len(c.label) > 120:
-            errors.append("Every criterion needs a label of 1-120 characters.")
+            errors.append(_("Every criterion needs a label of 1-120 characters."))
         if not 1 <= c.weight <= 100:
-            errors.append(f"{c.label}: weight between 1 and 100.")
+            errors.append(_("%(label)s: weight between 1 and 100.") % {"label": c.label})
         if c.scale_max <= c.scale_min or c.scale_max - c.scale_min > 100:
-            errors.append(f"{c.label}: the scale must go up, by at most 100 steps.")
+            errors.append(_("%(label)s: the scale must go up, by at most 100 steps.") % {"label": c.label})
     if errors:
-        raise InvalidInput("The rubric has errors.", errors={"criteria": errors})
+        raise InvalidInput(_("The rubric has errors."), errors={"criteria": errors})
     with transaction.atomic():
         rubric = Rubric.objects.create(challenge=challenge, name=name.strip())
         Criterion.objects.bulk_create([
@@ -83,22 +84,23 @@ def open_round(*, challenge: Challenge, by: User, name: str, rubric: Rubric, jud
     _manage(by, challenge)
     errors: dict[str, list[str]] = {}
     if rubric.challenge_id != challenge.pk:
-        errors["rubric"] = ["The rubric belongs to another challenge."]
+        errors["rubric"] = [_("The rubric belongs to another challenge.")]
     if not 1 <= judges_per_idea <= 20:
-        errors["judges_per_idea"] = ["Between 1 and 20."]
+        errors["judges_per_idea"] = [_("Between 1 and 20.")]
     if not 1 <= max_load <= 1000:
-        errors["max_load"] = ["Between 1 and 1000."]
+        errors["max_load"] = [_("Between 1 and 1000.")]
     if not 0 <= crowd_weight <= 100:
-        errors["crowd_weight"] = ["Between 0 and 100."]
+        errors["crowd_weight"] = [_("Between 0 and 100.")]
     if not name.strip() or len(name) > 120:
-        errors["name"] = ["1-120 characters."]
+        errors["name"] = [_("1-120 characters.")]
     if errors:
-        raise InvalidInput("The round has errors.", errors=errors)
+        raise InvalidInput(_("The round has errors."), errors=errors)
     with transaction.atomic():
         number = ReviewRound.objects.filter(challenge=challenge).count() + 1
         chosen = list(ideas) if ideas is not None else list(default_round_ideas(challenge, number))
         if any(i.challenge_id != challenge.pk for i in chosen):
-            raise InvalidInput("Every idea must belong to the challenge.", errors={"ideas": ["Wrong challenge."]})
+            raise InvalidInput(_("Every idea must belong to the challenge."),
+                               errors={"ideas": [_("Wrong challenge.")]})
         ReviewRound.objects.filter(challenge=challenge, state=ReviewRound.State.OPEN).update(
             state=ReviewRound.State.CLOSED)
         rnd = ReviewRound.objects.create(challenge=challenge, number=number, name=name.strip(), rubric=rubric,
@@ -112,12 +114,12 @@ def open_round(*, challenge: Challenge, by: User, name: str, rubric: Rubric, jud
 def declare_conflict(*, challenge: Challenge, judge: User, idea: Idea, by: User, reason: str) -> Conflict:
     """A judge declares a conflict for themself; organisers may declare one for any judge."""
     if not can_declare_conflict(by, challenge) or (by.pk != judge.pk and not can_manage_review(by, challenge)):
-        raise PermissionDenied("Judges declare their own conflicts; organisers any judge's.")
+        raise PermissionDenied(_("Judges declare their own conflicts; organisers any judge's."))
     if idea.challenge_id != challenge.pk:
-        raise InvalidInput("The idea belongs to another challenge.", errors={"idea": ["Wrong challenge."]})
+        raise InvalidInput(_("The idea belongs to another challenge."), errors={"idea": [_("Wrong challenge.")]})
     reason = reason.strip()
     if not reason or len(reason) > 300:
-        raise InvalidInput("Say why, in at most 300 characters.", errors={"reason": ["1-300 characters."]})
+        raise InvalidInput(_("Say why, in at most 300 characters."), errors={"reason": [_("1-300 characters.")]})
     try:
         with transaction.atomic():
             conflict = Conflict.objects.create(challenge=challenge, judge=judge, idea=idea, reason=reason,
@@ -126,7 +128,7 @@ def declare_conflict(*, challenge: Challenge, judge: User, idea: Idea, by: User,
             ReviewAssignment.objects.filter(judge=judge, idea=idea, review__isnull=True).delete()
             audit.record(actor=by, verb="review.conflict", obj=conflict)
     except IntegrityError as exc:
-        raise ConflictError("This conflict is declared already.") from exc
+        raise ConflictError(_("This conflict is declared already.")) from exc
     return conflict
 
 
@@ -169,11 +171,11 @@ def run_assignment(*, rnd: ReviewRound, by: User) -> dict[str, float | int]:
     """Assign judges to the round's ideas optimally; keeps manual and already-reviewed assignments."""
     _manage(by, rnd.challenge)
     if rnd.state != ReviewRound.State.OPEN:
-        raise ConflictError("The round is closed.")
+        raise ConflictError(_("The round is closed."))
     judges = list(judges_of(rnd.challenge))
     ideas = list(round_ideas(rnd))
     if not judges or not ideas:
-        raise InvalidInput("Add judges and ideas first.", errors={"round": ["No judges or no ideas."]})
+        raise InvalidInput(_("Add judges and ideas first."), errors={"round": [_("No judges or no ideas.")]})
     affinity = affinity_matrix(judges, ideas)
     forbidden = _forbidden(rnd, judges, ideas)
     kept = list(ReviewAssignment.objects.filter(round=rnd).filter(Q(manual=True) | Q(review__isnull=False)))
@@ -191,8 +193,8 @@ def run_assignment(*, rnd: ReviewRound, by: User) -> dict[str, float | int]:
     try:
         result = assign_fair(problem) if rnd.fair else assign_max_affinity(problem)
     except InfeasibleAssignmentError as exc:
-        raise InvalidInput(f"No assignment fits: {exc}", errors={"round": [
-            "Too few judges without conflicts for the judges per idea and load limit."]}) from exc
+        raise InvalidInput(_("No assignment fits: %(reason)s") % {"reason": exc}, errors={"round": [
+            _("Too few judges without conflicts for the judges per idea and load limit.")]}) from exc
     with transaction.atomic():
         ReviewAssignment.objects.filter(round=rnd, manual=False, review__isnull=True).delete()
         ReviewAssignment.objects.bulk_create([
@@ -213,18 +215,19 @@ def add_assignment(*, rnd: ReviewRound, judge: User, idea: Idea, by: User) -> Re
     """An organiser's manual adjustment; conflicts stay hard constraints."""
     _manage(by, rnd.challenge)
     if not is_judge(judge, rnd.challenge):
-        raise InvalidInput(f"{judge} is not a judge of this challenge.", errors={"judge": ["Not a judge."]})
+        raise InvalidInput(_("%(judge)s is not a judge of this challenge.") % {"judge": judge},
+                           errors={"judge": [_("Not a judge.")]})
     if not rnd.ideas.filter(pk=idea.pk).exists():
-        raise InvalidInput("The idea is not in this round.", errors={"idea": ["Not in the round."]})
+        raise InvalidInput(_("The idea is not in this round."), errors={"idea": [_("Not in the round.")]})
     if _forbidden(rnd, [judge], [Idea.objects.select_related("team").prefetch_related("team__members__user")
                                  .get(pk=idea.pk)])[0, 0]:
-        raise ConflictError(f"{judge} has a conflict of interest with this idea.")
+        raise ConflictError(_("%(judge)s has a conflict of interest with this idea.") % {"judge": judge})
     try:
         with transaction.atomic():
             a = ReviewAssignment.objects.create(round=rnd, judge=judge, idea=idea, manual=True)
             audit.record(actor=by, verb="review.assign.add", obj=a)
     except IntegrityError as exc:
-        raise ConflictError("That judge is assigned to this idea already.") from exc
+        raise ConflictError(_("That judge is assigned to this idea already.")) from exc
     return a
 
 
@@ -232,7 +235,7 @@ def remove_assignment(*, assignment: ReviewAssignment, by: User) -> None:
     _manage(by, assignment.round.challenge)
     with transaction.atomic():
         if Review.objects.filter(assignment=assignment, submitted_at__isnull=False).exists():
-            raise ConflictError("This judge has reviewed the idea already.")
+            raise ConflictError(_("This judge has reviewed the idea already."))
         audit.record(actor=by, verb="review.assign.remove", obj=assignment)
         assignment.delete()
 
@@ -241,29 +244,31 @@ def submit_review(*, assignment: ReviewAssignment, by: User, scores: Mapping[int
                   recommendation: str = "", final: bool = True) -> Review:
     """Save (final=False) or submit a review; every criterion needs a score on its scale to submit."""
     if assignment.judge_id != by.pk:
-        raise PermissionDenied("This review is assigned to someone else.")
+        raise PermissionDenied(_("This review is assigned to someone else."))
     if not can_write_review(by, assignment):
-        raise PhaseClosed("Reviews are accepted only while the review round is open.")
+        raise PhaseClosed(_("Reviews are accepted only while the review round is open."))
     criteria = {c.pk: c for c in assignment.round.rubric.criteria.all()}
     errors: dict[str, list[str]] = {}
     for cid, value in scores.items():
         c = criteria.get(cid)
         if c is None:
-            errors.setdefault("scores", []).append(f"Unknown criterion {cid}.")
+            errors.setdefault("scores", []).append(_("Unknown criterion %(id)s.") % {"id": cid})
         elif isinstance(value, bool) or not isinstance(value, int) or not c.scale_min <= value <= c.scale_max:
-            errors[f"scores.{cid}"] = [f"{c.label}: a whole number from {c.scale_min} to {c.scale_max}."]
+            errors[f"scores.{cid}"] = [_("%(label)s: a whole number from %(low)s to %(high)s.")
+                                       % {"label": c.label, "low": c.scale_min, "high": c.scale_max}]
     if final:
         missing = [c.label for cid, c in criteria.items() if cid not in scores]
         if missing:
-            errors.setdefault("scores", []).append(f"Score every criterion: {', '.join(missing)}.")
+            errors.setdefault("scores", []).append(_("Score every criterion: %(missing)s.")
+                                                   % {"missing": ", ".join(missing)})
     if len(note) > 5000:
-        errors["note"] = ["At most 5,000 characters."]
+        errors["note"] = [_("At most 5,000 characters.")]
     if recommendation and recommendation not in Review.Recommendation.values:
-        errors["recommendation"] = ["advance, maybe or reject."]
+        errors["recommendation"] = [_("advance, maybe or reject.")]
     if errors:
-        raise InvalidInput("The review has errors.", errors=errors)
+        raise InvalidInput(_("The review has errors."), errors=errors)
     with transaction.atomic():
-        review, _ = Review.objects.select_for_update().get_or_create(assignment=assignment)
+        review, _created = Review.objects.select_for_update().get_or_create(assignment=assignment)
         review.scores = {str(k): v for k, v in scores.items()}
         review.note = note
         review.recommendation = recommendation
@@ -279,11 +284,11 @@ def decide_ideas(*, rnd: ReviewRound, by: User, advance: Iterable[int] = (), rej
     _manage(by, rnd.challenge)
     advance, reject = set(advance), set(reject)
     if advance & reject:
-        raise InvalidInput("An idea cannot be both advanced and rejected.", errors={"ideas": ["Both."]})
+        raise InvalidInput(_("An idea cannot be both advanced and rejected."), errors={"ideas": [_("Both.")]})
     in_round = {i.pk: i for i in rnd.ideas.all()}
     unknown = (advance | reject) - set(in_round)
     if unknown:
-        raise InvalidInput("Some ideas are not in this round.", errors={"ideas": [str(sorted(unknown))]})
+        raise InvalidInput(_("Some ideas are not in this round."), errors={"ideas": [str(sorted(unknown))]})
     with transaction.atomic():
         for pk in sorted(advance):
             decide_status(idea=in_round[pk], status=IdeaStatus.SHORTLISTED, by=by, reason=f"round {rnd.number}")
@@ -306,12 +311,12 @@ def configure_pairwise(*, challenge: Challenge, by: User, enabled: bool, top_k: 
     """Turn crowd pairwise voting on or off and say what its adaptive pairs aim at (`focus`)."""
     _manage(by, challenge)
     if not 1 <= top_k <= 1000:
-        raise InvalidInput("Between 1 and 1000.", errors={"top_k": ["Between 1 and 1000."]})
+        raise InvalidInput(_("Between 1 and 1000."), errors={"top_k": [_("Between 1 and 1000.")]})
     if focus not in PairwiseSettings.Focus.values:
-        raise InvalidInput("Unknown focus.", errors={"focus": ["top or whole."]})
+        raise InvalidInput(_("Unknown focus."), errors={"focus": [_("top or whole.")]})
     chosen = {"enabled": enabled, "top_k": top_k, "focus": str(focus)}
     with transaction.atomic():
-        found, _ = PairwiseSettings.objects.update_or_create(challenge=challenge, defaults=chosen)
+        found, _created = PairwiseSettings.objects.update_or_create(challenge=challenge, defaults=chosen)
         audit.record(actor=by, verb="pairwise.configure", obj=found, data=chosen)
     return found
 
@@ -320,13 +325,14 @@ def cast_pairwise(*, challenge: Challenge, by: User, first: Idea, second: Idea, 
     """One answer to "which idea is stronger?" (or can't decide, or skip); once per pair per person."""
     if not can_compare(by, challenge, pairwise_settings(challenge).enabled):
         if pairwise_settings(challenge).enabled and by.is_authenticated:
-            raise PhaseClosed("Pairwise voting is open only in the community phase.")
-        raise PermissionDenied("Pairwise voting is not open for you in this challenge.")
+            raise PhaseClosed(_("Pairwise voting is open only in the community phase."))
+        raise PermissionDenied(_("Pairwise voting is not open for you in this challenge."))
     if outcome not in PairwiseVote.Outcome.values:
-        raise InvalidInput("Unknown answer.", errors={"outcome": ["first, second, tie or skip."]})
+        raise InvalidInput(_("Unknown answer."), errors={"outcome": [_("first, second, tie or skip.")]})
     allowed = {i.pk for i in candidates(challenge)}
     if first.pk == second.pk or first.pk not in allowed or second.pk not in allowed:
-        raise InvalidInput("Compare two different ideas of this challenge.", errors={"pair": ["Not a valid pair."]})
+        raise InvalidInput(_("Compare two different ideas of this challenge."),
+                           errors={"pair": [_("Not a valid pair.")]})
     try:
         with transaction.atomic():
             vote = PairwiseVote.objects.create(challenge=challenge, voter=by, first=first, second=second,
@@ -335,5 +341,5 @@ def cast_pairwise(*, challenge: Challenge, by: User, first: Idea, second: Idea, 
             audit.record(actor=by, verb="pairwise.vote", obj=vote,
                          data={"first": first.pk, "second": second.pk, "outcome": outcome})
     except IntegrityError as exc:
-        raise ConflictError("You answered this pair already.") from exc
+        raise ConflictError(_("You answered this pair already.")) from exc
     return vote

@@ -1,11 +1,34 @@
 from __future__ import annotations
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from opencall.accounts.models import User
 from opencall.challenges.models import Challenge, ChallengeRole
+from opencall.challenges.queries import challenge_for
+from opencall.core.errors import NotFound, PermissionDenied
 from opencall.ideas.models import Idea, IdeaStatus, TeamMember
 from opencall.review.models import Conflict, Criterion, Review, ReviewAssignment, ReviewRound, Rubric
+from opencall.review.permissions import can_manage_review
+
+
+def review_desk_for(viewer: User, slug: str) -> Challenge:
+    """The gate for the organisers' review desk (rubrics, rounds, crowd settings): the challenge,
+    NotFound when the viewer may not see it, PermissionDenied when they see it but do not organise it."""
+    challenge = challenge_for(viewer, slug)
+    if not can_manage_review(viewer, challenge):
+        raise PermissionDenied(_("Only the challenge's organisers run the review."))
+    return challenge
+
+
+def round_for(viewer: User, slug: str, number: int) -> ReviewRound:
+    """The gate for one review round, through the review desk's: the round, or NotFound."""
+    challenge = review_desk_for(viewer, slug)
+    rnd = round_by_number(challenge, number)
+    if rnd is None:
+        raise NotFound(_("No such review round."))
+    rnd.challenge = challenge  # the gated instance, with what the desk's pages read preloaded
+    return rnd
 
 
 def rubrics_of(challenge: Challenge) -> QuerySet[Rubric]:
@@ -65,11 +88,15 @@ def assignments_for_judge(judge: User) -> QuerySet[ReviewAssignment]:
             .prefetch_related("review").order_by("round__challenge_id", "round__number", "idea_id"))
 
 
-def assignment_for(judge: User, assignment_id: int) -> ReviewAssignment | None:
-    return (ReviewAssignment.objects.filter(_still_judging(judge), pk=assignment_id)
-            .select_related("round", "round__challenge", "round__challenge__organisation", "round__rubric",
-                            "idea", "idea__team", "idea__category")
-            .first())
+def assignment_for(judge: User, assignment_id: int) -> ReviewAssignment:
+    """The gate for a judge's assignment: theirs while they still judge it, or NotFound."""
+    found = (ReviewAssignment.objects.filter(_still_judging(judge), pk=assignment_id)
+             .select_related("round", "round__challenge", "round__challenge__organisation", "round__rubric",
+                             "idea", "idea__team", "idea__category")
+             .first())
+    if found is None:
+        raise NotFound(_("This review is not assigned to you."))
+    return found
 
 
 def reviews_of(rnd: ReviewRound) -> QuerySet[Review]:
@@ -81,8 +108,13 @@ def rubric_for(challenge: Challenge, rubric_id: int) -> Rubric | None:
     return Rubric.objects.filter(challenge=challenge, pk=rubric_id).first()
 
 
-def assignment_in_round(rnd: ReviewRound, assignment_id: int) -> ReviewAssignment | None:
-    return ReviewAssignment.objects.filter(round=rnd, pk=assignment_id).select_related("round__challenge").first()
+def assignment_in_round(rnd: ReviewRound, assignment_id: int | None) -> ReviewAssignment:
+    """An assignment of a round the caller passed through `round_for`, or NotFound (also for no id)."""
+    found = (ReviewAssignment.objects.filter(round=rnd, pk=assignment_id).select_related("round__challenge").first()
+             if assignment_id is not None else None)
+    if found is None:
+        raise NotFound(_("No such assignment."))
+    return found
 
 
 def judge_in(challenge: Challenge, user_id: int) -> User | None:

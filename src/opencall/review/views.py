@@ -13,15 +13,13 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from opencall.accounts.models import User
-from opencall.challenges.models import Challenge
 from opencall.challenges.queries import challenge_for
-from opencall.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from opencall.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from opencall.core.web import add_form_errors, parse_id
 from opencall.review import actions, queries
 from opencall.review.crowd import candidates, crowd_ranking, next_pair_for, pairwise_settings
 from opencall.review.forms import AddAssignmentForm, ConflictForm, PairwiseSettingsForm, RoundForm, RubricForm
-from opencall.review.models import ReviewRound
-from opencall.review.permissions import can_compare, can_manage_review, can_write_review, sees_team_names
+from opencall.review.permissions import can_compare, can_write_review, sees_team_names
 from opencall.review.scoring import combined_ranking
 
 
@@ -29,32 +27,11 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def _challenge(request: HttpRequest, slug: str) -> Challenge:
-    challenge = challenge_for(_user(request), slug)
-    if challenge is None:
-        raise NotFound(_("There is no such challenge, or you may not see it."))
-    return challenge
-
-
-def _managed(request: HttpRequest, slug: str) -> Challenge:
-    challenge = _challenge(request, slug)
-    if not can_manage_review(_user(request), challenge):
-        raise PermissionDenied(_("Only the challenge's organisers run the review."))
-    return challenge
-
-
-def _round(challenge: Challenge, number: int) -> ReviewRound:
-    rnd = queries.round_by_number(challenge, number)
-    if rnd is None:
-        raise NotFound(_("There is no such review round."))
-    return rnd
-
-
 @login_required
 def desk(request: HttpRequest, slug: str) -> HttpResponse:
     """The organiser's review desk: rubrics, rounds, crowd voting settings."""
     viewer = _user(request)
-    challenge = _managed(request, slug)
+    challenge = queries.review_desk_for(viewer, slug)
     rubrics = list(queries.rubrics_of(challenge))
     rubric_form = RubricForm(prefix="rubric")
     round_form = RoundForm(prefix="round", rubrics=[(r.pk, r.name) for r in rubrics])
@@ -108,8 +85,8 @@ def desk(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     viewer = _user(request)
-    challenge = _managed(request, slug)
-    rnd = _round(challenge, number)
+    rnd = queries.round_for(viewer, slug, number)
+    challenge = rnd.challenge
     ideas = list(queries.round_ideas(rnd))
     judges = list(queries.judges_of(challenge))
     add_form = AddAssignmentForm(judges=[(j.pk, str(j)) for j in judges], ideas=[(i.pk, i.title) for i in ideas])
@@ -131,10 +108,7 @@ def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
                 actions.add_assignment(rnd=rnd, judge=judge, idea=idea, by=viewer)
                 messages.success(request, _("Assignment added."))
             elif op == "remove":
-                assignment_id = parse_id(request.POST.get("assignment", ""))
-                found = queries.assignment_in_round(rnd, assignment_id) if assignment_id is not None else None
-                if found is None:
-                    raise NotFound(_("No such assignment."))
+                found = queries.assignment_in_round(rnd, parse_id(request.POST.get("assignment", "")))
                 actions.remove_assignment(assignment=found, by=viewer)
                 messages.success(request, _("Assignment removed."))
             elif op == "decide":
@@ -173,8 +147,6 @@ def judge_dashboard(request: HttpRequest) -> HttpResponse:
 def review_form(request: HttpRequest, assignment_id: int) -> HttpResponse:
     viewer = _user(request)
     assignment = queries.assignment_for(viewer, assignment_id)
-    if assignment is None:
-        raise NotFound(_("This review is not assigned to you."))
     rnd = assignment.round
     criteria = queries.criteria_of(rnd)
     review = queries.review_of(assignment)
@@ -224,8 +196,6 @@ def review_form(request: HttpRequest, assignment_id: int) -> HttpResponse:
 def declare_conflict(request: HttpRequest, assignment_id: int) -> HttpResponse:
     viewer = _user(request)
     assignment = queries.assignment_for(viewer, assignment_id)
-    if assignment is None:
-        raise NotFound(_("This review is not assigned to you."))
     form = ConflictForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Say why you should not review this idea."))
@@ -243,7 +213,7 @@ def declare_conflict(request: HttpRequest, assignment_id: int) -> HttpResponse:
 def compare(request: HttpRequest, slug: str) -> HttpResponse:
     """Crowd pairwise voting: "which idea is stronger?", with can't decide and skip."""
     viewer = _user(request)
-    challenge = _challenge(request, slug)
+    challenge = challenge_for(viewer, slug)
     enabled = pairwise_settings(challenge).enabled
     error = ""
     if request.method == "POST":
@@ -271,7 +241,7 @@ def compare(request: HttpRequest, slug: str) -> HttpResponse:
 
 def crowd(request: HttpRequest, slug: str) -> HttpResponse:
     """The live crowd ranking with 95% intervals (embedded on the challenge page with HTMX)."""
-    challenge = _challenge(request, slug)
+    challenge = challenge_for(_user(request), slug)
     ranking = crowd_ranking(challenge)
     scale = max([abs(r.low) for r in ranking.ideas] + [abs(r.high) for r in ranking.ideas] + [1.0])
     rows = [{"entry": r, "left": 50 + 50 * r.low / scale, "width": max(1.0, 50 * (r.high - r.low) / scale),
