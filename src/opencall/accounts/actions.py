@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from opencall.accounts.models import ApiToken, Notification, Skill, User
 from opencall.accounts.names import clean_display_name
 from opencall.core import audit
-from opencall.core.errors import InvalidInput, NotFound, PermissionDenied
+from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from opencall.core.unavailable import unless_busy
 
 TOKEN_PREFIX = "oc_"  # noqa: S105  (a public marker on tokens, not a secret)
@@ -58,6 +58,40 @@ def update_profile(*, user: User, by: User, display_name: str, bio: str, skills:
         user.skills.set(normalise_skills(skills))
         audit.record(actor=by, verb="profile.update", obj=user)
     return user
+
+
+def check_new_administrator(*, email: str) -> str:
+    """The address, normalised, if an administrator may be created with it (asked before the password)."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise InvalidInput(_("not a valid email address: %(email)r") % {"email": email}) from exc
+    if User.objects.filter(email=email).exists():
+        raise Conflict(_("an account with %(email)s exists already") % {"email": email})
+    return email
+
+
+def create_administrator(*, email: str, password: str, display_name: str) -> User:
+    """A site administrator, created by the operator on the server (`opencall createadmin`)."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    email = check_new_administrator(email=email)
+    try:
+        validate_password(password)
+    except ValidationError as exc:
+        raise InvalidInput(_("password rejected: %(reasons)s") % {"reasons": " ".join(exc.messages)}) from exc
+    with transaction.atomic():
+        admin = User.objects.create_superuser(email, password, display_name=display_name, is_moderator=True)
+        # The operator typed this address on the server: it counts as verified (sign-in requires that).
+        EmailAddress.objects.create(user=admin, email=email, primary=True, verified=True)
+        audit.record(actor=None, verb="account.create_admin", obj=admin)
+    return admin
 
 
 def issue_token(*, user: User, label: str) -> tuple[ApiToken, str]:
