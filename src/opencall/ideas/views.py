@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST, require_safe
 from opencall.accounts.models import User
 from opencall.accounts.queries import all_skills
 from opencall.challenges.permissions import can_submit_idea
-from opencall.challenges.phases import ORDER, PhaseKind
+from opencall.challenges.phases import LIFECYCLE
 from opencall.challenges.queries import challenge_for
 from opencall.core.errors import Conflict, DomainError, InvalidInput
 from opencall.core.media import upload_response
@@ -448,7 +448,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """The viewer's ideas and invitations, and for organisers their challenges by phase and status."""
     viewer = _viewer(request)
     overview = queries.organiser_overview(viewer)
-    per_phase = {str(k): 0 for k in (PhaseKind.DRAFT, *ORDER, PhaseKind.CLOSED)}
+    per_phase = {str(k): 0 for k in LIFECYCLE}
     for row in overview:
         per_phase[row.challenge.phase] = per_phase.get(row.challenge.phase, 0) + 1
     rows = [(row, [row.by_status.get(s, 0) for s in STATUS_COLUMNS]) for row in overview]
