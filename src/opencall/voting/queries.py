@@ -58,7 +58,7 @@ def live_vote_for(viewer: User, code: str, *, manage: bool = False) -> LiveVote:
         .first()
     )
     if live_vote is None or not can_watch_live_vote(viewer, live_vote):
-        raise NotFound(_not_found())
+        raise NotFound(_("No such live vote, or it is not visible to you."))
     if manage and not can_manage_live_vote(viewer, live_vote):
         raise PermissionDenied(_("Only the challenge's organisers can run this live vote."))
     return live_vote
@@ -273,7 +273,3 @@ def audit_trail(viewer: User, live_vote: LiveVote) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(
         object_type="voting.livevote", object_id=str(live_vote.pk), verb__in=LIFECYCLE_VERBS
     ).order_by("seq")
-
-
-def _not_found() -> str:
-    return _("No such live vote.")
