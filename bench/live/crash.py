@@ -150,12 +150,12 @@ def make_voters(secret: str, live_vote_id: int, finalists: list[int], count: int
     return voters
 
 
-def run_scenario(backend_name: str, scenario: str, voters_count: int, connections: int) -> bool:
+def run_scenario(backend_name: str, scenario: str, voters_count: int, connections: int, port: int = 0) -> bool:
     backend = Backend(backend_name, workdir(f"opencall-crash-{backend_name}-"))
     backend.create()
     info = backend.prepare(finalists=5)
     voters = make_voters(backend.secret, info["live_vote_id"], info["finalists"], voters_count, seed=7)
-    server = Server(backend, workers=2)
+    server = Server(backend, workers=2, port=port or None)
     server.start()
     stats = Stats()
 
@@ -270,12 +270,13 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres", help="for the kill scenario")
     parser.add_argument("--voters", type=int, default=20_000)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
     opts = parser.parse_args()
     results = []
     for scenario in opts.scenario.split(","):
         backends = opts.backends.split(",") if scenario == "kill" else ["postgres"]
         for backend in backends:
-            results.append(run_scenario(backend, scenario, opts.voters, opts.connections))
+            results.append(run_scenario(backend, scenario, opts.voters, opts.connections, opts.port))
     sys.exit(0 if all(results) else 1)
 
 

@@ -26,6 +26,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from opencall.voting.tokens import issue_token, signing_key  # noqa: E402
 
 PG_ADMIN = os.environ.get("OPENCALL_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/test")
+# The database each PostgreSQL run drops and creates anew (through the PG_ADMIN connection).
+PG_DATABASE = os.environ.get("OPENCALL_BENCH_DATABASE", "opencall_live_bench")
 
 
 def free_port() -> int:
@@ -48,7 +50,7 @@ class Backend:
         import psycopg
 
         base, _, _ = PG_ADMIN.rpartition("/")
-        dbname = "opencall_live_bench"
+        dbname = PG_DATABASE
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
             conn.execute(f"CREATE DATABASE {dbname}")

@@ -73,7 +73,7 @@ def simulate(rate: float, costs: Costs, linger_ms: float, seconds: float, seed: 
     last_start = -1.0
     n = len(arrivals)
     while i < n:
-        # As opencall.voting.fastpath.Batcher: wake for the first pending vote, start no sooner
+        # As opencall.voting.live.batcher.Batcher: wake for the first pending vote, start no sooner
         # than `linger` after the previous batch started, take everything pending.
         start = max(arrivals[i], last_start + linger_ms / 1000, free_at)
         last_start = start

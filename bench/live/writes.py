@@ -36,10 +36,10 @@ def measure(backend_name: str, size: int, count: int, ordered: bool, skip_held: 
     django.setup()
     from django.conf import settings
 
-    from opencall.voting.store import BallotStore, PendingVote
+    from opencall.voting.live.store import PendingVote, open_store
     from opencall.voting.tokens import new_device_id
 
-    store = BallotStore(settings.DATABASES["default"])
+    store = open_store(settings.DATABASES["default"])
     if skip_held:
         store._skip_held_batches = 10**9
     ideas = info["finalists"]

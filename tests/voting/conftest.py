@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import connection
 
 from opencall.voting import actions
-from opencall.voting.fastpath import FastPathConfig, LiveApp
+from opencall.voting.live.config import LiveConfig
+from opencall.voting.live.http import LiveApp
 from opencall.voting.queries import device_key
 from opencall.voting.tokens import issue_token
 from tests.factories import IdeaFactory
@@ -51,7 +52,7 @@ def fastpath(**overrides: Any) -> LiveApp:
         token_rate=(0.0, 0.0),
     )
     config.update(overrides)
-    return LiveApp(FastPathConfig(**config))
+    return LiveApp(LiveConfig(**config))
 
 
 async def request(

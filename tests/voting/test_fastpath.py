@@ -14,9 +14,9 @@ from django.db import connection
 from django.utils import timezone
 
 from opencall.voting import actions
-from opencall.voting.fastpath import RateLimiter
+from opencall.voting.live.ratelimit import RateLimiter
+from opencall.voting.live.store import BallotStore, BatchResult, PendingVote, open_store
 from opencall.voting.models import LiveBallot, LiveCount, LiveVote
-from opencall.voting.store import BallotStore, BatchResult, PendingVote
 from tests.voting.conftest import fastpath, request, run, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -656,7 +656,7 @@ def test_sqlite_votes_are_answered_only_after_the_wal_is_synced(open_vote, final
     import os
     import threading
 
-    from opencall.voting import store as store_module
+    from opencall.voting.live.store import sqlite as store_module
 
     if connection.vendor != "sqlite":
         pytest.skip("the WAL is SQLite's")
@@ -704,7 +704,7 @@ def test_sqlite_wal_starts_over_after_each_checkpoint(open_vote, finalists) -> N
 
     if connection.vendor != "sqlite":
         pytest.skip("the WAL is SQLite's")
-    store = BallotStore(dict(connection.settings_dict))
+    store = open_store(dict(connection.settings_dict))
     name = str(connection.settings_dict["NAME"])
     counter = iter(range(10_000))
 
@@ -769,7 +769,7 @@ def test_one_batch_mixing_new_devices_changes_retries_and_refusals(open_vote, fi
 
     from opencall.ideas.models import Idea
 
-    store = BallotStore(dict(connection.settings_dict))
+    store = open_store(dict(connection.settings_dict))
     a, b, c = (f.pk for f in finalists[:3])
     outsider = Idea.objects.filter(challenge=challenge).exclude(pk__in=[f.pk for f in finalists]).first()
     not_finalist = outsider.pk if outsider is not None else max(a, b, c) + 1000
@@ -820,7 +820,7 @@ def test_new_devices_path_hands_the_rest_of_the_batch_to_the_general_one(open_vo
     vote for an idea that is not a finalist) are decided by the general path in the same batch,
     seeing the ballots just inserted."""
 
-    store = BallotStore(dict(connection.settings_dict))
+    store = open_store(dict(connection.settings_dict))
     a, b = finalists[0].pk, finalists[1].pk
     vote = functools.partial(pending, open_vote)
     try:
@@ -865,7 +865,7 @@ def test_a_failed_wal_sync_answers_not_recorded_and_is_not_retried(open_vote, fi
     answered 503 (send again), never acknowledged on a retry."""
     import os
 
-    from opencall.voting import store as store_module
+    from opencall.voting.live.store import sqlite as store_module
 
     if connection.vendor != "sqlite":
         pytest.skip("the WAL is SQLite's")
@@ -894,7 +894,7 @@ def test_postgres_rest_of_a_batch_failing_keeps_the_new_devices_outcome(open_vot
 
     if connection.vendor != "postgresql":
         pytest.skip("the one-statement path is PostgreSQL's")
-    store = BallotStore(dict(connection.settings_dict))
+    store = open_store(dict(connection.settings_dict))
     a, b = finalists[0].pk, finalists[1].pk
 
     vote = functools.partial(pending, open_vote)
@@ -924,11 +924,11 @@ def test_resent_first_vote_falls_back_to_reading_held_ballots(open_vote, finalis
     counted twice, the other new devices recorded: on SQLite the savepoint took back the one
     inserted before the failure), and so do the next batches for a while."""
 
-    from opencall.voting import store as store_module
+    from opencall.voting.live.store import base as store_module
 
     if mode == "event loop" and connection.vendor != "postgresql":
         pytest.skip("SQLite batches are written by write_locked")
-    store = BallotStore(dict(connection.settings_dict))
+    store = open_store(dict(connection.settings_dict))
     a, b = finalists[0].pk, finalists[1].pk
 
     vote = functools.partial(pending, open_vote)
@@ -973,7 +973,7 @@ def test_postgres_batch_for_two_live_votes_is_one_transaction(open_vote, finalis
         ),
         by=organiser,
     )
-    store = BallotStore(dict(connection.settings_dict))
+    store = open_store(dict(connection.settings_dict))
     a, b = finalists[0].pk, finalists[1].pk
 
     vote = pending
@@ -1004,11 +1004,11 @@ def test_postgres_lost_connection_is_reopened_and_the_batch_written_once(open_vo
     statement's send fails, the writer drops that connection, and the retry opens a new one
     (preparing the statements again) and writes the batch once."""
 
-    from opencall.voting.fastpath import Batcher
+    from opencall.voting.live.batcher import Batcher
 
     if connection.vendor != "postgresql":
         pytest.skip("the event loop's connection is PostgreSQL's")
-    store = BallotStore(dict(connection.settings_dict))
+    store = open_store(dict(connection.settings_dict))
     a, b = finalists[0].pk, finalists[1].pk
 
     vote = functools.partial(pending, open_vote)
@@ -1051,7 +1051,7 @@ def test_postgres_rollback_of_a_two_vote_batch_keeps_the_prepared_statements(
         ),
         by=organiser,
     )
-    store = BallotStore(dict(connection.settings_dict))
+    store = open_store(dict(connection.settings_dict))
     a = finalists[0].pk
 
     def vote(live_vote: LiveVote, device: str, vote_id: str) -> PendingVote:
@@ -1083,7 +1083,7 @@ def test_postgres_batch_cancelled_in_flight_drops_the_connection(open_vote, fina
 
     if connection.vendor != "postgresql":
         pytest.skip("the event loop's connection is PostgreSQL's")
-    store = BallotStore(dict(connection.settings_dict))
+    store = open_store(dict(connection.settings_dict))
     a = finalists[0].pk
 
     def vote(device: str, vote_id: str) -> PendingVote:
@@ -1121,7 +1121,6 @@ def test_postgres_batch_cancelled_in_flight_drops_the_connection(open_vote, fina
 def test_shutdown_writes_and_answers_the_votes_already_queued(open_vote, finalists) -> None:
     """A worker stopping drains its queue: a vote waiting for the next batch is committed and
     answered (not dropped unanswered), and a vote arriving after the drain is told to send again."""
-    from opencall.voting.store import PendingVote
 
     app = fastpath(flush_seconds=30.0)  # the next batch would be long in coming
     path = f"/live/api/{open_vote.code}/vote"

@@ -1,6 +1,6 @@
 """Every write to live votes: permission check, validation, one transaction, audit event.
 
-Ballots themselves are written by the fast path (opencall.voting.store) in group commits; the stop
+Ballots themselves are written by the fast path (opencall.voting.live.store) in group commits; the stop
 action locks the live vote row, so it is ordered after every batch that was acknowledged.
 """
 
@@ -20,10 +20,10 @@ from opencall.challenges.models import Challenge
 from opencall.core import audit
 from opencall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from opencall.engines.tally import Ballot, ballots_digest, count_ballots, standings
+from opencall.voting.live import rules
 from opencall.voting.models import LiveBallot, LiveCount, LiveState, LiveVote, RewardCode
 from opencall.voting.permissions import can_create_live_vote, can_manage_live_vote
 from opencall.voting.queries import device_key, finalist_candidates
-from opencall.voting.tokens import read_token
 
 CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off a projector
 REWARD_CODE = re.compile(r"[A-Za-z0-9_-]{4,64}")
@@ -124,8 +124,9 @@ def extend_live_vote(*, live_vote: LiveVote, by: User, seconds: int) -> LiveVote
         raise InvalidInput(_("The extension is not valid."), errors={"seconds": [_("Between 1 second and 1 hour.")]})
     with transaction.atomic():
         row = _locked(live_vote)
-        if row.state != LiveState.OPEN or row.closes_at is None or row.closes_at <= timezone.now():
+        if not rules.is_open(row.state, row.opens_at, row.closes_at, timezone.now()):
             raise Conflict(_("Only a running live vote can be extended."))
+        assert row.closes_at is not None  # open, so it has a window
         row.closes_at += timedelta(seconds=seconds)
         row.save(update_fields=["closes_at", "updated_at"])
         audit.record(
@@ -243,8 +244,8 @@ def generate_reward_codes(*, live_vote: LiveVote, by: User, count: int) -> int:
 
 def claim_reward_code(*, live_vote: LiveVote, token: str) -> RewardCode:
     """Give the voter holding `token` one reward code (the same one if asked again)."""
-    held = read_token(device_key(), token)
-    if held is None or held.live_vote_id != live_vote.pk:
+    held = rules.device_token(device_key(), token, live_vote.pk)
+    if held is None:
         raise PermissionDenied(_("Reload the voting page to get a new device token."))
     if not LiveBallot.objects.filter(live_vote=live_vote, device=held.device).exists():
         raise Conflict(_("Rewards are for people who voted: vote first."))

@@ -9,17 +9,18 @@ from django.utils.translation import gettext_lazy as _
 from opencall.challenges.models import Challenge
 from opencall.core.models import TimeStamped
 from opencall.ideas.models import Idea
+from opencall.voting.live import rules
 
 
 class LiveState(models.TextChoices):
     DRAFT = "draft", _("Not started")
-    OPEN = "open", _("Open")
+    OPEN = rules.OPEN, _("Open")
     CLOSED = "closed", _("Closed")
     PUBLISHED = "published", _("Results published")
 
 
 class LiveVote(TimeStamped):
-    """One live vote. It accepts ballots while state is OPEN and opens_at <= now < closes_at."""
+    """One live vote. Whether it takes votes at a moment is `opencall.voting.live.rules.is_open`."""
 
     challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="live_votes")
     title = models.CharField(_("title"), max_length=160)
@@ -49,7 +50,8 @@ class LiveBallot(models.Model):
     ballot per device: every extra index (a surrogate id's included) costs each of the many
     inserts, and the live counts come from LiveCount instead. For the same reason the foreign keys
     carry no database constraint (PostgreSQL would run three trigger checks per inserted row): the
-    fast path checks the live vote and its finalists inside the very transaction that writes.
+    fast path checks the live vote and its finalists inside the very transaction that writes
+    (opencall.voting.live.store).
     """
 
     pk = models.CompositePrimaryKey("live_vote", "device")

@@ -11,9 +11,11 @@ from django.utils.translation import gettext as _
 
 from opencall.accounts.models import User
 from opencall.challenges.models import Challenge
+from opencall.challenges.queries import challenge_for
 from opencall.core.errors import NotFound, PermissionDenied
 from opencall.core.models import AuditEvent
 from opencall.ideas.models import Idea, IdeaStatus
+from opencall.voting.live import rules
 from opencall.voting.models import LiveBallot, LiveCount, LiveVote, RewardCode
 from opencall.voting.permissions import (
     can_create_live_vote,
@@ -56,10 +58,21 @@ def live_vote_for(viewer: User, code: str, *, manage: bool = False) -> LiveVote:
         .first()
     )
     if live_vote is None or not can_watch_live_vote(viewer, live_vote):
-        raise NotFound(_not_found())
+        raise NotFound(_("No such live vote, or it is not visible to you."))
     if manage and not can_manage_live_vote(viewer, live_vote):
         raise PermissionDenied(_("Only the challenge's organisers can run this live vote."))
     return live_vote
+
+
+def organised_challenge_for(viewer: User, slug: str) -> Challenge:
+    """The challenge whose live votes the viewer runs: NotFound if it is missing or hidden from them,
+    PermissionDenied for anyone but its organisers."""
+    challenge = challenge_for(viewer, slug)
+    if challenge is None:
+        raise NotFound(_("No such challenge, or it is not visible to you."))
+    if not can_create_live_vote(viewer, challenge):
+        raise PermissionDenied(_("Only the challenge's organisers can run live votes."))
+    return challenge
 
 
 def live_votes_of(viewer: User, challenge: Challenge) -> QuerySet[LiveVote]:
@@ -216,8 +229,8 @@ def device_for(viewer: User, live_vote: LiveVote, *, held: str, address: str) ->
 def held_voter_token(viewer: User, live_vote: LiveVote, held: str) -> str | None:
     """`held` (the token this browser kept for this live vote) if it is still this viewer's: signed
     by this installation, for this live vote and, in sign-in mode, for this account. Else None."""
-    token = read_token(device_key(), held) if held else None
-    if token is None or token.live_vote_id != live_vote.pk:
+    token = rules.device_token(device_key(), held, live_vote.pk)
+    if token is None:
         return None
     if live_vote.sign_in_required and token.user_id != (viewer.pk if viewer.is_authenticated else None):
         return None
@@ -260,7 +273,3 @@ def audit_trail(viewer: User, live_vote: LiveVote) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(
         object_type="voting.livevote", object_id=str(live_vote.pk), verb__in=LIFECYCLE_VERBS
     ).order_by("seq")
-
-
-def _not_found() -> str:
-    return _("No such live vote.")

@@ -1,13 +1,13 @@
 """Live-vote pages: organiser console, projector, phone voter page, results.
 
-Votes themselves never come here: the phone posts them to the fast path (opencall.voting.fastpath),
-whose base URL is OPENCALL_LIVE_URL (empty: same origin, with /live/api/ routed to the fast path).
+Votes themselves never come here: the phone posts them to the fast path (opencall.voting.live, served
+as opencall.voting.fastpath:app), whose base URL is settings.OPENCALL_LIVE_URL (empty: same origin, with
+/live/api/ routed to the fast path).
 """
 
 from __future__ import annotations
 
 import io
-import os
 from typing import cast
 
 import qrcode
@@ -22,9 +22,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from opencall.accounts.models import User
-from opencall.challenges.queries import challenge_for
 from opencall.core import ratelimit
-from opencall.core.errors import DomainError, InvalidInput, NotFound
+from opencall.core.errors import DomainError, InvalidInput
 from opencall.core.web import add_form_errors
 from opencall.voting import actions, queries
 from opencall.voting.forms import (
@@ -48,7 +47,7 @@ def _user(request: HttpRequest) -> User:
 
 
 def live_url() -> str:
-    return str(getattr(settings, "OPENCALL_LIVE_URL", os.environ.get("OPENCALL_LIVE_URL", ""))).rstrip("/")
+    return str(settings.OPENCALL_LIVE_URL)
 
 
 def _qr_svg(url: str) -> SafeString:
@@ -64,10 +63,8 @@ def _qr_svg(url: str) -> SafeString:
 @login_required
 def live_list(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = _user(request)
-    challenge = challenge_for(viewer, slug)
-    if challenge is None:
-        raise NotFound(_("There is no such challenge."))
-    live_votes = queries.live_votes_of(viewer, challenge)  # organisers only
+    challenge = queries.organised_challenge_for(viewer, slug)
+    live_votes = queries.live_votes_of(viewer, challenge)
     form = LiveVoteForm(request.POST or None, candidates=queries.finalist_candidates(viewer, challenge))
     if request.method == "POST" and form.is_valid():
         try:

@@ -233,6 +233,31 @@ OPENCALL_MAX_IMAGE_PIXELS = int(os.environ.get("OPENCALL_MAX_IMAGE_PIXELS", str(
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
+# --- The live-vote fast path (opencall.voting.live; read once by opencall.voting.live.config) -----------
+# Its base URL as the voter page and projector reach it; empty: the site's own origin, /live/api/ routed to it.
+OPENCALL_LIVE_URL = os.environ.get("OPENCALL_LIVE_URL", "").rstrip("/")
+# Group-commit interval in milliseconds and the most votes one batch writes.
+OPENCALL_LIVE_FLUSH_MS = float(os.environ.get("OPENCALL_LIVE_FLUSH_MS", "5"))
+OPENCALL_LIVE_MAX_BATCH = int(os.environ.get("OPENCALL_LIVE_MAX_BATCH", "5000"))
+
+
+def live_rate(name: str, default: str) -> tuple[float, float]:
+    """ "rate/s,burst" -> (rate, burst); "0", "off" or empty turns the limit off: (0, 0)."""
+    raw = os.environ.get(name, default).strip()
+    if raw in ("", "0", "off"):
+        return 0.0, 0.0
+    rate, _, burst = raw.partition(",")
+    return float(rate), float(burst or rate)
+
+
+# Token buckets per client address and per device, in each worker's memory.
+OPENCALL_LIVE_RATE_IP = live_rate("OPENCALL_LIVE_RATE_IP", "200,400")
+OPENCALL_LIVE_RATE_TOKEN = live_rate("OPENCALL_LIVE_RATE_TOKEN", "5,10")
+# Peer addresses whose X-Forwarded-For the fast path believes (its last entry is the client).
+OPENCALL_LIVE_TRUSTED_PROXIES = env_list("OPENCALL_LIVE_TRUSTED_PROXIES", "")
+# Origins allowed to call the fast path from a browser (CORS), when it is served on an origin of its own.
+OPENCALL_LIVE_ALLOWED_ORIGINS = env_list("OPENCALL_LIVE_ALLOWED_ORIGINS", "")
+
 # --- Rate limits on writes (docs/decisions/0009-rate-limits.md) -------------------------------------------
 # Counters need a store every worker shares: the database cache by default (its table is created by every
 # `migrate`), Redis when REDIS_URL is set. allauth's own limits (sign-in failures) use the same cache.
@@ -305,7 +330,7 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in {"http", "https"} and parts.netloc else ""
 
 
-_LIVE_ORIGIN = origin_of(os.environ.get("OPENCALL_LIVE_URL", ""))
+_LIVE_ORIGIN = origin_of(OPENCALL_LIVE_URL)
 INSTALLED_APPS += ["csp"]
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
 CONTENT_SECURITY_POLICY = {

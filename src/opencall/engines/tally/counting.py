@@ -1,6 +1,6 @@
 """Exactly-once live-vote counting (see the package docstring for method and source).
 
-Rules, shared bit for bit with the SQL upsert in ``opencall.voting.store``:
+Rules, shared bit for bit with the SQL upsert in ``opencall.voting.live.store`` (``base.UPSERT_CONFLICT``):
 
 - a device has at most one ballot; its first event creates it (``NEW``);
 - an event whose vote id equals the ballot's vote id is a redelivery (``DUPLICATE``): ignored;
