@@ -68,8 +68,6 @@ def organised_challenge_for(viewer: User, slug: str) -> Challenge:
     """The challenge whose live votes the viewer runs: NotFound if it is missing or hidden from them,
     PermissionDenied for anyone but its organisers."""
     challenge = challenge_for(viewer, slug)
-    if challenge is None:
-        raise NotFound(_("No such challenge, or it is not visible to you."))
     if not can_create_live_vote(viewer, challenge):
         raise PermissionDenied(_("Only the challenge's organisers can run live votes."))
     return challenge
