@@ -51,7 +51,7 @@ def minor_units(code: str) -> int:
     return ISO_4217[code]
 
 
-_AMOUNT = re.compile(r"^(-?)(\d+)(?:\.(\d+))?$")
+_AMOUNT = re.compile(r"^(-?)([0-9]+)(?:\.([0-9]+))?$")
 
 
 def to_minor_units(text: str, currency: str) -> int:

@@ -214,7 +214,7 @@ def validate(
             problems.append(
                 Problem(
                     ProblemCode.WOULD_GO_NEGATIVE,
-                    f"{account} would go to {after} {currency}; a {account.kind.value} account may not go negative",
+                    f"{account} would go to {after} {currency}; an account of kind {account.kind.value} may not go negative",
                     account=account,
                     currency=currency,
                 )
