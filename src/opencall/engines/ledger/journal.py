@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -231,10 +231,15 @@ def validate(
     return problems
 
 
-def _add_into(balances: dict[tuple[Account, str], int], postings: Iterable[Posting]) -> None:
+def _add_into(balances: MutableMapping[tuple[Account, str], int], postings: Iterable[Posting]) -> None:
     for posting in postings:
         slot = (posting.account, posting.currency)
         balances[slot] = balances.get(slot, 0) + posting.amount
+
+
+def apply_into(balances: MutableMapping[tuple[Account, str], int], txn: Transaction) -> None:
+    """Add ``txn``'s postings to ``balances`` in place (for a caller keeping one working dict)."""
+    _add_into(balances, txn.postings)
 
 
 def apply(balances: Balances, txn: Transaction) -> dict[tuple[Account, str], int]:
