@@ -125,34 +125,23 @@ def _left_after(held: Num, pay: Num) -> Num:
     return left * (left > _REL_TOL * held)
 
 
-def _float_price(
-    budgets: Sequence[float] | FloatArray,
-    utils: Sequence[float] | FloatArray,
-    counts: Sequence[int] | IntArray,
-    cost: float,
-) -> tuple[float, bool, float]:
-    """Float price per unit of utility of a project whose supporters form classes (budget per
+def _float_price(classes: list[tuple[float, float, int]] | tuple[FloatArray, FloatArray, IntArray], cost: float) -> tuple[float, bool, float]:
+    """Float price per unit of utility of a project whose supporters form ``classes`` (budget per
     voter, utility, voters): inf when they cannot afford it, whether that is too close to call in
-    floats, and what they hold in total. NumPy over arrays (many classes), plain Python over lists
-    (a few classes: cheaper than NumPy calls)."""
-    if isinstance(budgets, np.ndarray):
-        beta, u = budgets, np.asarray(utils, dtype=np.float64)
-        w = np.asarray(counts).astype(np.float64)
-        total = float(np.dot(w, beta))
-        if total < cost:
-            return _INF, _too_close(total, cost), total
-        ratio = beta / u
-        order = np.argsort(ratio, kind="stable")
-        wb, wu = (w * beta)[order], (w * u)[order]
-        rho = _unit_price(cost, np.cumsum(wb) - wb, np.cumsum(wu[::-1])[::-1])
-        k = int(np.argmax(_caps(rho, ratio[order])))
-        return float(rho[k]), _too_close(total, cost), total
-    items = sorted((b / u, b, u, n) for b, u, n in zip(budgets, utils, counts, strict=True))
-    total = sum(b * n for _, b, _, n in items)
+    floats, and what they hold in total. Given as three arrays (many classes) it is computed with
+    NumPy, given as a list of triples (a few classes) in plain Python, cheaper than NumPy calls."""
+    if isinstance(classes, tuple):
+        return _float_price_arrays(*classes, cost)
+    items = sorted([(b / u, b, u, n) for b, u, n in classes])
+    total = 0.0
+    rich = 0.0
+    for _, b, u, n in items:
+        total += b * n
+        rich += u * n
+    close = _too_close(total, cost)
     if total < cost:
-        return _INF, _too_close(total, cost), total
+        return _INF, close, total
     paid = 0.0
-    rich = sum(u * n for _, _, u, n in items)
     rho = _INF
     for ratio, b, u, n in items:
         rho = _unit_price(cost, paid, rich)
@@ -160,7 +149,21 @@ def _float_price(
             break
         paid += b * n
         rich -= u * n
-    return rho, _too_close(total, cost), total
+    return rho, close, total
+
+
+def _float_price_arrays(beta: FloatArray, u: FloatArray, counts: IntArray, cost: float) -> tuple[float, bool, float]:
+    w = counts.astype(np.float64)
+    total = float(np.dot(w, beta))
+    close = _too_close(total, cost)
+    if total < cost:
+        return _INF, close, total
+    ratio = beta / u
+    order = np.argsort(ratio, kind="stable")
+    wb, wu = (w * beta)[order], (w * u)[order]
+    rho = _unit_price(cost, np.cumsum(wb) - wb, np.cumsum(wu[::-1])[::-1])
+    k = int(np.argmax(_caps(rho, ratio[order])))
+    return float(rho[k]), close, total
 
 
 def _exact_price(classes: list[tuple[Fraction, Fraction, int]], cost: Fraction) -> Fraction | None:
@@ -278,8 +281,8 @@ class _ArrayGroups:
         beta, u = self.beta[groups], self.cols.values_float[c][codes]
         cost = float(self.cols.costs_float[c])
         if len(groups) >= _VECTOR_FROM:
-            return _float_price(beta, u, counts, cost)
-        return _float_price(beta.tolist(), u.tolist(), counts.tolist(), cost)
+            return _float_price((beta, u, counts), cost)
+        return _float_price(list(zip(beta.tolist(), u.tolist(), counts.tolist(), strict=True)), cost)
 
     def exact_beta(self, g: int) -> Fraction:
         return _exact_group_budget(
@@ -413,10 +416,8 @@ class _BitGroups:
         return len(self.r_project) > rounds
 
     def float_price(self, c: int) -> tuple[float, bool, float]:
-        held = self.counts[c]
-        u = self.d.u_f[c]
-        beta = self.beta
-        return _float_price([beta[g] for g in held], [u] * len(held), list(held.values()), self.d.cost_f[c])
+        u, beta = self.d.u_f[c], self.beta
+        return _float_price([(beta[g], u, k) for g, k in self.counts[c].items()], self.d.cost_f[c])
 
     def exact_beta(self, g: int) -> Fraction:
         return _exact_group_budget(
