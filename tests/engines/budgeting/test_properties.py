@@ -79,15 +79,21 @@ def tie_prone_elections(draw: st.DrawFn) -> Election:
 @given(
     st.one_of(elections(max_projects=8, max_voters=14), tie_prone_elections()), st.sampled_from(["cost", "approval"])
 )
-def test_plain_python_pass_matches_the_numpy_pass(e: Election, utility: str) -> None:
+def test_bitmask_groups_match_the_array_groups(e: Election, utility: str) -> None:
+    """The two ways of holding Equal Shares' budget groups give the same exact passes."""
+    import numpy as np
+
     from opencall.engines.budgeting.rules import equal_shares as mes
 
     cols = project_columns(e, "cost" if utility == "cost" else "approval")
-    ranks = e.name_ranks()
+    ranks = e.name_rank_list()
     eligible, _ = mes.eligible_projects(cols)
+    sizes, cost_f = np.diff(cols.ptr).tolist(), cols.costs_float.tolist()
     for b in (e.budget / e.num_voters, e.budget / e.num_voters + 1):
-        small = mes._small_mes_pass(mes._SmallData.from_columns(cols, ranks, eligible), b)
-        large = mes.mes_pass(cols, b, ranks, eligible)
+        bits = mes._BitGroups(mes._Ballots.from_columns(cols), b, eligible)
+        arrays = mes._ArrayGroups(cols, b, mes._overlap(cols, eligible))
+        small = mes._run_pass(bits, eligible, sizes, cost_f, ranks, b)
+        large = mes._run_pass(arrays, eligible, sizes, cost_f, ranks, b)
         assert small.selected == large.selected
         assert small.exact_rhos() == large.exact_rhos()
         assert small.dropped_round == large.dropped_round
@@ -96,18 +102,10 @@ def test_plain_python_pass_matches_the_numpy_pass(e: Election, utility: str) -> 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(elections(max_projects=8, max_voters=14), tie_prone_elections()))
-def test_plain_python_phragmen_matches_the_numpy_one(e: Election) -> None:
-    import numpy as np
+def test_bitmask_phragmen_matches_the_array_one(e: Election) -> None:
+    from opencall.engines.budgeting.rules.phragmen import phragmen_of
 
-    from opencall.engines.budgeting.rules.equal_shares import bitmasks
-    from opencall.engines.budgeting.rules.phragmen import sequential_phragmen, small_phragmen
-
-    m, n = e.num_projects, e.num_voters
-    voters = np.repeat(np.arange(n), np.diff(e.indptr))
-    sizes = np.bincount(e.indices, minlength=m).tolist()
-    costs = tuple(p.cost for p in e.projects)
-    small = small_phragmen(n, sizes, bitmasks(m, n, e.indices, voters), costs, e.budget, e.name_rank_list())
-    large = sequential_phragmen(project_columns(e, "approval"), e.budget, e.name_ranks())
+    small, large = phragmen_of(e, groups="bits"), phragmen_of(e, groups="arrays")
     assert (small.selected, small.stopped_by, small.stop_round) == (large.selected, large.stopped_by, large.stop_round)
     assert small.loads == pytest.approx(large.loads)
 

@@ -31,10 +31,10 @@ import numpy as np
 from opencall.engines.budgeting import explain as explaining
 from opencall.engines.budgeting.columns import project_columns
 from opencall.engines.budgeting.model import Election, Outcome, ProjectExplanation
-from opencall.engines.budgeting.rules.equal_shares import bitmasks, equal_shares, equal_shares_approval
+from opencall.engines.budgeting.rules.equal_shares import equal_shares_of
 from opencall.engines.budgeting.rules.greedy import greedy
 from opencall.engines.budgeting.rules.maximin import maximin_support
-from opencall.engines.budgeting.rules.phragmen import sequential_phragmen, small_phragmen, use_small
+from opencall.engines.budgeting.rules.phragmen import phragmen_of
 
 APPROVAL_TYPES = ("approval", "choose-1")
 Progress = Callable[[int], None]
@@ -106,12 +106,7 @@ def _mes_rule(
     progress: Progress | None = None,
 ) -> tuple[list[int], dict[int, ProjectExplanation]]:
     increment = Fraction(1) if add1u else None
-    # small approval profiles go straight to the plain-Python pass, without the column view
-    found = equal_shares_approval(election, utility, increment=increment, on_pass=progress)
-    if found is None:
-        cols = project_columns(election, "cost" if utility == "cost" else "approval")
-        found = equal_shares(cols, election.budget, election.name_ranks(), increment=increment, on_pass=progress)
-    result = found
+    result = equal_shares_of(election, utility, increment=increment, on_pass=progress)
     notes = explaining.explain_mes(election, result, utility) if explain_it else {}
     selected = list(result.selected)
     if fill is not None:
@@ -156,20 +151,7 @@ def _phragmen_rule(
     election: Election, *, explain_it: bool = True, progress: Progress | None = None
 ) -> tuple[list[int], dict[int, ProjectExplanation]]:
     _require_approval(election, "phragmen")
-    if use_small(len(election.indices), election.num_projects):
-        m, n = election.num_projects, election.num_voters
-        voters = np.repeat(np.arange(n, dtype=np.int64), np.diff(election.indptr))
-        result = small_phragmen(
-            n,
-            np.bincount(election.indices, minlength=m).tolist(),
-            bitmasks(m, n, election.indices, voters),
-            tuple(p.cost for p in election.projects),
-            election.budget,
-            election.name_rank_list(),
-        )
-    else:
-        cols = project_columns(election, "approval")
-        result = sequential_phragmen(cols, election.budget, election.name_ranks())
+    result = phragmen_of(election)
     if not explain_it:
         return list(result.selected), {}
     return list(result.selected), explaining.explain_phragmen(election, result)

@@ -15,33 +15,47 @@ Implementation. Voters who support the same funded projects (with the same utili
 hold the same budget, so they are kept in *budget groups* that split as projects are funded; a
 project's price is then found from the few (group, utility) classes among its supporters by one
 sort -- O(s_c + G) per evaluation for s_c supporters and G groups. Prices only grow as budgets
-shrink, so stale prices are lower bounds and a lazy heap re-evaluates only projects that share a
-supporter with the last funded one. Floats drive the search; whenever two prices, or a budget and
-a cost, are within 1e-9 relative of each other the decision is recomputed in exact rational
+shrink, so stale prices are lower bounds and a lazy heap re-evaluates only projects whose
+supporters paid since they were priced. Floats drive the search; whenever two prices, or a budget
+and a cost, are within 1e-9 relative of each other the decision is recomputed in exact rational
 arithmetic from the recorded history of the groups (budget of a group = max(0, parent budget -
 rho_exact * u)), so ties are decided exactly as with fractions throughout. One MES pass is about
 O(R * (s_max + G) + E log E) for R rounds and E ballot entries; Add1U repeats the pass once per
 unit of budget added.
+
+The rule is written once: the pass (:func:`_run_pass`: first prices, lazy heap, ties, exact
+tie-breaking, drops), the price and affordability test (:func:`_float_price`,
+:func:`_exact_price`), what a voter keeps (:func:`_left_after`) and the Add1U completion
+(:func:`_complete`). Budget groups are held in one of two ways that answer the same questions:
+:class:`_ArrayGroups` (NumPy over project columns, any utilities) and :class:`_BitGroups` (voters
+as bitmasks, one utility per project), which is faster on small approval profiles
+(:func:`~opencall.engines.budgeting.rules.groups.bitmasks_pay_off`).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from opencall.engines.budgeting.columns import Columns
-from opencall.engines.budgeting.model import Election, IntArray
-from opencall.engines.budgeting.rules.groups import shift_counts
+from opencall.engines.budgeting.columns import Columns, project_columns
+from opencall.engines.budgeting.model import Election, FloatArray, IntArray
+from opencall.engines.budgeting.rules.groups import approval_bitmasks, bitmasks, bitmasks_pay_off, shift_counts
 
-_REL_TOL = 1e-9
-_SMALL = 24  # below this many supporter classes a price is computed without NumPy
+_REL_TOL = 1e-9  # floats closer than this (relative) are compared again exactly
+_CAP_SLACK = 1e-12  # float slack when a price is checked against a class's budget per utility
+_VECTOR_FROM = 25  # from this many supporter classes on, a float price is computed with NumPy
 _INF = float("inf")
+
+# A float, or a float array when a decision is taken for many classes at once: the functions below
+# use only arithmetic and comparisons, so one definition serves both.
+Num = Any
 
 
 @dataclass
@@ -61,7 +75,7 @@ class MesResult:
     dropped_shortfall: dict[int, float]  # cost minus what its supporters still held
     budget_per_voter: Fraction
     runs: int = 1
-    state: _Pass | _SmallPass | None = field(default=None, repr=False)
+    state: _Groups | None = field(default=None, repr=False)
 
     def exact_rhos(self) -> list[Fraction]:
         """Exact price per unit of utility of every funded round (computed on demand)."""
@@ -85,6 +99,89 @@ class MesResult:
         return out
 
 
+# ---- the rule's arithmetic, shared by both ways of holding budget groups ----------------------
+
+
+def _too_close(total: float, cost: float) -> bool:
+    """Whether floats cannot tell if supporters holding ``total`` afford ``cost``."""
+    return abs(total - cost) <= _REL_TOL * max(cost, 1e-300)
+
+
+def _unit_price(cost: Num, paid: Num, rich: Num) -> Num:
+    """Price per unit of utility when the classes before pay all they hold (``paid``) and the
+    others (total utility ``rich``) pay that price times their utility."""
+    return (cost - paid) / rich
+
+
+def _caps(rho: Num, ratio: Num) -> Num:
+    """Whether price ``rho`` leaves a class holding ``ratio`` per unit of utility something: the
+    first such class, in order of ``ratio``, fixes the price."""
+    return rho <= ratio * (1 + _CAP_SLACK)
+
+
+def _left_after(held: Num, pay: Num) -> Num:
+    """What a voter keeps after paying: float dust below ``_REL_TOL`` of her budget counts as 0."""
+    left = held - pay
+    return left * (left > _REL_TOL * held)
+
+
+def _float_price(classes: list[tuple[float, float, int]] | tuple[FloatArray, FloatArray, IntArray], cost: float) -> tuple[float, bool, float]:
+    """Float price per unit of utility of a project whose supporters form ``classes`` (budget per
+    voter, utility, voters): inf when they cannot afford it, whether that is too close to call in
+    floats, and what they hold in total. Given as three arrays (many classes) it is computed with
+    NumPy, given as a list of triples (a few classes) in plain Python, cheaper than NumPy calls."""
+    if isinstance(classes, tuple):
+        return _float_price_arrays(*classes, cost)
+    items = sorted([(b / u, b, u, n) for b, u, n in classes])
+    total = 0.0
+    rich = 0.0
+    for _, b, u, n in items:
+        total += b * n
+        rich += u * n
+    close = _too_close(total, cost)
+    if total < cost:
+        return _INF, close, total
+    paid = 0.0
+    rho = _INF
+    for ratio, b, u, n in items:
+        rho = _unit_price(cost, paid, rich)
+        if _caps(rho, ratio):
+            break
+        paid += b * n
+        rich -= u * n
+    return rho, close, total
+
+
+def _float_price_arrays(beta: FloatArray, u: FloatArray, counts: IntArray, cost: float) -> tuple[float, bool, float]:
+    w = counts.astype(np.float64)
+    total = float(np.dot(w, beta))
+    close = _too_close(total, cost)
+    if total < cost:
+        return _INF, close, total
+    ratio = beta / u
+    order = np.argsort(ratio, kind="stable")
+    wb, wu = (w * beta)[order], (w * u)[order]
+    rho = _unit_price(cost, np.cumsum(wb) - wb, np.cumsum(wu[::-1])[::-1])
+    k = int(np.argmax(_caps(rho, ratio[order])))
+    return float(rho[k]), close, total
+
+
+def _exact_price(classes: list[tuple[Fraction, Fraction, int]], cost: Fraction) -> Fraction | None:
+    """:func:`_float_price` in exact arithmetic; None when the supporters cannot afford it."""
+    if sum((b * n for b, _, n in classes), Fraction(0)) < cost:
+        return None
+    classes = sorted(classes, key=lambda t: t[0] / t[1])
+    paid = Fraction(0)
+    rich = sum((u * n for _, u, n in classes), Fraction(0))
+    for b, u, n in classes:
+        rho: Fraction = _unit_price(cost, paid, rich)
+        if rho * u <= b:
+            return rho
+        paid += b * n
+        rich -= u * n
+    return None  # pragma: no cover - unreachable when the total suffices
+
+
 def _exact_group_budget(
     g: int, known: dict[int, Fraction], parent: list[int], paid: Callable[[int], Fraction]
 ) -> Fraction:
@@ -102,13 +199,39 @@ def _exact_group_budget(
     return value
 
 
-class _Pass:
-    """One MES pass with a fixed initial budget per voter."""
+class _Groups(Protocol):
+    """Budget groups held one way or another; the pass asks them only these questions."""
 
-    def __init__(self, cols: Columns, b0: Fraction, ranks: IntArray) -> None:
+    def single_utility(self, c: int) -> float | None:
+        """The utility every supporter of ``c`` draws, or None when they differ."""
+
+    def float_price(self, c: int) -> tuple[float, bool, float]:
+        """:func:`_float_price` of ``c`` with the supporters' current budgets."""
+
+    def exact_price(self, c: int) -> Fraction | None:
+        """:func:`_exact_price` of ``c`` with the supporters' current budgets."""
+
+    def exact_rho_of_round(self, r: int) -> Fraction: ...
+
+    def moved_since(self, c: int, rounds: int) -> bool:
+        """Whether a supporter of ``c`` paid since ``rounds`` rounds were funded."""
+
+    def retire(self, c: int) -> None:
+        """``c`` is funded or dropped: its supporters need no longer be tracked for it."""
+
+    def fund(self, c: int, rho: float, exact: Fraction | None) -> MesRound:
+        """Charge ``c``'s supporters ``min(budget, rho * utility)`` (``exact``: rho exactly)."""
+
+
+class _ArrayGroups:
+    """Budget groups over project columns (NumPy): ``gid[v]`` is voter v's group, ``beta[g]``
+    its budget per voter; funding a project gives each (group, utility) class that paid a new
+    group. Any utilities; prices of projects that share no supporter with the funded one stay
+    fresh (``overlap``)."""
+
+    def __init__(self, cols: Columns, b0: Fraction, overlap: npt.NDArray[np.bool_]) -> None:
         self.cols = cols
-        self.b0 = b0
-        self.ranks = ranks
+        self.overlap = overlap
         n = cols.num_voters
         self.gid = np.zeros(n, dtype=np.int64)
         self.beta = np.empty(64, dtype=np.float64)
@@ -121,15 +244,17 @@ class _Pass:
         self.beta_exact: dict[int, Fraction] = {0: b0}
         # per round: the (group, code) classes that paid, for exact price recomputation
         self.r_project: list[int] = []
-        self.r_groups: list[IntArray] = []
-        self.r_codes: list[IntArray] = []
-        self.r_counts: list[IntArray] = []
-        self.r_rho_float: list[float] = []
+        self.r_classes: list[tuple[IntArray, IntArray, IntArray]] = []
         self.rho_exact: dict[int, Fraction] = {}
+        self.moved = np.zeros(len(cols.costs), dtype=np.int64)  # rounds funded when a supporter last paid
 
-    # ---- classes of supporters -------------------------------------------------------------
-    def _classes(self, c: int) -> tuple[IntArray, IntArray, IntArray]:
-        """(group, utility code, count) of the supporters of ``c``."""
+    def single_utility(self, c: int) -> float | None:
+        values = self.cols.values_float[c]
+        return float(values[0]) if len(values) == 1 else None
+
+    def _classes(self, c: int, *, of_each: bool = False) -> tuple[IntArray, IntArray, IntArray, IntArray | None]:
+        """(group, utility code, count) of the supporters of ``c``, and (``of_each``) each
+        supporter's class."""
         cols = self.cols
         lo, hi = int(cols.ptr[c]), int(cols.ptr[c + 1])
         g = self.gid[cols.voters[lo:hi]]
@@ -137,162 +262,92 @@ class _Pass:
         # counting by group id costs O(G): once many groups exist, sort the few present instead
         if nvals <= 1 and 4 * (hi - lo) + 256 >= self.G:
             cnt = np.bincount(g, minlength=self.G)
-            nz = np.flatnonzero(cnt)
-            return nz, np.zeros(len(nz), dtype=np.int64), cnt[nz]
+            groups = np.flatnonzero(cnt)
+            inverse = None
+            if of_each:
+                slot = np.empty(self.G, dtype=np.int64)
+                slot[groups] = np.arange(len(groups), dtype=np.int64)
+                inverse = slot[g]
+            return groups, np.zeros(len(groups), dtype=np.int64), cnt[groups], inverse
         key = g * nvals + cols.codes[lo:hi]
-        uniq, counts = np.unique(key, return_counts=True)
-        return uniq // nvals, uniq % nvals, counts
+        if not of_each:
+            uniq, counts = np.unique(key, return_counts=True)
+            return uniq // nvals, uniq % nvals, counts, None
+        uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        return uniq // nvals, uniq % nvals, counts, inverse
 
-    # ---- float price -----------------------------------------------------------------------
-    def price(self, c: int) -> tuple[float, bool, float]:
-        """Float price of ``c`` (inf when unaffordable), whether the affordability call is too
-        close to tell in floats, and what its supporters hold in total."""
-        groups, codes, counts = self._classes(c)
+    def float_price(self, c: int) -> tuple[float, bool, float]:
+        groups, codes, counts, _ = self._classes(c)
+        beta, u = self.beta[groups], self.cols.values_float[c][codes]
         cost = float(self.cols.costs_float[c])
-        if len(groups) <= _SMALL:
-            return self._price_small(c, groups, codes, counts, cost)
-        beta = self.beta[groups]
-        u = self.cols.values_float[c][codes]
-        w = counts.astype(np.float64)
-        total = float(np.dot(w, beta))
-        close = abs(total - cost) <= _REL_TOL * max(cost, 1e-300)
-        if total < cost:
-            return _INF, close, total
-        ratio = beta / u
-        order = np.argsort(ratio, kind="stable")
-        wb = (w * beta)[order]
-        wu = (w * u)[order]
-        paid_before = np.cumsum(wb) - wb
-        rich_util = np.cumsum(wu[::-1])[::-1]
-        rho = (cost - paid_before) / rich_util
-        ok = rho <= ratio[order] * (1 + 1e-12)
-        k = int(np.argmax(ok))
-        return float(rho[k]), close, total
+        if len(groups) >= _VECTOR_FROM:
+            return _float_price((beta, u, counts), cost)
+        return _float_price(list(zip(beta.tolist(), u.tolist(), counts.tolist(), strict=True)), cost)
 
-    def _price_small(
-        self, c: int, groups: IntArray, codes: IntArray, counts: IntArray, cost: float
-    ) -> tuple[float, bool, float]:
-        """The same computation in plain Python: cheaper than NumPy calls for a few classes."""
-        vals = self.cols.values_float[c]
-        beta = self.beta
-        items = sorted(
-            (float(beta[g]) / float(vals[k]), float(beta[g]), float(vals[k]), n)
-            for g, k, n in zip(groups.tolist(), codes.tolist(), counts.tolist(), strict=True)
-        )
-        total = sum(b * n for _, b, _, n in items)
-        close = abs(total - cost) <= _REL_TOL * max(cost, 1e-300)
-        if total < cost:
-            return _INF, close, total
-        paid = 0.0
-        rich = sum(u * n for _, _, u, n in items)
-        rho = _INF
-        for ratio, b, u, n in items:
-            rho = (cost - paid) / rich
-            if rho <= ratio * (1 + 1e-12):
-                return rho, close, total
-            paid += b * n
-            rich -= u * n
-        return rho, close, total
-
-    # ---- exact values ----------------------------------------------------------------------
     def exact_beta(self, g: int) -> Fraction:
         return _exact_group_budget(
             g, self.beta_exact, self.g_parent, lambda h: self.exact_rho_of_round(self.g_round[h]) * self.g_u[h]
         )
 
+    def _exact_price_of(self, c: int, groups: IntArray, codes: IntArray, counts: IntArray) -> Fraction | None:
+        vals = self.cols.values_exact[c]
+        return _exact_price(
+            [(self.exact_beta(g), vals[k], n) for g, k, n in zip(groups.tolist(), codes.tolist(), counts.tolist(), strict=True)],
+            self.cols.costs[c],
+        )
+
+    def exact_price(self, c: int) -> Fraction | None:
+        groups, codes, counts, _ = self._classes(c)
+        return self._exact_price_of(c, groups, codes, counts)
+
     def exact_rho_of_round(self, r: int) -> Fraction:
         got = self.rho_exact.get(r)
         if got is None:
-            c = self.r_project[r]
-            got = self._exact_price_from(c, self.r_groups[r], self.r_codes[r], self.r_counts[r])
+            got = self._exact_price_of(self.r_project[r], *self.r_classes[r])
             assert got is not None  # a funded project was affordable
             self.rho_exact[r] = got
         return got
 
-    def _exact_price_from(self, c: int, groups: IntArray, codes: IntArray, counts: IntArray) -> Fraction | None:
-        vals = self.cols.values_exact[c]
-        items = [(self.exact_beta(int(g)), vals[int(k)], int(n)) for g, k, n in zip(groups, codes, counts, strict=True)]
-        cost = self.cols.costs[c]
-        if sum((b * n for b, _, n in items), Fraction(0)) < cost:
-            return None
-        items.sort(key=lambda t: t[0] / t[1])
-        paid = Fraction(0)
-        rich = sum((u * n for _, u, n in items), Fraction(0))
-        for b, u, n in items:
-            rho = (cost - paid) / rich
-            if rho * u <= b:
-                return rho
-            paid += b * n
-            rich -= u * n
-        return None  # pragma: no cover - unreachable when the total suffices
+    def moved_since(self, c: int, rounds: int) -> bool:
+        return bool(self.moved[c] > rounds)
 
-    def exact_price(self, c: int) -> Fraction | None:
-        groups, codes, counts = self._classes(c)
-        return self._exact_price_from(c, groups, codes, counts)
+    def retire(self, c: int) -> None:
+        pass  # the overlap table already says whom a funding concerns
 
-    def available(self, c: int) -> float:
-        groups, _, counts = self._classes(c)
-        return float(np.dot(counts.astype(np.float64), self.beta[groups]))
-
-    # ---- funding ---------------------------------------------------------------------------
-    def fund(self, c: int, rho: float, exact: Fraction | None = None) -> MesRound:
+    def fund(self, c: int, rho: float, exact: Fraction | None) -> MesRound:
         cols = self.cols
-        lo, hi = int(cols.ptr[c]), int(cols.ptr[c + 1])
-        sup = cols.voters[lo:hi]
-        g = self.gid[sup]
-        nvals = len(cols.values_exact[c])
-        dense = nvals <= 1 and 4 * (hi - lo) + 256 >= self.G
-        if dense:
-            cnt = np.bincount(g, minlength=self.G)
-            groups = np.flatnonzero(cnt)
-            counts = cnt[groups]
-            slot = np.empty(self.G, dtype=np.int64)
-            slot[groups] = np.arange(len(groups), dtype=np.int64)
-            inverse = slot[g]
-            codes = np.zeros(len(groups), dtype=np.int64)
-        else:
-            key = g * nvals + cols.codes[lo:hi]
-            uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-            groups = uniq // nvals
-            codes = uniq % nvals
-        uniq = groups
+        sup = cols.supporters(c)
+        groups, codes, counts, inverse = self._classes(c, of_each=True)
+        assert inverse is not None
         r = len(self.r_project)
         if exact is not None:
             self.rho_exact[r] = exact
         self.r_project.append(c)
-        self.r_groups.append(groups)
-        self.r_codes.append(codes)
-        self.r_counts.append(counts)
-        self.r_rho_float.append(rho)
+        self.r_classes.append((groups, codes, counts))
         old = self.beta[groups]
         pay = np.minimum(old, rho * cols.values_float[c][codes])
-        new = old - pay
-        new[new <= _REL_TOL * np.maximum(old, 1e-300)] = 0.0
-        k = len(uniq)
+        k = len(groups)
         if self.G + k > len(self.beta):
             grown = np.empty(max(2 * len(self.beta), self.G + k), dtype=np.float64)
             grown[: self.G] = self.beta[: self.G]
             self.beta = grown
-        ids = np.arange(self.G, self.G + k, dtype=np.int64)
-        self.beta[self.G : self.G + k] = new
+        self.beta[self.G : self.G + k] = _left_after(old, pay)
+        self.gid[sup] = np.arange(self.G, self.G + k, dtype=np.int64)[inverse]
         self.G += k
-        self.gid[sup] = ids[inverse]
         self.g_parent.extend(groups.tolist())
         self.g_round.extend([r] * k)
         vals = cols.values_exact[c]
-        if nvals <= 1:
-            self.g_u.extend([vals[0]] * k)
-        else:
-            self.g_u.extend(vals[x] for x in codes.tolist())
+        self.g_u.extend(vals[x] for x in codes.tolist())
+        self.moved[self.overlap[c]] = r + 1
         summary: dict[float, int] = {}
         for amount, n in zip(pay.tolist(), counts.tolist(), strict=True):
             summary[amount] = summary.get(amount, 0) + n
         return MesRound(project=c, rho=rho, payments=sorted(summary.items(), reverse=True))
 
 
-class _SmallData:
-    """What every pass over approval-type columns needs, as plain Python values (built once per
-    call): the supporters of each project as a bitmask over voters (a Python int)."""
+class _Ballots:
+    """Approval-type ballots as plain Python values for :class:`_BitGroups`, built once per call
+    (every pass reads them): supporters of each project as a bitmask, one utility per project."""
 
     def __init__(
         self,
@@ -301,8 +356,6 @@ class _SmallData:
         mask: list[int],
         cost_x: tuple[Fraction, ...],
         u_x: list[Fraction],
-        ranks: list[int],
-        eligible: list[int],
     ) -> None:
         self.n = n
         self.sizes = sizes
@@ -311,11 +364,9 @@ class _SmallData:
         self.cost_f: list[float] = [num / den for num, den in (c.as_integer_ratio() for c in cost_x)]
         self.u_x = u_x
         self.u_f: list[float] = [float(u) for u in u_x]
-        self.ranks = ranks
-        self.eligible = eligible
 
     @classmethod
-    def from_columns(cls, cols: Columns, ranks: IntArray, eligible: list[int]) -> _SmallData:
+    def from_columns(cls, cols: Columns) -> _Ballots:
         m = len(cols.costs)
         owner = np.repeat(np.arange(m, dtype=np.int64), np.diff(cols.ptr))
         return cls(
@@ -324,35 +375,26 @@ class _SmallData:
             bitmasks(m, cols.num_voters, owner, cols.voters),
             cols.costs,
             [v[0] if v else Fraction(0) for v in cols.values_exact],
-            ranks.tolist(),
-            eligible,
         )
 
-
-def bitmasks(m: int, n: int, projects: IntArray, voters: IntArray) -> list[int]:
-    """For each project, the set of its voters as the bits of a Python int."""
-    incidence = np.zeros((m, n), dtype=np.bool_)
-    incidence[projects, voters] = True
-    rows = np.packbits(incidence, axis=1, bitorder="little")
-    return [int.from_bytes(row.tobytes(), "little") for row in rows]
+    @classmethod
+    def from_election(cls, election: Election, utility: str) -> _Ballots:
+        sizes, masks = approval_bitmasks(election)
+        costs = tuple(p.cost for p in election.projects)
+        return cls(election.num_voters, sizes, masks, costs, list(costs) if utility == "cost" else [Fraction(1)] * len(costs))
 
 
-class _SmallPass:
-    """One MES pass in plain Python for columns with one utility per project (approval ballots).
+class _BitGroups:
+    """Budget groups as bitmasks over voters, for one utility per project (approval ballots):
+    no NumPy call, whose fixed cost dominates on the many small elections.
 
-    The same method as :class:`_Pass` -- budget groups, lazy prices, floats with an exact
-    decision whenever two numbers are within ``_REL_TOL`` of each other -- without NumPy calls,
-    whose fixed cost dominates on the many small elections. A group's voters are a bitmask, and
-    every live project keeps how many of its supporters each group holds: funding a project
+    Every live project keeps how many of its supporters each group holds: funding a project
     splits only the groups that paid, so the counts are updated with one AND and popcount per
     (project, split group) instead of a pass over voters. Group 1 holds every voter with nothing
-    left (exactly 0) and is never counted. With one utility ``u`` per project, a price is a cap
-    ``q = rho * u`` on what each supporter pays: supporters are sorted by budget alone.
-    """
+    left (exactly 0) and is never counted. Every funding may move every price."""
 
-    def __init__(self, data: _SmallData, b0: Fraction) -> None:
+    def __init__(self, data: _Ballots, b0: Fraction, eligible: list[int]) -> None:
         self.d = data
-        self.b0 = b0
         self.gmask = [(1 << data.n) - 1, 0]
         self.beta = [float(b0), 0.0]
         self.g_parent = [-1, -1]
@@ -360,83 +402,55 @@ class _SmallPass:
         self.beta_exact: dict[int, Fraction] = {0: b0, 1: Fraction(0)}
         self.r_project: list[int] = []
         self.r_classes: list[list[tuple[int, int]]] = []
-        self.q_exact: dict[int, Fraction] = {}
+        self.rho_exact: dict[int, Fraction] = {}
         # live project -> {group (not 1): number of its supporters in the group}
-        self.counts: dict[int, dict[int, int]] = {c: {0: data.sizes[c]} for c in data.eligible}
+        self.counts: dict[int, dict[int, int]] = {c: {0: data.sizes[c]} for c in eligible}
+
+    def single_utility(self, c: int) -> float | None:
+        return self.d.u_f[c]
 
     def retire(self, c: int) -> None:
-        """``c`` was funded or dropped: its counts are no longer kept up to date."""
         self.counts.pop(c, None)
 
-    def classes(self, c: int) -> list[tuple[int, int]]:
-        return list(self.counts[c].items())
+    def moved_since(self, c: int, rounds: int) -> bool:
+        return len(self.r_project) > rounds
 
-    def price(self, c: int) -> tuple[float, bool, float]:
-        """Float price of ``c`` (inf when unaffordable), whether affordability is too close to
-        call in floats, and what its supporters hold."""
-        beta = self.beta
-        items = sorted((beta[g], k) for g, k in self.counts[c].items())
-        total = 0.0
-        rich = 0
-        for b, k in items:
-            total += b * k
-            rich += k
-        cost = self.d.cost_f[c]
-        close = abs(total - cost) <= _REL_TOL * max(cost, 1e-300)
-        if total < cost:
-            return _INF, close, total
-        paid = 0.0
-        q = _INF
-        for b, k in items:
-            q = (cost - paid) / rich
-            if q <= b * (1 + 1e-12):
-                break
-            paid += b * k
-            rich -= k
-        return q / self.d.u_f[c], close, total
+    def float_price(self, c: int) -> tuple[float, bool, float]:
+        u, beta = self.d.u_f[c], self.beta
+        return _float_price([(beta[g], u, k) for g, k in self.counts[c].items()], self.d.cost_f[c])
 
     def exact_beta(self, g: int) -> Fraction:
-        return _exact_group_budget(g, self.beta_exact, self.g_parent, lambda h: self.exact_q_of_round(self.g_round[h]))
+        return _exact_group_budget(
+            g,
+            self.beta_exact,
+            self.g_parent,
+            lambda h: self.exact_rho_of_round(self.g_round[h]) * self.d.u_x[self.r_project[self.g_round[h]]],
+        )
 
-    def _exact_q(self, c: int, classes: list[tuple[int, int]]) -> Fraction | None:
-        items = sorted((self.exact_beta(g), k) for g, k in classes if g != 1)
-        cost = self.d.cost_x[c]
-        if sum((b * k for b, k in items), Fraction(0)) < cost:
-            return None
-        paid = Fraction(0)
-        rich = sum(k for _, k in items)
-        for b, k in items:
-            q = (cost - paid) / rich
-            if q <= b:
-                return q
-            paid += b * k
-            rich -= k
-        return None  # pragma: no cover - unreachable when the total suffices
-
-    def exact_q_of_round(self, r: int) -> Fraction:
-        got = self.q_exact.get(r)
-        if got is None:
-            got = self._exact_q(self.r_project[r], self.r_classes[r])
-            assert got is not None  # a funded project was affordable
-            self.q_exact[r] = got
-        return got
-
-    def exact_rho_of_round(self, r: int) -> Fraction:
-        return self.exact_q_of_round(r) / self.d.u_x[self.r_project[r]]
+    def _exact_price_of(self, c: int, classes: list[tuple[int, int]]) -> Fraction | None:
+        u = self.d.u_x[c]
+        return _exact_price([(self.exact_beta(g), u, k) for g, k in classes], self.d.cost_x[c])
 
     def exact_price(self, c: int) -> Fraction | None:
-        q = self._exact_q(c, self.classes(c))
-        return None if q is None else q / self.d.u_x[c]
+        return self._exact_price_of(c, list(self.counts[c].items()))
 
-    def fund(self, c: int, rho: float, exact: Fraction | None = None) -> MesRound:
-        classes = self.classes(c)
+    def exact_rho_of_round(self, r: int) -> Fraction:
+        got = self.rho_exact.get(r)
+        if got is None:
+            got = self._exact_price_of(self.r_project[r], self.r_classes[r])
+            assert got is not None  # a funded project was affordable
+            self.rho_exact[r] = got
+        return got
+
+    def fund(self, c: int, rho: float, exact: Fraction | None) -> MesRound:
+        classes = list(self.counts[c].items())
         self.retire(c)
         r = len(self.r_project)
         self.r_project.append(c)
         self.r_classes.append(classes)
         if exact is not None:
-            self.q_exact[r] = exact * self.d.u_x[c]
-        q = rho * self.d.u_f[c]
+            self.rho_exact[r] = exact
+        q = rho * self.d.u_f[c]  # what each supporter pays unless she holds less
         beta, gmask = self.beta, self.gmask
         paying = self.d.mask[c]
         splits: list[tuple[int, int, int]] = []  # (old group, new group or 1, voters moved)
@@ -444,12 +458,9 @@ class _SmallPass:
         payers = 0
         for g, k in classes:
             b = beta[g]
-            if b < q * (1 - _REL_TOL):
-                pays_all = True
-            elif b > q * (1 + _REL_TOL):
-                pays_all = False
-            else:
-                pays_all = self.exact_beta(g) <= self.exact_q_of_round(r)
+            # whether the group pays all it holds, exactly when floats are too close to tell
+            close = _too_close(b, q)
+            pays_all = self.exact_beta(g) <= self.exact_rho_of_round(r) * self.d.u_x[c] if close else b < q
             pay = b if pays_all else min(b, q)
             summary[pay] = summary.get(pay, 0) + k
             payers += k
@@ -459,9 +470,8 @@ class _SmallPass:
                 gmask[1] |= moved
                 splits.append((g, 1, moved))
                 continue
-            left = b - q
             splits.append((g, len(beta), moved))
-            beta.append(left if left > _REL_TOL * b else 0.0)
+            beta.append(_left_after(b, pay))
             gmask.append(moved)
             self.g_parent.append(g)
             self.g_round.append(r)
@@ -474,22 +484,22 @@ class _SmallPass:
         return MesRound(project=c, rho=rho, payments=sorted(summary.items(), reverse=True))
 
 
-def _small_mes_pass(data: _SmallData, budget_per_voter: Fraction) -> MesResult:
-    """:func:`mes_pass` on :class:`_SmallPass`: every funded round makes all prices stale (no
-    overlap matrix to build), and a stale price is refreshed only when it reaches the top."""
-    state = _SmallPass(data, budget_per_voter)
-    cost_f, ranks, sizes = data.cost_f, data.ranks, data.sizes
+def _run_pass(
+    state: _Groups, eligible: list[int], sizes: Sequence[int], cost_f: Sequence[float], ranks: list[int], b0: Fraction
+) -> MesResult:
+    """One run of MES from ``b0`` per voter over the ``eligible`` projects (supported, cost > 0)."""
     rounds: list[MesRound] = []
     selected: list[int] = []
     dropped_round: dict[int, int] = {}
     shortfall: dict[int, float] = {}
-    fresh_at: dict[int, int] = {}  # project -> number of rounds when its heap price was computed
-    held: dict[int, float] = {}
+    priced_at: dict[int, int] = {}  # project -> rounds funded when its heap price was computed
+    held: dict[int, float] = {}  # project -> what its supporters held then
 
     def evaluate(c: int) -> float | None:
-        rho, close, total = state.price(c)
+        """Fresh float price, settling affordability exactly when it is too close to call."""
+        rho, close, total = state.float_price(c)
         held[c] = total
-        fresh_at[c] = len(rounds)
+        priced_at[c] = len(rounds)
         if close:
             exact = state.exact_price(c)
             return None if exact is None else float(exact)
@@ -500,19 +510,28 @@ def _small_mes_pass(data: _SmallData, budget_per_voter: Fraction) -> MesResult:
         shortfall[c] = cost_f[c] - held[c]
         state.retire(c)
 
-    b0 = float(budget_per_voter)
+    def reprice(entry: tuple[float, int, int]) -> None:
+        c = entry[2]
+        rho = evaluate(c)
+        if rho is None:
+            drop(c)
+        else:
+            heapq.heappush(heap, (rho, entry[1], c))
+
     heap: list[tuple[float, int, int]] = []
-    for c in data.eligible:
-        s = sizes[c]
-        total = s * b0
-        cost = cost_f[c]
-        if abs(total - cost) > _REL_TOL * cost:
+    per_voter = float(b0)
+    for c in eligible:
+        # first round: everyone still holds b0, so when all supporters draw the same utility the
+        # price is cost / total utility, unless affordability is too close to call
+        u = state.single_utility(c)
+        total = sizes[c] * per_voter
+        if u is not None and not _too_close(total, cost_f[c]):
             held[c] = total
-            fresh_at[c] = 0
-            if total < cost:
+            priced_at[c] = 0
+            if total < cost_f[c]:
                 drop(c)
-                continue
-            heap.append((cost / s / data.u_f[c], ranks[c], c))
+            else:
+                heap.append((cost_f[c] / (sizes[c] * u), ranks[c], c))
             continue
         rho = evaluate(c)
         if rho is None:
@@ -521,43 +540,32 @@ def _small_mes_pass(data: _SmallData, budget_per_voter: Fraction) -> MesResult:
             heap.append((rho, ranks[c], c))
     heapq.heapify(heap)
 
-    def refresh(entry: tuple[float, int, int]) -> None:
-        c = entry[2]
-        rho = evaluate(c)
-        if rho is None:
-            drop(c)
-        else:
-            heapq.heappush(heap, (rho, entry[1], c))
-
     while heap:
         top = heapq.heappop(heap)
-        if fresh_at[top[2]] != len(rounds):
-            refresh(top)
+        if state.moved_since(top[2], priced_at[top[2]]):
+            reprice(top)
             continue
+        # top holds the smallest fresh price; gather everything that might tie with it
         limit = top[0] * (1 + _REL_TOL)
         tied = [top]
         while heap and heap[0][0] <= limit:
             entry = heapq.heappop(heap)
-            if fresh_at[entry[2]] != len(rounds):
-                refresh(entry)
+            if state.moved_since(entry[2], priced_at[entry[2]]):
+                reprice(entry)
             else:
                 tied.append(entry)
+        w, win_rho, win_exact = top[2], top[0], None
         if len(tied) > 1:
-            exact = []
+            exact: list[tuple[Fraction, int, tuple[float, int, int]]] = []
             for entry in tied:
                 value = state.exact_price(entry[2])
                 assert value is not None
                 exact.append((value, entry[1], entry))
-            exact.sort(key=lambda t: (t[0], t[1]))
-            w = exact[0][2][2]
-            win_exact: Fraction | None = exact[0][0]
-            win_rho = float(exact[0][0])
+            exact.sort(key=lambda t: (t[0], t[1]))  # the smallest price, then the smallest id
+            win_exact, _, (_, _, w) = exact[0]
+            win_rho = float(win_exact)
             for t in exact[1:]:
                 heapq.heappush(heap, t[2])
-        else:
-            w = top[2]
-            win_exact = None
-            win_rho = top[0]
         selected.append(w)
         rounds.append(state.fund(w, win_rho, win_exact))
     return MesResult(
@@ -565,137 +573,7 @@ def _small_mes_pass(data: _SmallData, budget_per_voter: Fraction) -> MesResult:
         rounds=rounds,
         dropped_round=dropped_round,
         dropped_shortfall=shortfall,
-        budget_per_voter=budget_per_voter,
-        state=state,
-    )
-
-
-def mes_pass(
-    cols: Columns,
-    budget_per_voter: Fraction,
-    ranks: IntArray,
-    eligible: list[int],
-    overlap: npt.NDArray[np.bool_] | None = None,
-) -> MesResult:
-    """One run of MES from equal budgets over the ``eligible`` projects (supported, cost > 0)."""
-    state = _Pass(cols, budget_per_voter, ranks)
-    m = len(cols.costs)
-    # projects sharing a supporter with c are the only ones whose price moves when c is funded
-    if overlap is None:
-        overlap = _overlap(cols, eligible)
-    heap: list[tuple[float, int, int]] = []
-    stale = np.zeros(m, dtype=bool)
-    dropped_round: dict[int, int] = {}
-    shortfall: dict[int, float] = {}
-    alive = np.zeros(m, dtype=bool)
-    rounds: list[MesRound] = []
-    selected: list[int] = []
-
-    held = np.zeros(m, dtype=np.float64)
-
-    def drop(c: int) -> None:
-        alive[c] = False
-        dropped_round[c] = len(rounds)
-        shortfall[c] = float(cols.costs_float[c]) - float(held[c])
-
-    def evaluate(c: int) -> float | None:
-        """Fresh float price, settling affordability exactly when it is too close to call."""
-        rho, close, total = state.price(c)
-        held[c] = total
-        if close:
-            exact = state.exact_price(c)
-            if exact is None:
-                return None
-            return float(exact)
-        return None if rho == _INF else rho
-
-    b0 = float(budget_per_voter)
-    # first round: everyone still holds b0, so a project whose supporters all draw the same
-    # utility costs cost / total utility when it is affordable -- vectorised over projects
-    el = np.asarray(eligible, dtype=np.int64)
-    sizes = (cols.ptr[el + 1] - cols.ptr[el]).astype(np.float64)
-    first_u = cols.util[np.minimum(cols.ptr[el], max(len(cols.util) - 1, 0))] if len(el) else sizes
-    costs_el = cols.costs_float[el]
-    totals = sizes * b0
-    held[el] = totals
-    rhos = costs_el / (sizes * first_u)
-    clear = np.abs(totals - costs_el) > _REL_TOL * costs_el
-    for c, rho0, ok, affordable, rank in zip(
-        eligible,
-        rhos.tolist(),
-        clear.tolist(),
-        (totals >= costs_el).tolist(),
-        ranks[el].tolist(),
-        strict=True,
-    ):
-        simple = ok and len(cols.values_exact[c]) <= 1
-        rho: float | None = (rho0 if affordable else None) if simple else evaluate(c)
-        if rho is None:
-            drop(c)
-            continue
-        alive[c] = True
-        heap.append((rho, rank, c))
-    heapq.heapify(heap)
-
-    while heap:
-        rho, rank, c = heap[0]
-        if not alive[c]:
-            heapq.heappop(heap)
-            continue
-        if stale[c]:
-            heapq.heappop(heap)
-            stale[c] = False
-            fresh = evaluate(c)
-            if fresh is None:
-                drop(c)
-            else:
-                heapq.heappush(heap, (fresh, rank, c))
-            continue
-        # c holds the smallest fresh price; gather everything that might tie with it
-        best = heapq.heappop(heap)
-        limit = best[0] * (1 + _REL_TOL)
-        tied = [best]
-        while heap and heap[0][0] <= limit:
-            entry = heapq.heappop(heap)
-            d = entry[2]
-            if not alive[d]:
-                continue
-            if stale[d]:
-                stale[d] = False
-                fresh = evaluate(d)
-                if fresh is None:
-                    drop(d)
-                else:
-                    heapq.heappush(heap, (fresh, entry[1], d))
-                continue
-            tied.append(entry)
-        if len(tied) > 1:
-            exact = []
-            for entry in tied:
-                value = state.exact_price(entry[2])
-                assert value is not None
-                exact.append((value, entry[1], entry[2], entry))
-            exact.sort(key=lambda t: (t[0], t[1]))
-            winner = exact[0][3]
-            win_exact: Fraction | None = exact[0][0]
-            win_rho = float(exact[0][0])
-            for t in exact[1:]:
-                heapq.heappush(heap, t[3])
-        else:
-            winner = best
-            win_exact = None
-            win_rho = best[0]
-        w = winner[2]
-        alive[w] = False
-        selected.append(w)
-        rounds.append(state.fund(w, win_rho, win_exact))
-        stale |= overlap[w]
-    return MesResult(
-        selected=selected,
-        rounds=rounds,
-        dropped_round=dropped_round,
-        dropped_shortfall=shortfall,
-        budget_per_voter=budget_per_voter,
+        budget_per_voter=b0,
         state=state,
     )
 
@@ -753,35 +631,22 @@ def _overlap_bits(cols: Columns, eligible: list[int]) -> dict[int, list[int]]:
     return out
 
 
+def _split_eligible(total_utility: Sequence[float | Fraction], costs: Sequence[Fraction]) -> tuple[list[int], list[int]]:
+    """Projects MES may fund (supporters' total utility > 0, cost > 0) and supported free ones."""
+    eligible: list[int] = []
+    free: list[int] = []
+    for c, total in enumerate(total_utility):
+        if total > 0:
+            (eligible if costs[c] > 0 else free).append(c)
+    return eligible, free
+
+
 def eligible_projects(cols: Columns) -> tuple[list[int], list[int]]:
     """Projects MES may fund (supported, positive cost) and supported zero-cost projects."""
     m = len(cols.costs)
     owner = np.repeat(np.arange(m, dtype=np.int64), np.diff(cols.ptr))
-    total = np.bincount(owner, weights=cols.util, minlength=m)
-    eligible: list[int] = []
-    free: list[int] = []
-    for c in np.flatnonzero(total > 0).tolist():
-        if cols.costs[c] > 0:
-            eligible.append(c)
-        else:
-            free.append(c)
-    return eligible, free
-
-
-SMALL_ENTRIES = 2_500  # ballot entries up to which the plain-Python pass is used (measured crossover)
-
-
-SMALL_PROJECTS = 12  # ... or up to this many projects (few rounds, few budget groups)
-
-
-def small_enough(entries: int, projects: int) -> bool:
-    """Whether the plain-Python pass beats the NumPy one (measured on the Pabulib files)."""
-    return entries <= SMALL_ENTRIES or projects <= SMALL_PROJECTS
-
-
-def _use_small(cols: Columns, eligible: list[int]) -> bool:
-    """The plain-Python pass handles one utility per project; NumPy wins on large profiles."""
-    return small_enough(len(cols.voters), len(cols.costs)) and all(len(cols.values_exact[c]) <= 1 for c in eligible)
+    total: list[float] = np.bincount(owner, weights=cols.util, minlength=m).tolist()
+    return _split_eligible(total, cols.costs)
 
 
 def equal_shares(
@@ -792,69 +657,67 @@ def equal_shares(
     increment: Fraction | None = None,
     max_runs: int | None = None,
     on_pass: Callable[[int], None] | None = None,
+    groups: str | None = None,
 ) -> MesResult:
     """MES; with ``increment`` the Add1U-style completion of pabutools/equalshares.net.
 
     With ``increment`` the pass is repeated with ``budget/n + k * increment`` per voter for
     k = 0, 1, ... until the outcome is exhaustive (returned) or overspends ``budget`` (the
     previous outcome is returned). ``max_runs`` bounds the number of passes (None: unbounded).
+    ``groups`` ("bits" or "arrays") forces how budget groups are held (default: the faster).
     """
     n = cols.num_voters
-    eligible, free = eligible_projects(cols)
-    free.sort(key=lambda c: int(ranks[c]))
     if n == 0:
         return MesResult([], [], {}, {}, Fraction(0))
-    if _use_small(cols, eligible):
-        data = _SmallData.from_columns(cols, ranks, eligible)
+    eligible, free = eligible_projects(cols)
+    rank_list: list[int] = ranks.tolist()
+    sizes: list[int] = np.diff(cols.ptr).tolist()
+    cost_f: list[float] = cols.costs_float.tolist()
+    if groups is None:
+        one_utility = all(len(cols.values_exact[c]) <= 1 for c in eligible)
+        groups = "bits" if one_utility and bitmasks_pay_off("equal-shares", len(cols.voters), len(cols.costs)) else "arrays"
+    if groups == "bits":
+        data = _Ballots.from_columns(cols)
 
-        def run_pass(per_voter: Fraction) -> MesResult:
-            return _small_mes_pass(data, per_voter)
+        def new_groups(b0: Fraction) -> _Groups:
+            return _BitGroups(data, b0, eligible)
 
     else:
         overlap = _overlap(cols, eligible)
 
-        def run_pass(per_voter: Fraction) -> MesResult:
-            return mes_pass(cols, per_voter, ranks, eligible, overlap)
+        def new_groups(b0: Fraction) -> _Groups:
+            return _ArrayGroups(cols, b0, overlap)
 
-    return _complete(run_pass, budget / n, free, eligible, cols.costs, budget, increment, max_runs, on_pass)
+    def run_pass(b0: Fraction) -> MesResult:
+        return _run_pass(new_groups(b0), eligible, sizes, cost_f, rank_list, b0)
+
+    return _complete(run_pass, budget / n, free, eligible, cols.costs, budget, rank_list, increment, max_runs, on_pass)
 
 
-def equal_shares_approval(
+def equal_shares_of(
     election: Election,
     utility: str,
     *,
     increment: Fraction | None = None,
-    max_runs: int | None = None,
     on_pass: Callable[[int], None] | None = None,
-) -> MesResult | None:
-    """:func:`equal_shares` on ``project_columns(election, utility)`` for approval ballots with
-    at most :data:`SMALL_ENTRIES` entries, straight from the voter-major ballots (the columns
-    are not needed by the plain-Python pass); None when the election is not such a case."""
-    if election.vote_type not in ("approval", "choose-1") or election.exact_points is not None:
-        return None
-    if not small_enough(len(election.indices), election.num_projects) or election.num_voters == 0:
-        return None
-    m, n = election.num_projects, election.num_voters
-    sizes: list[int] = np.bincount(election.indices, minlength=m).tolist()
-    costs = tuple(p.cost for p in election.projects)
-    one = Fraction(1)
-    utils = list(costs) if utility == "cost" else [one] * m
+) -> MesResult:
+    """:func:`equal_shares` of ``election`` with ``utility`` "cost" or "approval" (points for
+    cumulative ballots). Small approval profiles go to bitmask groups straight from the
+    voter-major ballots, without building the project columns."""
+    approval = election.vote_type in ("approval", "choose-1") and election.exact_points is None
+    small = bitmasks_pay_off("equal-shares", len(election.indices), election.num_projects)
+    if not (approval and small) or election.num_voters == 0:
+        cols = project_columns(election, "cost" if utility == "cost" else "approval")
+        return equal_shares(cols, election.budget, election.name_ranks(), increment=increment, on_pass=on_pass)
+    data = _Ballots.from_election(election, utility)
     ranks = election.name_rank_list()
-    eligible: list[int] = []
-    free: list[int] = []
-    for c in range(m):
-        if sizes[c] and utils[c] > 0:  # the supporters' total utility is positive
-            (eligible if costs[c] > 0 else free).append(c)
-    free.sort(key=ranks.__getitem__)
-    voters = np.repeat(np.arange(n, dtype=np.int64), np.diff(election.indptr))
-    data = _SmallData(n, sizes, bitmasks(m, n, election.indices, voters), costs, utils, ranks, eligible)
+    eligible, free = _split_eligible([k * u for k, u in zip(data.sizes, data.u_x, strict=True)], data.cost_x)
 
-    def run_pass(per_voter: Fraction) -> MesResult:
-        return _small_mes_pass(data, per_voter)
+    def run_pass(b0: Fraction) -> MesResult:
+        return _run_pass(_BitGroups(data, b0, eligible), eligible, data.sizes, data.cost_f, ranks, b0)
 
-    return _complete(
-        run_pass, election.budget / n, free, eligible, costs, election.budget, increment, max_runs, on_pass
-    )
+    b = election.budget / election.num_voters
+    return _complete(run_pass, b, free, eligible, data.cost_x, election.budget, ranks, increment, None, on_pass)
 
 
 def _complete(
@@ -864,11 +727,14 @@ def _complete(
     eligible: list[int],
     costs: tuple[Fraction, ...],
     budget: Fraction,
+    ranks: list[int],
     increment: Fraction | None,
     max_runs: int | None,
     on_pass: Callable[[int], None] | None,
 ) -> MesResult:
-    """The first pass, then (with ``increment``) the Add1U passes of :func:`equal_shares`."""
+    """The first pass, then (with ``increment``) the Add1U passes of :func:`equal_shares`.
+    Supported free projects come first, by id."""
+    free = sorted(free, key=ranks.__getitem__)
     result = run_pass(b)
     result.selected = free + result.selected
     if increment is None:

@@ -7,7 +7,12 @@ end at the same load ``(sum of their loads + cost_c) / supporters_c``; each roun
 with the smallest such load (ties: smallest id) and the rule stops as soon as that project no
 longer fits in the budget. A voter's load is always the load of the last round that funded one of
 her projects, so exact loads are rebuilt from the per-round loads when floats cannot separate a tie.
-Complexity O(R * E) for R rounds over E ballot entries (one weighted bincount per round).
+
+The rule is written once (:func:`_run`); voters' loads are held in one of two ways that answer the
+same questions: :class:`_ArrayLoads` (NumPy over project columns; a round is one weighted bincount,
+O(R * E) for R rounds over E ballot entries) and :class:`_BitLoads` (voters grouped by the round
+whose load they carry, as bitmasks; a round costs about projects x groups big-integer operations),
+faster on small profiles (:func:`~opencall.engines.budgeting.rules.groups.bitmasks_pay_off`).
 """
 
 from __future__ import annotations
@@ -15,14 +20,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Protocol
 
 import numpy as np
 
-from opencall.engines.budgeting.columns import Columns
-from opencall.engines.budgeting.model import IntArray
-from opencall.engines.budgeting.rules.groups import shift_counts
+from opencall.engines.budgeting.columns import Columns, project_columns
+from opencall.engines.budgeting.model import Election
+from opencall.engines.budgeting.rules.groups import approval_bitmasks, bitmasks_pay_off, shift_counts
 
-_REL_TOL = 1e-9
+_REL_TOL = 1e-9  # loads closer than this (relative) are compared again exactly
+_INF = float("inf")
 
 
 @dataclass
@@ -33,126 +40,42 @@ class PhragmenResult:
     stop_round: int
 
 
-def sequential_phragmen(
-    cols: Columns, budget: Fraction, ranks: IntArray, *, initial: tuple[int, ...] = ()
+class _Loads(Protocol):
+    """Voters' loads held one way or another; the rule asks them only these questions."""
+
+    def track(self, projects: list[int]) -> None:
+        """Only ``projects`` will be asked about (the others cannot fit the budget)."""
+
+    def load_sums(self, remaining: list[int]) -> list[float]:
+        """For each project in ``remaining``, the sum of its supporters' current loads."""
+
+    def counts(self, c: int) -> dict[int, int]:
+        """``c``'s supporters per round whose load they carry (-1: no load yet)."""
+
+    def fund(self, c: int, load: float | None, here: int) -> None:
+        """``c`` is funded in round ``here``: its supporters now carry ``load`` (None: it has none)."""
+
+
+def _run(
+    loads: _Loads, sizes: list[int], costs: tuple[Fraction, ...], budget: Fraction, ranks: list[int], initial: tuple[int, ...] = ()
 ) -> PhragmenResult:
-    m = len(cols.costs)
-    n = cols.num_voters
-    score = np.diff(cols.ptr)  # supporters per project
-    entry_project = np.repeat(np.arange(m, dtype=np.int64), score)
-    last_round = np.full(n, -1, dtype=np.int64)  # round whose load a voter carries, -1 = 0
-    round_loads: list[float] = []
-    # exact loads are rebuilt only when floats cannot separate a tie: per round, how many of
-    # the funded project's supporters came from each earlier round
-    round_counts: list[tuple[list[int], int] | None] = []
-    exact_memo: dict[int, Fraction] = {}
-    load_f = np.zeros(n, dtype=np.float64)
-    # money as integers on a common denominator: exact, and cheap to compare every round
-    scale = math.lcm(budget.denominator, *(c.denominator for c in cols.costs))
-    units = [c.numerator * (scale // c.denominator) for c in cols.costs]
-    limit = budget.numerator * (scale // budget.denominator)
-    spent = sum(units[c] for c in initial)
-    taken = set(initial)
-    remaining = [c for c in range(m) if c not in taken and units[c] <= limit]
-    selected = list(initial)
-    costs_f = cols.costs_float
-    supporters_f = score.astype(np.float64)
-
-    def exact_round_load(r: int) -> Fraction:
-        got = exact_memo.get(r)
-        if got is None:
-            record = round_counts[r]
-            assert record is not None  # nobody carries the load of an unsupported round
-            counts, c = record
-            total = sum((k * exact_round_load(q) for q, k in enumerate(counts[1:]) if k), Fraction(0))
-            got = (total + cols.costs[c]) / int(score[c])
-            exact_memo[r] = got
-        return got
-
-    def exact_new_load(c: int) -> Fraction:
-        sup = cols.supporters(c)
-        counts = np.bincount(last_round[sup] + 1, minlength=len(round_loads) + 1).tolist()
-        total = sum((k * exact_round_load(q) for q, k in enumerate(counts[1:]) if k), Fraction(0))
-        return (total + cols.costs[c]) / int(score[c])
-
-    while remaining:
-        sums = np.bincount(entry_project, weights=load_f[cols.voters], minlength=m)
-        rem = np.asarray(remaining, dtype=np.int64)
-        den = supporters_f[rem]
-        # a project nobody supports gets load inf (never the smallest unless all are)
-        new = np.full(len(rem), np.inf)
-        np.divide(sums[rem] + costs_f[rem], den, out=new, where=den > 0)
-        best = float(new.min())
-        if best == np.inf:
-            tied = [int(c) for c in rem]
-            best_load = np.inf
-        else:
-            near = rem[new <= best * (1 + _REL_TOL)]
-            if len(near) > 1:
-                exact = {int(c): exact_new_load(int(c)) for c in near}
-                low = min(exact.values())
-                tied = [c for c, v in exact.items() if v == low]
-                best_load = float(low)
-            else:
-                tied = [int(near[0])]
-                best_load = best
-        tied.sort(key=lambda c: int(ranks[c]))
-        if any(spent + units[c] > limit for c in tied):
-            return PhragmenResult(selected, round_loads, tied[0], len(round_loads))
-        chosen = tied[0]
-        selected.append(chosen)
-        spent += units[chosen]
-        remaining.remove(chosen)
-        if best_load != np.inf:
-            sup = cols.supporters(chosen)
-            counts = np.bincount(last_round[sup] + 1, minlength=len(round_loads) + 1).tolist()
-            round_counts.append((counts, chosen))
-            last_round[sup] = len(round_loads)
-            load_f[sup] = best_load
-            round_loads.append(best_load)
-        else:
-            round_counts.append(None)
-            round_loads.append(round_loads[-1] if round_loads else 0.0)
-    return PhragmenResult(selected, round_loads, None, len(round_loads))
-
-
-SMALL_ENTRIES = 3_000  # up to this many ballot entries, or
-SMALL_PROJECTS = 50  # up to this many projects, :func:`small_phragmen` is the faster (measured)
-
-
-def use_small(entries: int, projects: int) -> bool:
-    """Whether :func:`small_phragmen` beats :func:`sequential_phragmen`: its rounds cost about
-    (projects x voter groups) big-integer operations, against NumPy passes over every entry."""
-    return entries <= SMALL_ENTRIES or projects <= SMALL_PROJECTS
-
-
-def small_phragmen(
-    n: int, sizes: list[int], masks: list[int], costs: tuple[Fraction, ...], budget: Fraction, ranks: list[int]
-) -> PhragmenResult:
-    """:func:`sequential_phragmen` in plain Python for small profiles (no NumPy call per round).
-
-    Voters carry the load of the last round that funded one of their projects, so they fall in
-    one group per round (bitmasks over voters; -1 is the initial load 0). Each remaining project
-    keeps how many of its supporters every group holds; funding a project moves its supporters
-    to the new round's group, updated with one AND and popcount per (project, group). Floats
-    decide unless two loads are within ``_REL_TOL``; then exact loads are rebuilt from the
-    per-round counts, as in :func:`sequential_phragmen`.
-    """
+    """Sequential Phragmén over ``loads``; ``initial`` projects count as already funded."""
     m = len(costs)
+    # money as integers on a common denominator: exact, and cheap to compare every round
     scale = math.lcm(budget.denominator, *(c.denominator for c in costs))
     units = [c.numerator * (scale // c.denominator) for c in costs]
     limit = budget.numerator * (scale // budget.denominator)
     cost_f = [num / den for num, den in (c.as_integer_ratio() for c in costs)]
-    remaining = [c for c in range(m) if units[c] <= limit]
-    held: dict[int, dict[int, int]] = {c: ({-1: sizes[c]} if sizes[c] else {}) for c in remaining}
-    group_mask: dict[int, int] = {-1: (1 << n) - 1}
-    group_load: dict[int, float] = {-1: 0.0}
+    spent = sum(units[c] for c in initial)
+    taken = set(initial)
+    remaining = [c for c in range(m) if c not in taken and units[c] <= limit]
+    loads.track(remaining)
+    selected = list(initial)
     round_loads: list[float] = []
+    # exact loads are rebuilt only when floats cannot separate a tie: per round, how many of the
+    # funded project's supporters came from each earlier round
     records: list[tuple[dict[int, int], int] | None] = []
     memo: dict[int, Fraction] = {}
-    selected: list[int] = []
-    spent = 0
-    inf = float("inf")
 
     def exact_round_load(r: int) -> Fraction:
         got = memo.get(r)
@@ -168,28 +91,21 @@ def small_phragmen(
         return (total + costs[c]) / sizes[c]
 
     while remaining:
-        new: dict[int, float] = {}
-        best = inf
-        for c in remaining:
-            s = sizes[c]
-            if not s:
-                new[c] = inf
-                continue
-            total = 0.0
-            for r, k in held[c].items():
-                total += k * group_load[r]
-            value = (total + cost_f[c]) / s
-            new[c] = value
-            if value < best:
-                best = value
-        if best == inf:
+        # the load funding c would put on its supporters; inf when nobody supports it (never the
+        # smallest unless all are)
+        new = [
+            (total + cost_f[c]) / sizes[c] if sizes[c] else _INF
+            for c, total in zip(remaining, loads.load_sums(remaining), strict=True)
+        ]
+        best = min(new)
+        if best == _INF:
             tied = list(remaining)
-            best_load = inf
+            best_load = _INF
         else:
             cap = best * (1 + _REL_TOL)
-            near = [c for c in remaining if new[c] <= cap]
+            near = [c for c, value in zip(remaining, new, strict=True) if value <= cap]
             if len(near) > 1:
-                exact = {c: exact_load(held[c], c) for c in near}
+                exact = {c: exact_load(loads.counts(c), c) for c in near}
                 low = min(exact.values())
                 tied = [c for c, v in exact.items() if v == low]
                 best_load = float(low)
@@ -203,22 +119,107 @@ def small_phragmen(
         selected.append(w)
         spent += units[w]
         remaining.remove(w)
-        classes = held.pop(w)
-        if best_load == inf:
+        if best_load == _INF:
+            loads.fund(w, None, len(round_loads))
             records.append(None)
             round_loads.append(round_loads[-1] if round_loads else 0.0)
             continue
-        here = len(round_loads)
-        records.append((classes, w))
-        paying = masks[w]
-        moves = []
-        for r in classes:
-            moved = group_mask[r] & paying
-            group_mask[r] ^= moved
-            moves.append((r, moved, here))
-        group_mask[here] = paying
-        group_load[here] = best_load
-        for d in remaining:
-            shift_counts(held[d], masks[d], moves)
+        records.append((loads.counts(w), w))
+        loads.fund(w, best_load, len(round_loads))
         round_loads.append(best_load)
     return PhragmenResult(selected, round_loads, None, len(round_loads))
+
+
+class _ArrayLoads:
+    """Loads over project columns: ``last_round[v]`` is the round whose load voter v carries."""
+
+    def __init__(self, cols: Columns) -> None:
+        m, n = len(cols.costs), cols.num_voters
+        self.cols = cols
+        self.entry_project = np.repeat(np.arange(m, dtype=np.int64), np.diff(cols.ptr))
+        self.last_round = np.full(n, -1, dtype=np.int64)
+        self.load = np.zeros(n, dtype=np.float64)
+        self.rounds = 0
+
+    def track(self, projects: list[int]) -> None:
+        pass  # every round sums over all entries anyway
+
+    def load_sums(self, remaining: list[int]) -> list[float]:
+        sums = np.bincount(self.entry_project, weights=self.load[self.cols.voters], minlength=len(self.cols.costs))
+        out: list[float] = sums[remaining].tolist()
+        return out
+
+    def counts(self, c: int) -> dict[int, int]:
+        sup = self.cols.supporters(c)
+        per_round: list[int] = np.bincount(self.last_round[sup] + 1, minlength=self.rounds + 1).tolist()
+        return {r - 1: k for r, k in enumerate(per_round) if k}
+
+    def fund(self, c: int, load: float | None, here: int) -> None:
+        self.rounds = here + 1
+        if load is not None:
+            sup = self.cols.supporters(c)
+            self.last_round[sup] = here
+            self.load[sup] = load
+
+
+class _BitLoads:
+    """Loads by groups of voters (bitmasks) who carry the load of the same round (-1: none yet).
+    Each remaining project keeps how many of its supporters every group holds; funding a project
+    moves its supporters to the new round's group, with one AND and popcount per (project, group)."""
+
+    def __init__(self, n: int, sizes: list[int], masks: list[int]) -> None:
+        self.sizes = sizes
+        self.masks = masks
+        self.held: dict[int, dict[int, int]] = {}
+        self.group_mask: dict[int, int] = {-1: (1 << n) - 1}
+        self.group_load: dict[int, float] = {-1: 0.0}
+
+    def track(self, projects: list[int]) -> None:
+        self.held = {c: ({-1: self.sizes[c]} if self.sizes[c] else {}) for c in projects}
+
+    def load_sums(self, remaining: list[int]) -> list[float]:
+        out = []
+        group_load = self.group_load
+        for c in remaining:
+            total = 0.0
+            for r, k in self.held[c].items():
+                total += k * group_load[r]
+            out.append(total)
+        return out
+
+    def counts(self, c: int) -> dict[int, int]:
+        return self.held[c]
+
+    def fund(self, c: int, load: float | None, here: int) -> None:
+        classes = self.held.pop(c)
+        if load is None:
+            return
+        paying = self.masks[c]
+        moves = []
+        for r in classes:
+            moved = self.group_mask[r] & paying
+            self.group_mask[r] ^= moved
+            moves.append((r, moved, here))
+        self.group_mask[here] = paying
+        self.group_load[here] = load
+        for d, held in self.held.items():
+            shift_counts(held, self.masks[d], moves)
+
+
+def sequential_phragmen(cols: Columns, budget: Fraction, ranks: list[int], *, initial: tuple[int, ...] = ()) -> PhragmenResult:
+    """Sequential Phragmén over the project columns (``cols``: approval utilities)."""
+    sizes: list[int] = np.diff(cols.ptr).tolist()
+    return _run(_ArrayLoads(cols), sizes, cols.costs, budget, ranks, initial)
+
+
+def phragmen_of(election: Election, *, groups: str | None = None) -> PhragmenResult:
+    """Sequential Phragmén of an approval ``election``; ``groups`` ("bits" or "arrays") forces how
+    loads are held (default: the faster for its size)."""
+    if groups is None:
+        groups = "bits" if bitmasks_pay_off("phragmen", len(election.indices), election.num_projects) else "arrays"
+    costs = tuple(p.cost for p in election.projects)
+    ranks = election.name_rank_list()
+    if groups == "bits":
+        sizes, masks = approval_bitmasks(election)
+        return _run(_BitLoads(election.num_voters, sizes, masks), sizes, costs, election.budget, ranks)
+    return sequential_phragmen(project_columns(election, "approval"), election.budget, ranks)
