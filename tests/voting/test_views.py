@@ -232,3 +232,28 @@ def test_reward_codes(as_user, organiser, open_vote, finalists) -> None:
     unknown = client.post(redeem, {"code": "BBBB-2"})
     assert unknown.status_code == 404
     assert RewardCode.objects.filter(redeemed_at__isnull=False).count() == 1
+
+
+def test_voter_page_has_its_own_words_for_every_refusal_the_fast_path_names(as_user, visitor, open_vote) -> None:
+    """The fast path answers in English; every problem the voter page shows it as a refusal (all but the
+    ones it handles itself: 409 closed, 429/503 retry, an invalid token reloads) has a translatable
+    text on the page, keyed by the problem's type."""
+    import ast
+    from pathlib import Path
+
+    import opencall.voting.live.casting as casting_module
+    import opencall.voting.live.http as http_module
+
+    answered = {
+        (node.args[0].value, node.args[1].value)
+        for module in (http_module, casting_module)
+        for node in ast.walk(ast.parse(Path(str(module.__file__)).read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("_problem", "Unreadable")
+        and len(node.args) >= 2 and all(isinstance(a, ast.Constant) for a in node.args[:2]) and node.args[1].value
+    }
+    handled_by_the_page = {409, 429, 503}
+    shown = {code for status, code in answered if status not in handled_by_the_page and code != "invalid-token"}
+    page = as_user(visitor).get(reverse("voting:vote", args=[open_vote.code])).content.decode()
+    missing = {code for code in shown if f'data-text-problem-{code}="' not in page}
+    assert shown >= {"sign-in-required", "not-found", "invalid-input", "malformed"}
+    assert missing == set()

@@ -24,6 +24,13 @@
     retry: config.textRetry,
     refused: config.textRefused
   };
+  // The page's own (translated) words for a problem the fast path names by its type, e.g. ".../sign-in-required"
+  // → data-text-problem-sign-in-required (dataset: textProblemSignInRequired).
+  function problemText(body) {
+    var code = String((body && body.type) || "").split("/").pop();
+    var key = "textProblem" + code.split("-").map(function (w) { return w.charAt(0).toUpperCase() + w.slice(1); }).join("");
+    return code && config[key] ? config[key] : "";
+  }
   var status = document.getElementById("status");
   function save() { try { localStorage.setItem(store, JSON.stringify(saved)); } catch (e) {} }
   function mark(idea) {
@@ -57,7 +64,7 @@
         } else if (answer.status === 409) {
           status.textContent = text.closed;
         } else {
-          status.textContent = text.refused + " " + (answer.body.detail || answer.status);
+          status.textContent = text.refused + " " + (problemText(answer.body) || answer.body.detail || answer.status);
         }
       })
       .catch(function () {
