@@ -67,3 +67,20 @@ def test_the_memory_ends_with_the_request(client, organiser, org):
     response = client.get(f"/organisations/{org.slug}/")
     assert response.status_code == 200
     assert viewer._memory.get() is None
+
+
+def test_an_answer_read_inside_a_rolled_back_transaction_is_not_kept(org, participant):
+    from django.db import transaction
+
+    class Rollback(Exception):
+        pass
+
+    with remembering():
+        try:
+            with transaction.atomic():
+                MembershipFactory(organisation=org, user=participant, role=Role.ORGANISER)
+                assert role_in(participant, org.pk) == Role.ORGANISER
+                raise Rollback
+        except Rollback:
+            pass
+        assert role_in(participant, org.pk) is None

@@ -6,7 +6,8 @@ here — never on the `User` object, where it would outlive a change and had to 
 
 - `ViewerMemoryMiddleware` opens one memory per request; `remembering()` does the same for a
   command or a job. Outside either, nothing is remembered and every question reads the database.
-- `recall(kind, user_id, compute)` answers from the memory or computes and keeps the answer.
+- `recall(kind, user_id, compute)` answers from the memory or computes and keeps the answer; inside a
+  transaction opened after the memory (an action's, which may yet roll back) it computes and keeps nothing.
 - `forget_when_changed(kind, Model)`: a saved or deleted row of `Model` drops every remembered
   answer of that kind, so an action that adds a judge or a team member needs to do nothing. The
   models these facts come from are written only through `save()`, `create()` and `delete()` (which
@@ -20,29 +21,35 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
+from django.db import connection
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse
 
 T = TypeVar("T")
 
+# The memory, and how many transactions were open when it was opened (see `recall`).
 _memory: ContextVar[dict[tuple[str, int], Any] | None] = ContextVar("opencall_viewer_memory", default=None)
+_depth: ContextVar[int] = ContextVar("opencall_viewer_memory_depth", default=0)
 
 
 @contextmanager
 def remembering() -> Iterator[None]:
     """Remember viewer facts until the block ends (a request, a command, a job)."""
-    token = _memory.set({})
+    token, depth = _memory.set({}), _depth.set(len(connection.atomic_blocks))
     try:
         yield
     finally:
         _memory.reset(token)
+        _depth.reset(depth)
 
 
 def recall(kind: str, user_id: int, compute: Callable[[], T]) -> T:
     """The remembered answer to `kind` for this user, computing it on first use."""
     memory = _memory.get()
-    if memory is None:
+    # An answer read inside a transaction opened after the memory (an action's) may be rolled back with
+    # it: such answers are computed, never kept.
+    if memory is None or len(connection.atomic_blocks) > _depth.get():
         return compute()
     key = (kind, user_id)
     if key not in memory:

@@ -359,9 +359,13 @@ def decide_status(*, idea: Idea, status: str, by: User, reason: str = "") -> Ide
 # Teams ---------------------------------------------------------------------------------------
 
 
-def invite_to_team(*, team: Team, user: User, by: User) -> TeamInvitation:
+def _refuse_unless_team_lead(team: Team, by: User) -> None:
     if not can_manage_team(by, team):
         raise PermissionDenied(_("Only the team lead invites members."))
+
+
+def invite_to_team(*, team: Team, user: User, by: User) -> TeamInvitation:
+    _refuse_unless_team_lead(team, by)
     if is_team_member(user, team) or TeamMember.objects.filter(team=team, user=user).exists():
         raise Conflict(_("%(name)s is already in the team.") % {"name": user})
     if user.is_blocked:
@@ -380,6 +384,8 @@ def invite_to_team(*, team: Team, user: User, by: User) -> TeamInvitation:
 
 def invite_by_email(*, team: Team, email: str, by: User) -> TeamInvitation:
     """Invite the person who has verified this email address (they need an account)."""
+    # The right first: otherwise anyone who sees the team could learn which addresses have accounts.
+    _refuse_unless_team_lead(team, by)
     email = email.strip()
     if not email:
         raise InvalidInput(_("Give an email address."), errors={"email": [_("An email address is required.")]})
@@ -393,6 +399,7 @@ def invite_by_email(*, team: Team, email: str, by: User) -> TeamInvitation:
 
 def invite_someone(*, team: Team, by: User, user_id: int | None = None, email: str | None = None) -> TeamInvitation:
     """Invite exactly one person, named by their account id or by a verified email address."""
+    _refuse_unless_team_lead(team, by)  # before anything tells whether an account exists
     if (user_id is None) == (email is None):
         raise InvalidInput(_("Name exactly one person."), errors={"user_id": [_("Give either user_id or email.")]})
     if email is not None:
