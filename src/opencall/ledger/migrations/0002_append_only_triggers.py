@@ -26,7 +26,8 @@ def create_triggers(apps, schema_editor):
         schema_editor.execute(
             "CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
             f"BEGIN RAISE EXCEPTION '{MESSAGE}: % on % refused', TG_OP, TG_TABLE_NAME "
-            "USING ERRCODE = 'restrict_violation'; END $$"
+            "USING ERRCODE = 'restrict_violation'; END $$",
+            params=None,  # the body's % are PL/pgSQL placeholders, not the driver's
         )
         for table in TABLES:
             schema_editor.execute(
