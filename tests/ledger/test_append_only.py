@@ -42,9 +42,8 @@ def test_the_models_refuse_updates_and_deletes(posted):
     "DELETE FROM ledger_ledgertransaction",
 ])
 def test_the_database_refuses_updates_and_deletes(posted, sql):
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql)
     assert sorted(LedgerEntry.objects.values_list("amount", flat=True)) == [-1000, 1000]
     assert LedgerTransaction.objects.get().memo == ""
 

@@ -64,8 +64,6 @@ class LedgerTransaction(AppendOnly):
     """One engine ``Transaction``: ``key`` is its identity and idempotency key; ``fingerprint`` is
     the engine's SHA-256 of its content, stored so that a replay is compared and tampering shows."""
 
-    objects = AppendOnlyManager["LedgerTransaction"]()
-
     key = models.CharField(_("key"), max_length=200, unique=True)
     fingerprint = models.CharField(max_length=64)
     memo = models.CharField(_("memo"), max_length=500, blank=True)
@@ -78,6 +76,8 @@ class LedgerTransaction(AppendOnly):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    objects = AppendOnlyManager["LedgerTransaction"]()
+
     class Meta:
         ordering = ["id"]
 
@@ -88,14 +88,14 @@ class LedgerTransaction(AppendOnly):
 class LedgerEntry(AppendOnly):
     """One posting: ``amount`` minor units of ``currency`` added to the account (kind, scope)."""
 
-    objects = AppendOnlyManager["LedgerEntry"]()
-
     transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
     position = models.PositiveSmallIntegerField()
     account_kind = models.CharField(max_length=24, choices=ACCOUNT_KINDS)
     account_scope = models.CharField(max_length=120)
     currency = models.CharField(max_length=3)
     amount = models.BigIntegerField()
+
+    objects = AppendOnlyManager["LedgerEntry"]()
 
     class Meta:
         ordering = ["transaction_id", "position"]
