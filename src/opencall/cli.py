@@ -1,4 +1,4 @@
-"""The `opencall` command: serve, migrate, demo, createadmin, budget, tick, verify-audit, worker.
+"""The `opencall` command: serve, migrate, demo, createadmin, budget, tick, verify-audit, ledger verify, worker.
 
 Errors end with one line on stderr and a non-zero exit, never a traceback.
 """
@@ -294,6 +294,21 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledger_verify(args: argparse.Namespace) -> int:
+    _django()
+    from opencall.ledger.verify import verify_ledger
+
+    report = verify_ledger()
+    for problem in report.problems:
+        print(problem)
+    if report.problems:
+        print(f"Ledger verify: {len(report.problems)} problem(s).", file=sys.stderr)
+        return 1
+    print(f"Ledger consistent: {report.transactions} transactions, {report.entries} entries, "
+          f"{report.accounts} balances, {report.audit_events} audit events.")
+    return 0
+
+
 def cmd_budget(args: argparse.Namespace, rest: Sequence[str]) -> int:
     if rest and rest[0] == "run":
         from opencall.cli_budget import main as budget_main
@@ -362,6 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run the background job worker").set_defaults(func=cmd_worker)
     sub.add_parser("tick", help="advance every challenge whose phase has ended").set_defaults(func=cmd_tick)
     sub.add_parser("verify-audit", help="recompute the audit hash chain").set_defaults(func=cmd_verify_audit)
+    ledger = sub.add_parser("ledger", help="the money ledger")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    ledger_sub.add_parser(
+        "verify", help="recompute every balance, sum and fingerprint from the entries; check the audit chain"
+    ).set_defaults(func=cmd_ledger_verify)
     rec = sub.add_parser("recount", help="recompute a challenge's published allocation from its ballots")
     rec.add_argument("challenge", help="the challenge's slug")
     rec.set_defaults(func=cmd_recount)

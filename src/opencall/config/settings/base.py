@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "opencall.core",
     "opencall.accounts",
     "opencall.organisations",
+    "opencall.ledger",
     "opencall.challenges",
     "opencall.ideas",
     "opencall.community",
