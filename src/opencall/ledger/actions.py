@@ -73,6 +73,12 @@ def _refuse(problems: Sequence[Problem], txn: Transaction) -> None:
     raise InvalidInput(" ".join(messages), errors={"postings": messages})
 
 
+def _refuse_unless_allowed(by: User, organisation: Organisation) -> None:
+    if not can_post_to_ledger(by, organisation):
+        raise PermissionDenied(_("Only owners and organisers of %(organisation)s can move its money.")
+                               % {"organisation": organisation.name})
+
+
 def _check_request(key: object, memo: object, postings: Sequence[Posting]) -> None:
     if not isinstance(key, str) or not key.strip() or len(key) > KEY_LENGTH:
         raise InvalidInput(_("A transaction needs a key of 1-%(n)s characters.") % {"n": KEY_LENGTH},
@@ -147,9 +153,7 @@ def post_transaction(*, organisation: Organisation, key: str, postings: Sequence
     A replay of ``key`` with the same postings and memo returns the stored transaction and writes
     nothing; with other content, Conflict. Invalid postings: InvalidInput (422); not enough money in
     an account that may not go negative: Conflict (409). Nothing is written unless all is well."""
-    if not can_post_to_ledger(by, organisation):
-        raise PermissionDenied(_("Only owners and organisers of %(organisation)s can move its money.")
-                               % {"organisation": organisation.name})
+    _refuse_unless_allowed(by, organisation)
     _check_request(key, memo, postings)
     txn = Transaction(key=key, postings=tuple(postings), at=timezone.now(), memo=memo)
     with transaction.atomic():
@@ -167,9 +171,7 @@ def reverse_transaction(*, organisation: Organisation, target_key: str, key: str
     NotFound if the organisation has no such transaction; Conflict if it is itself a reversal or was
     already reversed, or if the accounts no longer hold what the reversal takes back. Idempotent on
     ``key`` like ``post_transaction``."""
-    if not can_post_to_ledger(by, organisation):
-        raise PermissionDenied(_("Only owners and organisers of %(organisation)s can move its money.")
-                               % {"organisation": organisation.name})
+    _refuse_unless_allowed(by, organisation)
     _check_request(key, memo or "", ())
     target = transaction_by_key(target_key) if isinstance(target_key, str) else None
     if target is None or target.organisation_id != organisation.pk:

@@ -17,12 +17,17 @@ from opencall.organisations.models import Organisation
 Slot = tuple[Account, str]
 
 
+def posting(kind: str, scope: str, currency: str, amount: int) -> Posting:
+    """One stored entry's columns as the engine's posting."""
+    return Posting(Account(AccountKind(kind), scope), currency, amount)
+
+
 def as_engine(rows: Iterable[LedgerTransaction]) -> Iterator[Transaction]:
     """Stored transactions as the engine's, postings in their stored order. Pass rows fetched with
     ``prefetch_related("entries")`` and ``select_related("reverses")`` to read them in two queries."""
     for row in rows:
         postings = tuple(
-            Posting(Account(AccountKind(e.account_kind), e.account_scope), e.currency, e.amount)
+            posting(e.account_kind, e.account_scope, e.currency, e.amount)
             for e in sorted(row.entries.all(), key=lambda e: e.position)
         )
         yield Transaction(

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 from opencall.core.audit import verify_chain
 from opencall.core.models import AuditEvent
-from opencall.engines.ledger import Account, AccountKind, Posting, Transaction, fingerprint, verify
+from opencall.engines.ledger import Posting, Transaction, fingerprint, verify
 from opencall.ledger.models import LedgerEntry, LedgerTransaction
-from opencall.ledger.queries import all_balances
+from opencall.ledger.queries import all_balances, posting
 
 AUDIT_VERBS = ("ledger.post", "ledger.reverse")
 
@@ -58,8 +58,7 @@ def _stored() -> Iterator[tuple[Transaction, str, int]]:
         postings: list[Posting] = []
         while pending is not None and pending[0] <= txn_id:
             if pending[0] == txn_id:
-                _, kind, scope, currency, amount = pending
-                postings.append(Posting(Account(AccountKind(kind), scope), currency, amount))
+                postings.append(posting(*pending[1:]))
             pending = next(entries, None)
         reverses = keys.get(reverses_id) if reverses_id is not None else None
         yield Transaction(key=key, postings=tuple(postings), at=at, memo=memo, reverses=reverses), \
