@@ -13,75 +13,39 @@ from __future__ import annotations
 
 import argparse
 import ast
-import re
 import subprocess
+import sys
 import tarfile
 import tempfile
 from io import BytesIO
 from pathlib import Path
 
-ENTRY_POINTS = ("views.py", "api.py", "cli.py")
-HELPER = re.compile(r"^_(challenge|idea|team|organisation|managed_challenge|round|allocation|live_vote|[a-z_]+_or_404)$")
-REFUSALS = {"PermissionDenied", "DjangoPermissionDenied", "NotFound", "Http404", "NotAuthenticated"}
-USER_FACING = {
-    "DomainError", "NotAuthenticated", "PermissionDenied", "EmailNotVerified", "NotFound", "Conflict",
-    "PhaseClosed", "InvalidInput", "ServiceUnavailable", "ValidationError", "Http404", "HttpError",
-    "DjangoPermissionDenied", "CommandError",
-}
-PHASES = {"draft", "submission", "community", "review", "funding", "results", "tracking", "closed"}
-TEMPLATE_PHASE = re.compile(r"phase(?:\.kind|_kind)?\s*(?:==|!=|in)\s*['\"(\[]\s*['\"]?(" + "|".join(sorted(PHASES)) + r")\b")
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # the finders are the ones tests/test_structure.py holds the tree to
+
+from tests import test_structure as rules  # noqa: E402  (after the path above)
 
 
-def _name(node: ast.AST) -> str:
-    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
-
-
-def _bare(arg: ast.AST) -> bool:
-    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-        return bool(arg.value.strip())
-    if isinstance(arg, ast.JoinedStr):
-        return True
-    if isinstance(arg, ast.BinOp):
-        return _bare(arg.left)
-    return isinstance(arg, ast.Call) and _name(arg.func) == "format" and _bare(getattr(arg.func, "value", arg))
+def phase_strings(src: Path) -> int:
+    """Every string constant that is exactly a phase name, outside phases.py (also app labels, statuses)."""
+    return sum(
+        isinstance(node, ast.Constant) and node.value in rules.PHASE_NAMES
+        for path in src.rglob("*.py")
+        if "migrations" not in path.parts and path.relative_to(src) != Path("challenges/phases.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+    )
 
 
 def counts(src: Path) -> dict[str, int]:
-    found = dict.fromkeys(("lookup helpers in entry points", "permission/not-found raises in entry points",
-                           "Model.objects in entry points", "untranslated messages raised",
-                           "phase names compared outside phases.py (Python)",
-                           "phase names compared in templates",
-                           "any string that is exactly a phase name, outside phases.py (also app labels, idea status)"), 0)
-    for path in sorted(src.rglob("*.py")):
-        rel = path.relative_to(src)
-        if rel.parts[0] == "engines" or "migrations" in rel.parts:
-            continue
-        tree = ast.parse(path.read_text())
-        entry = path.name in ENTRY_POINTS
-        for node in ast.walk(tree):
-            if entry and isinstance(node, ast.FunctionDef) and node in tree.body and HELPER.match(node.name):
-                found["lookup helpers in entry points"] += 1
-            if entry and isinstance(node, ast.Raise) and node.exc is not None and _name(
-                    node.exc.func if isinstance(node.exc, ast.Call) else node.exc) in REFUSALS:
-                found["permission/not-found raises in entry points"] += 1
-            if entry and isinstance(node, ast.Attribute) and node.attr == "objects":
-                found["Model.objects in entry points"] += 1
-            if isinstance(node, ast.Call) and _name(node.func) in USER_FACING:
-                messages = list(node.args[:1]) + [k.value for k in node.keywords if k.arg in ("detail", "message")]
-                found["untranslated messages raised"] += sum(_bare(m) for m in messages)
-            if (isinstance(node, ast.Constant) and node.value in PHASES
-                    and rel != Path("challenges/phases.py")):
-                found["any string that is exactly a phase name, outside phases.py (also app labels, idea status)"] += 1
-            if (isinstance(node, ast.Compare) and rel != Path("challenges/phases.py")
-                    and "phase" in ast.unparse(node).lower()):
-                for side in [node.left, *node.comparators]:
-                    items = side.elts if isinstance(side, (ast.Tuple, ast.List, ast.Set)) else [side]
-                    found["phase names compared outside phases.py (Python)"] += sum(
-                        isinstance(i, ast.Constant) and i.value in PHASES for i in items)
-    for template in src.rglob("templates/**/*.html"):
-        found["phase names compared in templates"] += sum(
-            bool(TEMPLATE_PHASE.search(line)) for line in template.read_text().splitlines())
-    return found
+    return {
+        "lookup helpers in entry points": len(rules.lookup_helpers(src)),
+        "permission/not-found raises in entry points": len(rules.refusals_in_entry_points(src)),
+        "Model.objects in entry points": len(rules.managers_in_entry_points(src)),
+        "untranslated messages raised": len(rules.untranslated_messages(src)),
+        "phase names compared outside phases.py (Python)": len(rules.phase_comparisons(src)),
+        "phase names compared in templates": len(rules.template_phase_comparisons(src)),
+        "any string that is exactly a phase name, outside phases.py (also app labels, idea status)": phase_strings(src),
+    }
 
 
 def voting_sizes(src: Path, top: int = 4) -> list[tuple[str, int]]:
@@ -94,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rev", help="a git revision to count instead of this checkout")
     args = parser.parse_args()
-    root = Path(__file__).resolve().parents[2]
+    root = ROOT
     with tempfile.TemporaryDirectory() as tmp:
         if args.rev:
             archive = subprocess.run(  # noqa: S603  (git, from PATH like any developer command; the revision is the caller's own)
