@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
+from tests.shared_data import SHARED_DATA as SHARED
+from tests.shared_data import shared_dir
 
 REPO = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("OPENCALL_SHARED_DATA", REPO / ".." / "shared" / "data"))
-
-
-def shared_dir(name: str) -> Path:
-    path = SHARED / name
-    if not path.is_dir():
-        pytest.skip(f"shared evaluation data {path} is absent; set OPENCALL_SHARED_DATA to run this")
-    return path
+__all__ = ["REPO", "SHARED", "shared_dir"]

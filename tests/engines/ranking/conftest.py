@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import warnings
 from pathlib import Path
 
@@ -12,11 +11,11 @@ import pytest
 from numpy.typing import NDArray
 
 from opencall.engines.ranking import JudgeScores, PairwiseVotes
+from tests.shared_data import SHARED_DATA
 
 
 def shared_data() -> Path:
-    default = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-    return Path(os.environ.get("OPENCALL_SHARED_DATA", str(default)))
+    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")

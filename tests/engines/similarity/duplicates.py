@@ -5,18 +5,16 @@ Used by the tests here and by bench/similarity.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.shared_data import SHARED_DATA
 
 
 def duplicates_root() -> Path:
-    """``../shared/data/duplicates`` next to the repository, or $OPENCALL_SHARED_DATA/duplicates."""
-    default = ROOT / ".." / "shared" / "data"
-    return Path(os.environ.get("OPENCALL_SHARED_DATA", str(default))) / "duplicates"
+    """The duplicate-detection data sets (not skipping: bench/similarity reads them too)."""
+    return SHARED_DATA / "duplicates"
 
 
 @dataclass(frozen=True)
