@@ -265,7 +265,7 @@ def update_idea(*, idea: Idea, by: User, draft: IdeaDraft | IdeaChanges, uploads
         if submit and locked.status == IdeaStatus.DRAFT:
             not_submitted = _submission_errors(locked, accept_terms=accept_terms)
             if not not_submitted:
-                _submit(locked, by, accept_terms=accept_terms)
+                _mark_submitted(locked, by, accept_terms=accept_terms)
     if not_submitted:
         raise SavedNotSubmitted(_("The idea cannot be submitted yet."), errors=not_submitted)
     return locked
@@ -298,6 +298,11 @@ def _submit(idea: Idea, by: User, *, accept_terms: bool = False) -> None:
     """Submit a draft inside the caller's transaction; `accept_terms` records the acceptance with it."""
     if errors := _submission_errors(idea, accept_terms=accept_terms):
         raise InvalidInput(_("The idea cannot be submitted yet."), errors=errors)
+    _mark_submitted(idea, by, accept_terms=accept_terms)
+
+
+def _mark_submitted(idea: Idea, by: User, *, accept_terms: bool) -> None:
+    """The submission itself, for a draft already checked by `_submission_errors`."""
     idea.status = IdeaStatus.SUBMITTED
     idea.submitted_at = timezone.now()
     update = ["status", "submitted_at", "updated_at"]
